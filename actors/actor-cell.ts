@@ -1,0 +1,617 @@
+/**
+ * ActorCell: one actor's mailbox, current instance and lifecycle on its thread.
+ *
+ * Owns: running messages one at a time (async `receive` included), the system/user queue
+ * order, lifecycle hooks, watch bookkeeping, dead letters on death, and reporting exits
+ * to the parent. The cell outlives restarts: a supervisor replaces the *instance*, so the
+ * ref stays valid and queued messages survive (Akka's restart semantics).
+ * Does not own: deciding what to do when the actor exits (its parent decides) or timing
+ * graceful stops (see shutdown.ts).
+ * Threads: touched only by its own thread. Time: only through the host's clock.
+ */
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import {
+  type Actor,
+  type ActorClass,
+  type ActorContext,
+  type ArgsOfClass,
+  type RefOf,
+  type SpawnOptions,
+  type Terminated,
+  withConstructionContext,
+} from './actor.js';
+import { ActorRef, type RefTarget } from './actor-ref.js';
+import type { AskRegistry } from './ask.js';
+import type { Runnable } from './dispatcher.js';
+import { errorReason, type ExitReason } from './exit-reason.js';
+import type { DeadLetterReason } from './events.js';
+import { Mailbox, type Envelope } from './mailbox.js';
+import type { Host } from './host.js';
+import { stopWithin } from './shutdown.js';
+import { formatAddress } from './address.js';
+
+/**
+ * - `new`: created, never started · `starting`: `started` hook running · `running`
+ * - `stopping`: a stop is in progress · `suspended`: exited, waiting for its parent's decision
+ * - `restarting`: no instance, waiting to be started again (e.g. backoff) · `dead`: gone for good
+ */
+export type CellStatus = 'new' | 'starting' | 'running' | 'stopping' | 'suspended' | 'restarting' | 'dead';
+
+/** An exit report a child sends its parent. */
+export interface ChildExit {
+  kind: 'child-exit';
+  cell: ActorCell;
+  incarnation: number;
+  reason: ExitReason;
+  /** True if the instance is still there (it threw), so `resume` is possible. */
+  resumable: boolean;
+}
+
+/** Messages of the system queue; they always run before user messages. */
+export type SystemMessage =
+  | { kind: 'exit'; reason: ExitReason }
+  | { kind: 'stop'; reason: ExitReason; done: (reason: ExitReason) => void }
+  | { kind: 'prepare-restart'; reason: ExitReason; done: () => void }
+  | { kind: 'resume' }
+  | ChildExit
+  | { kind: 'control'; op: unknown; reply: (err: unknown, value?: unknown) => void };
+
+/** Implemented by actors that supervise children (the Supervisor). */
+export interface ParentBehaviour {
+  handleSystem(msg: ChildExit | { kind: 'control'; op: unknown; reply: (err: unknown, value?: unknown) => void }): void | Promise<void>;
+}
+
+export const PARENT_BEHAVIOUR: unique symbol = Symbol('apiary.parent-behaviour');
+
+/** Default ms a context-spawned child gets to stop before it is killed. */
+const CONTEXT_CHILD_SHUTDOWN = 5000;
+
+class TerminatedMessage implements Terminated {
+  readonly type = 'terminated' as const;
+  constructor(
+    readonly ref: ActorRef,
+    readonly reason: ExitReason,
+  ) {}
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class ActorCell implements ActorContext, Runnable, RefTarget {
+  scheduled = false;
+  status: CellStatus = 'new';
+  /** A message, hook or parent duty is in flight; nothing else runs until it settles. */
+  private busy = false;
+  /** Bumped whenever the instance is replaced or abandoned; stale async results compare it. */
+  private token = 0;
+  instance: Actor | undefined;
+  incarnation = 0;
+  /** Restarts of this cell, kept by its supervisor. */
+  restarts = 0;
+  /** While not running, at most this many user messages are kept (the rest are dead letters). */
+  stashLimit = Infinity;
+  startedAt = 0;
+  finalReason: ExitReason | undefined;
+  readonly mailbox: Mailbox<SystemMessage>;
+  readonly ref: ActorRef;
+  sender: ActorRef | undefined;
+  private watchers: Set<ActorCell> | undefined;
+  private watching: Map<string, ActorRef> | undefined;
+  private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
+  /** Children made with `context.spawn`, in start order. */
+  contextChildren: ActorCell[] | undefined;
+
+  constructor(
+    readonly host: Host,
+    readonly actorClass: ActorClass,
+    readonly args: unknown,
+    readonly path: string,
+    readonly id: number,
+    readonly parent: ActorCell | undefined,
+    readonly name: string | undefined,
+    options: SpawnOptions | undefined,
+  ) {
+    this.mailbox = new Mailbox<SystemMessage>(options?.mailbox);
+    this.ref = new ActorRef({ node: host.node, incarnation: host.incarnation, thread: host.thread, id }, path, this);
+  }
+
+  // ---- RefTarget -------------------------------------------------------------------
+
+  get asks(): AskRegistry {
+    return this.host.asks;
+  }
+
+  get dead(): boolean {
+    return this.status === 'dead';
+  }
+
+  deliver(env: Envelope): boolean {
+    const status = this.status;
+    if (status === 'dead') {
+      this.deadLetter(env, 'stopped');
+      return false;
+    }
+    const limit = status === 'running' || status === 'starting' || status === 'new'
+      ? this.mailbox.capacity
+      : Math.min(this.mailbox.capacity, this.stashLimit);
+    const dropped = this.mailbox.enqueue(env, limit);
+    if (dropped !== undefined) {
+      const reason: DeadLetterReason =
+        limit < this.mailbox.capacity && this.mailbox.size >= limit
+          ? 'restarting-stash-full'
+          : this.mailbox.overflow === 'reject'
+            ? 'mailbox-full'
+            : dropped === env
+              ? 'dropped-newest'
+              : 'dropped-oldest';
+      this.deadLetter(dropped, reason);
+      if (dropped === env) return false;
+    }
+    if (status === 'running' && !this.busy && !this.scheduled) this.host.dispatcher.schedule(this);
+    return true;
+  }
+
+  // ---- Runnable ----------------------------------------------------------------------
+
+  get runnable(): boolean {
+    return !this.busy && (this.mailbox.system.length > 0 || (this.status === 'running' && this.mailbox.hasUser));
+  }
+
+  run(budget: number): number {
+    let n = 0;
+    while (n < budget && !this.busy) {
+      const sys = this.mailbox.system.shift();
+      if (sys !== undefined) {
+        n++;
+        this.handleSystem(sys);
+        continue;
+      }
+      if (this.status !== 'running') break;
+      const env = this.mailbox.dequeue();
+      if (env === undefined) break;
+      n++;
+      this.invoke(env);
+    }
+    return n;
+  }
+
+  private wake(): void {
+    if (this.runnable) this.host.dispatcher.schedule(this);
+  }
+
+  private invoke(env: Envelope): void {
+    const msg = env.msg;
+    if (msg instanceof TerminatedMessage) {
+      const key = formatAddress(msg.ref.address);
+      if (!this.watching?.delete(key)) return; // unwatched meanwhile: discard
+    }
+    this.sender = env.sender as ActorRef | undefined;
+    let result: unknown;
+    try {
+      result = this.instance!.receive(msg);
+    } catch (err) {
+      this.receiveFailed(err, env);
+      return;
+    }
+    if (isThenable(result)) {
+      this.busy = true;
+      const token = this.token;
+      result.then(
+        (value) => {
+          if (token !== this.token) return;
+          this.busy = false;
+          if (env.ask !== 0) this.host.asks.resolve(env.ask, value);
+          this.wake();
+        },
+        (err: unknown) => {
+          if (token !== this.token) return;
+          this.busy = false;
+          this.receiveFailed(err, env);
+          this.wake();
+        },
+      );
+    } else if (env.ask !== 0) {
+      this.host.asks.resolve(env.ask, result);
+    }
+  }
+
+  private receiveFailed(err: unknown, env: Envelope): void {
+    if (env.ask !== 0) {
+      this.host.asks.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_FAILED, `${this.path} failed handling this message`, { cause: err }));
+    }
+    const reason = errorReason(err);
+    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    this.exited(reason, true);
+  }
+
+  /** The instance is gone or failed: ask the parent what to do, or stop for good. */
+  private exited(reason: ExitReason, resumable: boolean): void {
+    this.status = 'suspended';
+    if (!resumable) this.instance = undefined;
+    const parent = this.parent;
+    if (parent !== undefined && parent.status !== 'dead' && isParentBehaviour(parent.instance)) {
+      parent.enqueueSystem({ kind: 'child-exit', cell: this, incarnation: this.incarnation, reason, resumable });
+    } else {
+      this.enqueueSystem({ kind: 'stop', reason, done: () => {} });
+    }
+  }
+
+  // ---- system queue --------------------------------------------------------------------
+
+  enqueueSystem(msg: SystemMessage): void {
+    if (this.status === 'dead') {
+      settleAfterDeath(msg, this.finalReason ?? 'noproc', this.path);
+      return;
+    }
+    this.mailbox.system.push(msg);
+    if (!this.busy) this.host.dispatcher.schedule(this);
+  }
+
+  private handleSystem(msg: SystemMessage): void {
+    switch (msg.kind) {
+      case 'exit':
+        if (this.status !== 'running') return;
+        this.status = 'stopping';
+        this.step(this.callHook('stopping', msg.reason), () => this.exited(msg.reason, false));
+        return;
+      case 'stop':
+        if (this.status === 'dead') return msg.done(this.finalReason ?? 'noproc');
+        this.status = 'stopping';
+        this.step(this.stopContextChildren(), () =>
+          this.step(this.callHook('stopping', msg.reason), () => {
+            this.finalize(msg.reason);
+            msg.done(msg.reason);
+          }),
+        );
+        return;
+      case 'prepare-restart':
+        if (this.status === 'dead') return msg.done();
+        this.status = 'stopping';
+        this.step(this.stopContextChildren(), () =>
+          this.step(this.callHook('beforeRestart', msg.reason), () => {
+            this.instance = undefined;
+            this.token++;
+            this.status = 'restarting';
+            msg.done();
+          }),
+        );
+        return;
+      case 'resume':
+        if (this.status === 'suspended' && this.instance !== undefined) this.status = 'running';
+        return;
+      case 'child-exit':
+      case 'control': {
+        const behaviour = this.instance;
+        if (isParentBehaviour(behaviour)) {
+          let out: void | Promise<void>;
+          try {
+            out = behaviour[PARENT_BEHAVIOUR].handleSystem(msg);
+          } catch (err) {
+            this.parentDutyFailed(err);
+            return;
+          }
+          if (isThenable(out)) {
+            this.busy = true;
+            const token = this.token;
+            out.then(
+              () => {
+                if (token !== this.token) return;
+                this.busy = false;
+                this.wake();
+              },
+              (err: unknown) => {
+                if (token !== this.token) return;
+                this.busy = false;
+                this.parentDutyFailed(err);
+                this.wake();
+              },
+            );
+          }
+        } else if (msg.kind === 'child-exit') {
+          msg.cell.enqueueSystem({ kind: 'stop', reason: msg.reason, done: () => {} });
+        } else {
+          msg.reply(new ApiaryError(ErrorCodes.UNSUPPORTED, `${this.path} is not a supervisor`));
+        }
+        return;
+      }
+    }
+  }
+
+  private parentDutyFailed(err: unknown): void {
+    const reason = errorReason(err);
+    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    this.exited(reason, false);
+  }
+
+  /** Runs `value` (sync or a promise) and then `next`, keeping the cell busy meanwhile. */
+  private step(value: void | Promise<void>, next: () => void): void {
+    if (!isThenable(value)) return next();
+    this.busy = true;
+    const token = this.token;
+    value.then(
+      () => {
+        if (token !== this.token) return;
+        this.busy = false;
+        next();
+        this.wake();
+      },
+      () => {
+        if (token !== this.token) return;
+        this.busy = false;
+        next();
+        this.wake();
+      },
+    );
+  }
+
+  /** Calls a lifecycle hook; its errors are reported as `failed` events, never thrown. */
+  private callHook(hook: 'stopping' | 'beforeRestart', reason: ExitReason): void | Promise<void> {
+    const instance = this.instance;
+    const fn = instance?.[hook];
+    if (typeof fn !== 'function') return;
+    const report = (err: unknown) =>
+      this.host.emit({ type: 'failed', path: this.path, reason: errorReason(err), at: this.host.clock.now() });
+    try {
+      const out = fn.call(instance, reason);
+      if (isThenable(out)) return Promise.resolve(out).then(undefined, report);
+    } catch (err) {
+      report(err);
+    }
+  }
+
+  // ---- lifecycle driven by the parent / host -------------------------------------------
+
+  /**
+   * Starts a new incarnation: constructs the instance and runs `started`. Resolves when it
+   * runs; rejects `ERR_START_FAILED` (cause: the error) and leaves the cell `restarting`.
+   */
+  start(): Promise<void> {
+    if (this.status === 'dead') {
+      return Promise.reject(new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} is stopped`));
+    }
+    this.purgeLifecycleMessages();
+    this.incarnation++;
+    this.token++;
+    const token = this.token;
+    this.status = 'starting';
+    this.busy = true;
+    const fail = (err: unknown): Promise<never> => {
+      if (token === this.token) {
+        this.instance = undefined;
+        this.busy = false;
+        this.status = 'restarting';
+        this.wake();
+      }
+      return Promise.reject(
+        new ApiaryError(ErrorCodes.START_FAILED, `${this.path} failed to start: ${errMessage(err)}`, { cause: err }),
+      );
+    };
+    let out: unknown;
+    try {
+      const instance = withConstructionContext(this, () => new this.actorClass(this.args));
+      this.instance = instance;
+      out = instance.started?.();
+    } catch (err) {
+      return fail(err);
+    }
+    const ok = () => {
+      if (token !== this.token) {
+        throw new ApiaryError(ErrorCodes.START_FAILED, `${this.path} was stopped while starting`);
+      }
+      this.busy = false;
+      this.status = 'running';
+      this.startedAt = this.host.clock.now();
+      this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
+      this.wake();
+    };
+    if (isThenable(out)) return Promise.resolve(out).then(ok, fail);
+    try {
+      ok();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve();
+  }
+
+  /** Graceful final stop: after the current message, stop children, run `stopping`, die. */
+  terminate(reason: ExitReason): Promise<ExitReason> {
+    return new Promise((resolve) => this.enqueueSystem({ kind: 'stop', reason, done: resolve }));
+  }
+
+  /** Graceful stop for a restart: after the current message, run `beforeRestart`; the cell stays. */
+  prepareRestart(reason: ExitReason): Promise<void> {
+    return new Promise((resolve) => this.enqueueSystem({ kind: 'prepare-restart', reason, done: resolve }));
+  }
+
+  /** Lets a suspended (failed) actor go on with its next message, state intact. */
+  resume(): void {
+    this.enqueueSystem({ kind: 'resume' });
+  }
+
+  /**
+   * Brutal kill: abandons the instance at once (its pending promise is ignored). With
+   * `final` the cell dies; otherwise it waits, `restarting`, with its mailbox intact.
+   */
+  kill(reason: ExitReason, final: boolean): void {
+    if (this.status === 'dead') return;
+    this.purgeLifecycleMessages();
+    this.token++;
+    this.instance = undefined;
+    this.busy = false;
+    if (this.contextChildren) for (const c of [...this.contextChildren].reverse()) c.kill('shutdown', true);
+    if (final) this.finalize(reason);
+    else {
+      this.status = 'restarting';
+      this.wake();
+    }
+  }
+
+  /** Makes the actor exit abnormally now, as if `receive` had thrown: its parent decides. */
+  exitNow(reason: ExitReason): void {
+    if (this.status === 'dead') return;
+    this.purgeLifecycleMessages();
+    this.token++;
+    this.busy = false;
+    this.instance = undefined;
+    if (this.contextChildren) for (const c of [...this.contextChildren].reverse()) c.kill('shutdown', true);
+    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    this.exited(reason, false);
+  }
+
+  /**
+   * Drops queued lifecycle requests that belong to the instance being replaced or abandoned
+   * (a pending `prepare-restart` is settled, a stale `exit`/`resume` discarded); final stops
+   * and parent duties stay queued.
+   */
+  private purgeLifecycleMessages(): void {
+    const q = this.mailbox.system;
+    if (q.length === 0) return;
+    for (const msg of q.drain()) {
+      if (msg.kind === 'prepare-restart') msg.done();
+      else if (msg.kind !== 'exit' && msg.kind !== 'resume') q.push(msg);
+    }
+  }
+
+  private stopContextChildren(): void | Promise<void> {
+    const children = this.contextChildren;
+    if (!children || children.length === 0) return;
+    return (async () => {
+      for (const child of [...children].reverse()) {
+        await stopWithin(child, 'shutdown', CONTEXT_CHILD_SHUTDOWN, this.host.clock);
+      }
+    })();
+  }
+
+  /** Dies for good: dead letters for the queue, `terminated` to watchers, `stopped` event. */
+  finalize(reason: ExitReason): void {
+    if (this.status === 'dead') return;
+    this.status = 'dead';
+    this.finalReason = reason;
+    this.token++;
+    this.instance = undefined;
+    this.busy = false;
+    this.host.cellDied(this);
+    if (this.parent?.contextChildren) {
+      const i = this.parent.contextChildren.indexOf(this);
+      if (i >= 0) this.parent.contextChildren.splice(i, 1);
+    }
+    for (const env of this.mailbox.drainUser()) {
+      if (env.msg instanceof TerminatedMessage) continue;
+      this.deadLetter(env, 'stopped');
+    }
+    for (const sys of this.mailbox.system.drain()) settleAfterDeath(sys, reason, this.path);
+    if (this.watchers) {
+      for (const w of this.watchers) w.notifyTerminated(this.ref, reason);
+      this.watchers = undefined;
+    }
+    if (this.watching) {
+      for (const ref of this.watching.values()) {
+        const target = ref.target;
+        if (target instanceof ActorCell) target.watchers?.delete(this);
+      }
+      this.watching = undefined;
+    }
+    this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
+    const callbacks = this.terminationCallbacks;
+    this.terminationCallbacks = undefined;
+    if (callbacks) for (const cb of callbacks) cb(reason);
+  }
+
+  /** Calls `cb` once with the final exit reason (at once if already dead). */
+  onTermination(cb: (reason: ExitReason) => void): void {
+    if (this.status === 'dead') return cb(this.finalReason ?? 'noproc');
+    (this.terminationCallbacks ??= []).push(cb);
+  }
+
+  private notifyTerminated(ref: ActorRef, reason: ExitReason): void {
+    if (this.status === 'dead') return;
+    this.mailbox.enqueueUnbounded({ msg: new TerminatedMessage(ref, reason), sender: undefined, ask: 0, priority: 2 });
+    if (this.status === 'running' && !this.busy) this.host.dispatcher.schedule(this);
+  }
+
+  private deadLetter(env: Envelope, reason: DeadLetterReason): void {
+    if (env.ask !== 0) {
+      const code = reason === 'stopped' ? ErrorCodes.ACTOR_STOPPED : ErrorCodes.MAILBOX_FULL;
+      this.host.asks.reject(env.ask, new ApiaryError(code, `message to ${this.path} not delivered: ${reason}`));
+    }
+    this.host.deadLetter(this.path, env, reason);
+  }
+
+  // ---- ActorContext ----------------------------------------------------------------------
+
+  get self(): ActorRef {
+    return this.ref;
+  }
+
+  get clock() {
+    return this.host.clock;
+  }
+
+  spawn<C extends ActorClass>(actor: C, options?: SpawnOptions<ArgsOfClass<C>>): Promise<RefOf<InstanceType<C>>> {
+    if (this.status === 'dead' || this.status === 'stopping') {
+      return Promise.reject(new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} is stopping; cannot spawn`));
+    }
+    const child = this.host.createCell(actor, options, this);
+    (this.contextChildren ??= []).push(child);
+    return this.host.startCell(child) as Promise<RefOf<InstanceType<C>>>;
+  }
+
+  watch(ref: ActorRef): void {
+    if (ref.equals(this.ref)) return;
+    const key = formatAddress(ref.address);
+    if (this.watching?.has(key)) return;
+    (this.watching ??= new Map()).set(key, ref);
+    const target = ref.target;
+    if (target instanceof ActorCell) {
+      if (target.status === 'dead') this.notifyTerminated(ref, target.finalReason ?? 'noproc');
+      else (target.watchers ??= new Set()).add(this);
+    } else if (target.dead) {
+      this.notifyTerminated(ref, 'noproc');
+    }
+  }
+
+  unwatch(ref: ActorRef): void {
+    const key = formatAddress(ref.address);
+    if (!this.watching?.delete(key)) return;
+    const target = ref.target;
+    if (target instanceof ActorCell) target.watchers?.delete(this);
+  }
+
+  stop(reason: ExitReason = 'normal'): void {
+    this.enqueueSystem({ kind: 'exit', reason });
+  }
+
+  lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined {
+    return this.host.registry.lookup(name) as ActorRef<M, R> | undefined;
+  }
+
+  /** User messages waiting. */
+  get mailboxSize(): number {
+    return this.mailbox.size;
+  }
+}
+
+function isParentBehaviour(x: unknown): x is { [PARENT_BEHAVIOUR]: ParentBehaviour } {
+  return x !== undefined && x !== null && typeof (x as Record<symbol, unknown>)[PARENT_BEHAVIOUR] === 'object';
+}
+
+function settleAfterDeath(msg: SystemMessage, reason: ExitReason, path: string): void {
+  switch (msg.kind) {
+    case 'stop':
+      msg.done(reason);
+      return;
+    case 'prepare-restart':
+      msg.done();
+      return;
+    case 'control':
+      msg.reply(new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${path} is stopped`));
+      return;
+    default:
+      return;
+  }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

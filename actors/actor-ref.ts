@@ -1,0 +1,99 @@
+/**
+ * ActorRef: the only handle anyone gets on an actor.
+ *
+ * Owns: `tell` and `ask`. A ref is its {@link Address} plus a route to the mailbox; it can be
+ * compared, logged and (from the threads issue on) sent in messages. It never exposes the
+ * actor's state.
+ * Threads: a ref works from the thread that made it; sending one to another thread sends
+ * its address.
+ */
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { Address } from './address.js';
+import { formatAddress, sameAddress } from './address.js';
+import { DEFAULTS } from './defaults.js';
+import { priorityIndex, type Envelope, type Priority } from './mailbox.js';
+import type { AskRegistry } from './ask.js';
+
+/** Where a ref's messages go. The local actor cell implements it; remote routes will too. */
+export interface RefTarget {
+  /** Queues one user message; false if it became a dead letter or was refused. */
+  deliver(env: Envelope): boolean;
+  /** The registry that owns asks made through this ref. */
+  readonly asks: AskRegistry;
+  /** True once the actor is known to be dead. */
+  readonly dead: boolean;
+}
+
+export interface TellOptions {
+  /** Reported in dead letters and available to the receiver as `context.sender`. */
+  sender?: ActorRef;
+  /** Mailbox priority level; default `normal`. */
+  priority?: Priority;
+}
+
+export interface AskOptions extends TellOptions {
+  /** ms; default 5000. `Infinity` waits for ever. */
+  timeout?: number;
+}
+
+export class ActorRef<M = unknown, R = unknown> {
+  /** @internal */
+  readonly target: RefTarget;
+
+  constructor(
+    readonly address: Address,
+    /** Tree path at creation, for logs and dead letters. */
+    readonly path: string,
+    target: RefTarget,
+  ) {
+    this.target = target;
+  }
+
+  /**
+   * Sends `message` without waiting (at most once). Returns false when it was not queued:
+   * the actor is dead, or its bounded mailbox refused it — either way it became a dead
+   * letter on `system.events$`.
+   */
+  tell(message: M, options?: TellOptions): boolean {
+    return this.target.deliver({
+      msg: message,
+      sender: options?.sender,
+      ask: 0,
+      priority: options?.priority === undefined ? 2 : priorityIndex(options.priority),
+    });
+  }
+
+  /**
+   * Sends `message` and resolves with what the actor's `receive` returns. Rejects with
+   * `ERR_ASK_TIMEOUT` after `timeout` ms (a later reply is dropped), at once with
+   * `ERR_ACTOR_STOPPED` if the actor is dead, `ERR_MAILBOX_FULL` if its mailbox refused the
+   * message, or `ERR_ACTOR_FAILED` (cause: the error) if `receive` threw on this message.
+   */
+  ask(message: M, options?: AskOptions): Promise<R> {
+    const timeout = options?.timeout ?? DEFAULTS.askTimeout;
+    if (!(timeout > 0)) {
+      return Promise.reject(new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'ask timeout must be > 0', { field: 'timeout' }));
+    }
+    const { id, promise } = this.target.asks.open<R>(timeout, () => this.path);
+    this.target.deliver({
+      msg: message,
+      sender: options?.sender,
+      ask: id,
+      priority: options?.priority === undefined ? 2 : priorityIndex(options.priority),
+    });
+    return promise;
+  }
+
+  /** True if both refs name the same actor. */
+  equals(other: ActorRef<any, any> | undefined): boolean {
+    return other !== undefined && sameAddress(this.address, other.address);
+  }
+
+  toString(): string {
+    return `ActorRef(${this.path} @ ${formatAddress(this.address)})`;
+  }
+
+  toJSON(): { path: string; address: Address } {
+    return { path: this.path, address: this.address };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The Actor base class and the context it sees.
+ *
+ * Owns: the user-facing shape of an actor — `receive` plus lifecycle hooks — and the
+ * {@link ActorContext} (self, spawn, watch, stop). An actor never touches another actor's
+ * state: it only has refs. Behaviour lives in a class exported from a module, so any
+ * thread can load it by module URL and export name.
+ * Threads: an actor instance lives on exactly one thread and runs one message at a time.
+ */
+import type { Clock } from '../runtime/clock.js';
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { ActorRef } from './actor-ref.js';
+import type { ExitReason } from './exit-reason.js';
+import type { MailboxOptions } from './mailbox.js';
+
+/** How to start an actor: which class, its constructor argument, mailbox and name. */
+export interface SpawnOptions<Args = unknown> {
+  /** Passed as the single constructor argument. Plain data if the actor may live on another thread. */
+  args?: Args;
+  /** Registers the actor under this name (released when it dies for good). */
+  name?: string;
+  mailbox?: MailboxOptions;
+}
+
+/** What an actor can do besides handling its message. */
+export interface ActorContext {
+  /** This actor's ref; stays valid across restarts by its supervisor. */
+  readonly self: ActorRef;
+  /** Slash-separated path in the tree, e.g. `/app/reports/ingest`. */
+  readonly path: string;
+  /** 1 for the first start, +1 for each restart. */
+  readonly incarnation: number;
+  /** The sender given with the message being processed, if any. */
+  readonly sender: ActorRef | undefined;
+  readonly clock: Clock;
+  /**
+   * Starts a child bound to this actor: it is stopped (in reverse start order) before this
+   * actor stops or restarts. A child that fails is stopped, not restarted — use a
+   * supervisor for restarts — and this actor can `watch` it to learn why.
+   */
+  spawn<C extends ActorClass>(actor: C, options?: SpawnOptions<ArgsOfClass<C>>): Promise<RefOf<InstanceType<C>>>;
+  /** Delivers one `{ type: 'terminated', ref, reason }` message when `ref` dies (at once if dead). */
+  watch(ref: ActorRef): void;
+  /** Stops watching; a `terminated` not yet processed is discarded. */
+  unwatch(ref: ActorRef): void;
+  /** Exits with `reason` (default `normal`) after the current message. */
+  stop(reason?: ExitReason): void;
+  /** A registered name on this node, or undefined. */
+  lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined;
+}
+
+let constructing: ActorContext | undefined;
+
+/** @internal Runs `make` with `ctx` as the context the next Actor constructor picks up. */
+export function withConstructionContext<T>(ctx: ActorContext, make: () => T): T {
+  const prev = constructing;
+  constructing = ctx;
+  try {
+    return make();
+  } finally {
+    constructing = prev;
+  }
+}
+
+/**
+ * Base class of every actor. `M` is the message type, `R` the reply type: the value
+ * `receive` returns (or resolves to) answers an `ask`; for a `tell` it is ignored.
+ * A `receive` that throws or rejects makes the actor exit with that error; its supervisor
+ * decides what happens next.
+ */
+export abstract class Actor<M = any, R = unknown> {
+  /** This actor's context. Available in the constructor and field initialisers. */
+  protected readonly context: ActorContext;
+
+  constructor(..._args: any[]) {
+    if (!constructing) {
+      throw new ApiaryError(ErrorCodes.NOT_IN_SPAWN, 'actors are created by spawn(), not with new');
+    }
+    this.context = constructing;
+  }
+
+  /** This actor's own ref. */
+  get self(): ActorRef<M, R> {
+    return this.context.self as ActorRef<M, R>;
+  }
+
+  /** Handles one message. The next message starts after the returned promise settles. */
+  abstract receive(message: M): R | Promise<R>;
+
+  /** Runs before the first message of each incarnation; throwing fails the start. */
+  started?(): void | Promise<void>;
+  /** Runs when the actor stops for good (not on restart). Errors are reported, not thrown. */
+  stopping?(reason: ExitReason): void | Promise<void>;
+  /** Runs on the old instance before a restart replaces it. */
+  beforeRestart?(reason: ExitReason): void | Promise<void>;
+}
+
+/** A class that makes actors. `module` (e.g. `import.meta.url`) lets other threads load it. */
+export interface ActorClass<A extends Actor = Actor> {
+  new (args?: any): A;
+  readonly module?: string;
+}
+
+export type MessageOf<A> = A extends Actor<infer M, any> ? M : never;
+export type ReplyOf<A> = A extends Actor<any, infer R> ? Awaited<R> : never;
+export type ArgsOfClass<C> = C extends new (args: infer X) => any ? X : unknown;
+export type RefOf<A> = ActorRef<MessageOf<A>, ReplyOf<A>>;
+
+/** The message a watcher receives when a watched actor dies. */
+export interface Terminated {
+  readonly type: 'terminated';
+  readonly ref: ActorRef;
+  readonly reason: ExitReason;
+}
+
+export function isTerminated(msg: unknown): msg is Terminated {
+  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'terminated' && 'ref' in msg;
+}

@@ -1,0 +1,14 @@
+/**
+ * Defaults of the actor core, in one place.
+ */
+export const DEFAULTS = {
+  /** Ask timeout in ms (Akka's and apiary's documented default). */
+  askTimeout: 5000,
+  /**
+   * Messages one actor may process before the dispatcher moves to the next runnable actor
+   * (Akka's `throughput`, Proto.Actor's per-mailbox budget).
+   */
+  throughput: 100,
+  /** Messages processed per event-loop turn before yielding with `setImmediate`. */
+  turnBudget: 5000,
+} as const;

@@ -1,0 +1,78 @@
+/**
+ * A growable ring-buffer FIFO used by mailboxes and the dispatcher's run queue.
+ *
+ * Owns: O(1) push/shift storage. Shrinks after a burst drains so an emptied mailbox
+ * does not pin the memory of its largest backlog.
+ * Threads: not shared; single-thread use only.
+ */
+export class Deque<T> {
+  private buf: (T | undefined)[];
+  private head = 0;
+  private size = 0;
+  private mask: number;
+  private readonly minCapacity: number;
+
+  constructor(initialCapacity = 8) {
+    let cap = 8;
+    while (cap < initialCapacity) cap <<= 1;
+    this.minCapacity = cap;
+    this.buf = new Array<T | undefined>(cap);
+    this.mask = cap - 1;
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(value: T): void {
+    if (this.size === this.buf.length) this.resize(this.buf.length << 1);
+    this.buf[(this.head + this.size) & this.mask] = value;
+    this.size++;
+  }
+
+  /** Inserts at the front (used to put back a message that could not be handled yet). */
+  unshift(value: T): void {
+    if (this.size === this.buf.length) this.resize(this.buf.length << 1);
+    this.head = (this.head - 1) & this.mask;
+    this.buf[this.head] = value;
+    this.size++;
+  }
+
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const value = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.size--;
+    const cap = this.buf.length;
+    if (cap > this.minCapacity && cap >= 1024 && this.size < cap >>> 3) this.resize(cap >>> 1);
+    return value;
+  }
+
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.buf[this.head];
+  }
+
+  /** Removes and returns everything, oldest first. */
+  drain(): T[] {
+    const out: T[] = new Array(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.buf[(this.head + i) & this.mask] as T;
+    this.clear();
+    return out;
+  }
+
+  clear(): void {
+    this.buf = new Array<T | undefined>(this.minCapacity);
+    this.mask = this.minCapacity - 1;
+    this.head = 0;
+    this.size = 0;
+  }
+
+  private resize(capacity: number): void {
+    const next = new Array<T | undefined>(capacity);
+    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) & this.mask];
+    this.buf = next;
+    this.head = 0;
+    this.mask = capacity - 1;
+  }
+}

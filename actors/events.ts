@@ -1,0 +1,57 @@
+/**
+ * The lifecycle vocabulary published on `system.events$`.
+ *
+ * Every event is plain data (paths, not object graphs) with `at` from the system clock,
+ * so it can be logged, sent to the CLI or across threads as is.
+ */
+import type { ExitReason } from './exit-reason.js';
+
+/** What a supervisor decided for a child that exited. */
+export type Directive = 'restart' | 'resume' | 'stop' | 'escalate' | 'ignore' | 'shutdown';
+
+export type SystemEvent =
+  | { type: 'started'; path: string; incarnation: number; at: number }
+  | { type: 'stopped'; path: string; reason: ExitReason; at: number }
+  | { type: 'failed'; path: string; reason: ExitReason; at: number }
+  | { type: 'restarted'; path: string; incarnation: number; restarts: number; at: number }
+  | { type: 'restart-scheduled'; path: string; delay: number; attempt: number; at: number }
+  | { type: 'escalated'; path: string; reason: ExitReason; at: number }
+  | {
+      type: 'supervisor-decision';
+      path: string;
+      child: string;
+      directive: Directive;
+      reason: ExitReason;
+      at: number;
+    }
+  | {
+      type: 'dead-letter';
+      sender: string | undefined;
+      recipient: string;
+      messageType: string;
+      reason: DeadLetterReason;
+      at: number;
+    };
+
+/** Why a message could not be delivered. */
+export type DeadLetterReason =
+  | 'stopped'
+  | 'mailbox-full'
+  | 'dropped-newest'
+  | 'dropped-oldest'
+  | 'restarting-stash-full'
+  | 'unknown-actor';
+
+export type SystemEventType = SystemEvent['type'];
+
+/** The `type` of a message for dead-letter reports: its `type` field, class name or typeof. */
+export function messageTypeOf(msg: unknown): string {
+  if (msg === null) return 'null';
+  if (typeof msg === 'object') {
+    const t = (msg as { type?: unknown }).type;
+    if (typeof t === 'string') return t;
+    const ctor = (msg as object).constructor;
+    return ctor && ctor !== Object ? ctor.name : 'object';
+  }
+  return typeof msg;
+}

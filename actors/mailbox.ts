@@ -1,0 +1,162 @@
+/**
+ * An actor's mailbox: a system queue that always drains first, and a user queue that may be
+ * bounded and has four priority levels.
+ *
+ * Owns: queueing, bounds and the overflow policy. Does not own: running messages (the
+ * cell and dispatcher do) or reporting drops (the caller turns what `enqueue` returns into
+ * dead letters or rejected asks).
+ * Threads: single-thread; cross-thread delivery ends in a local `enqueue`.
+ */
+import { Deque } from './deque.js';
+
+/** User-queue priority levels, most urgent first. Default `normal`. */
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];
+
+/**
+ * What a full bounded mailbox does with one more message:
+ * - `drop-newest`: the incoming message is dropped (dead letter; an ask rejects `ERR_MAILBOX_FULL`);
+ * - `drop-oldest`: the oldest message of the least urgent level is dropped to make room
+ *   (unless it is more urgent than the incoming one, which is then dropped instead);
+ * - `reject`: the incoming message is refused (an ask rejects `ERR_MAILBOX_FULL`, a tell
+ *   becomes a dead letter and `tell` returns false).
+ */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'reject';
+
+export interface MailboxOptions {
+  /** Max user messages queued; `Infinity` (default) for unbounded. */
+  capacity?: number;
+  /** Default `drop-newest`. */
+  overflow?: OverflowPolicy;
+}
+
+/** One user message in a mailbox. `ask` is 0 for a tell, else the ask's id on the sender's thread. */
+export interface Envelope {
+  msg: unknown;
+  sender: unknown;
+  ask: number;
+  priority: number;
+}
+
+export function priorityIndex(p: Priority | undefined): number {
+  switch (p) {
+    case undefined:
+    case 'normal':
+      return 2;
+    case 'critical':
+      return 0;
+    case 'high':
+      return 1;
+    case 'low':
+      return 3;
+    default:
+      return 2;
+  }
+}
+
+const NORMAL = 2;
+
+export class Mailbox<S = unknown> {
+  readonly system = new Deque<S>(8);
+  private readonly levels: (Deque<Envelope> | undefined)[] = [undefined, undefined, new Deque<Envelope>(8), undefined];
+  private nonNormal = 0;
+  private count = 0;
+  readonly capacity: number;
+  readonly overflow: OverflowPolicy;
+
+  constructor(options: MailboxOptions = {}) {
+    this.capacity = options.capacity ?? Infinity;
+    this.overflow = options.overflow ?? 'drop-newest';
+  }
+
+  /** Number of queued user messages. */
+  get size(): number {
+    return this.count;
+  }
+
+  get hasUser(): boolean {
+    return this.count > 0;
+  }
+
+  /**
+   * Queues a user message. Returns undefined when it was queued with nothing dropped,
+   * otherwise the envelope that was dropped — `env` itself when the incoming message was
+   * refused, or an older one that made room for it.
+   */
+  enqueue(env: Envelope, limit = this.capacity): Envelope | undefined {
+    if (this.count >= limit) {
+      if (this.overflow !== 'drop-oldest') return env;
+      const victimLevel = this.leastUrgentLevel();
+      if (victimLevel < env.priority) return env;
+      const victim = this.levels[victimLevel]!.shift()!;
+      this.count--;
+      if (victimLevel !== NORMAL) this.nonNormal--;
+      this.push(env);
+      return victim;
+    }
+    this.push(env);
+    return undefined;
+  }
+
+  /** Queues a user message ignoring the bound (watch notifications, which must not be lost). */
+  enqueueUnbounded(env: Envelope): void {
+    this.push(env);
+  }
+
+  /** The next user message, most urgent level first, FIFO within a level. */
+  dequeue(): Envelope | undefined {
+    if (this.count === 0) return undefined;
+    if (this.nonNormal === 0) {
+      this.count--;
+      return this.levels[NORMAL]!.shift();
+    }
+    for (let i = 0; i < 4; i++) {
+      const q = this.levels[i];
+      if (q && q.length > 0) {
+        this.count--;
+        if (i !== NORMAL) this.nonNormal--;
+        return q.shift();
+      }
+    }
+    return undefined;
+  }
+
+  /** Puts a message back at the head of its level (used when a turn ends before it ran). */
+  requeueFront(env: Envelope): void {
+    this.level(env.priority).unshift(env);
+    this.count++;
+    if (env.priority !== NORMAL) this.nonNormal++;
+  }
+
+  /** Removes and returns all user messages, most urgent first. */
+  drainUser(): Envelope[] {
+    const out: Envelope[] = [];
+    for (const q of this.levels) if (q) out.push(...q.drain());
+    this.count = 0;
+    this.nonNormal = 0;
+    return out;
+  }
+
+  private push(env: Envelope): void {
+    this.level(env.priority).push(env);
+    this.count++;
+    if (env.priority !== NORMAL) this.nonNormal++;
+  }
+
+  private level(i: number): Deque<Envelope> {
+    let q = this.levels[i];
+    if (!q) {
+      q = new Deque<Envelope>(8);
+      this.levels[i] = q;
+    }
+    return q;
+  }
+
+  private leastUrgentLevel(): number {
+    for (let i = 3; i >= 0; i--) {
+      const q = this.levels[i];
+      if (q && q.length > 0) return i;
+    }
+    return NORMAL;
+  }
+}

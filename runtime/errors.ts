@@ -1,0 +1,82 @@
+/**
+ * The one error class of apiary.
+ *
+ * Owns: {@link ApiaryError} and the list of stable {@link ErrorCode}s. Tests and callers
+ * branch on `code` (and `field` for invalid specs), never on the message text.
+ * Threads: errors cross threads as plain data via {@link serializeError}.
+ */
+
+/** Every stable error code apiary throws or rejects with. */
+export const ErrorCodes = {
+  /** An ask got no reply within its timeout; a reply arriving later is dropped. */
+  ASK_TIMEOUT: 'ERR_ASK_TIMEOUT',
+  /** The target actor is stopped (or never existed); the message became a dead letter. */
+  ACTOR_STOPPED: 'ERR_ACTOR_STOPPED',
+  /** The actor's `receive` threw or rejected while handling this ask; `cause` is the error. */
+  ACTOR_FAILED: 'ERR_ACTOR_FAILED',
+  /** The target's bounded mailbox was full (policy `reject`) or dropped this message. */
+  MAILBOX_FULL: 'ERR_MAILBOX_FULL',
+  /** An actor's `started` hook threw, so the actor never ran. */
+  START_FAILED: 'ERR_START_FAILED',
+  /** A supervisor or child spec is invalid; `field` names the offending field. */
+  INVALID_SPEC: 'ERR_INVALID_SPEC',
+  /** Two children of one supervisor share an id; `field` names the child. */
+  DUPLICATE_CHILD_ID: 'ERR_DUPLICATE_CHILD_ID',
+  /** No child with that id under this supervisor. */
+  NO_SUCH_CHILD: 'ERR_NO_SUCH_CHILD',
+  /** The child is running; terminate it first. */
+  CHILD_RUNNING: 'ERR_CHILD_RUNNING',
+  /** The operation does not apply to this supervisor's strategy. */
+  UNSUPPORTED: 'ERR_UNSUPPORTED',
+  /** A name is already registered to a live actor. */
+  NAME_TAKEN: 'ERR_NAME_TAKEN',
+  /** The actor system is stopping or stopped. */
+  SYSTEM_STOPPED: 'ERR_SYSTEM_STOPPED',
+  /** An Actor was constructed outside `spawn` (e.g. with `new`). */
+  NOT_IN_SPAWN: 'ERR_NOT_IN_SPAWN',
+  /** An argument has the wrong type or range; `field` names it. */
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The base class of every error apiary raises. `code` is stable; `field` names bad input. */
+export class ApiaryError extends Error {
+  override readonly name = 'ApiaryError';
+  readonly code: ErrorCode;
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.field !== undefined) this.field = options.field;
+  }
+}
+
+/** Plain-data form of an error, safe to send between threads and nodes. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+/** Turns anything thrown into plain data, keeping name, message, code and stack. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const out: SerializedError = { name: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') out.code = code;
+    if (err.stack) out.stack = err.stack;
+    return out;
+  }
+  return { name: 'NonError', message: typeof err === 'string' ? err : safeString(err) };
+}
+
+function safeString(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The tree snapshot: the `/tree` JSON of DESIGN §4, built from the live cells.
+ *
+ * Owns: the {@link TreeEntry} shape. Entries are plain data; stopped children that keep
+ * their spec (terminated, or transient after a normal exit) appear with status `stopped`.
+ */
+import type { ActorCell } from '../actors/actor-cell.js';
+import { Supervisor, cellStatusForTree } from './supervisor.js';
+
+export interface TreeEntry {
+  id: string;
+  path: string;
+  kind: 'supervisor' | 'worker';
+  status: 'running' | 'restarting' | 'stopped';
+  restarts: number;
+  thread: number;
+  node: string;
+  /** User messages waiting in the mailbox. */
+  mailbox: number;
+  /** 1 for the first start, +1 per restart (0 when stopped before ever starting). */
+  incarnation: number;
+  children?: TreeEntry[];
+}
+
+export interface TreeSnapshot {
+  node: string;
+  children: TreeEntry[];
+}
+
+export function snapshotCell(cell: ActorCell, id: string): TreeEntry {
+  const instance = cell.instance;
+  const isSupervisor = instance instanceof Supervisor || cell.actorClass === Supervisor;
+  const entry: TreeEntry = {
+    id,
+    path: cell.path,
+    kind: isSupervisor ? 'supervisor' : 'worker',
+    status: cellStatusForTree(cell),
+    restarts: cell.restarts,
+    thread: cell.host.thread,
+    node: cell.host.node,
+    mailbox: cell.mailboxSize,
+    incarnation: cell.incarnation,
+  };
+  if (instance instanceof Supervisor) {
+    entry.children = instance.childRecords.map((r) =>
+      r.cell !== undefined
+        ? snapshotCell(r.cell, r.spec.id)
+        : {
+            id: r.spec.id,
+            path: `${cell.path}/${r.spec.id}`,
+            kind: r.spec.kind,
+            status: 'stopped' as const,
+            restarts: r.restarts,
+            thread: cell.host.thread,
+            node: cell.host.node,
+            mailbox: 0,
+            incarnation: 0,
+          },
+    );
+  } else if (isSupervisor) {
+    entry.children = [];
+  } else if (cell.contextChildren && cell.contextChildren.length > 0) {
+    entry.children = cell.contextChildren.map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1)));
+  }
+  return entry;
+}
