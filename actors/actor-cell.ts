@@ -99,6 +99,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   private watchers: Set<ActorCell> | undefined;
   private watching: Map<string, ActorRef> | undefined;
   private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
+  /** The stop or restart-stop being carried out, so a kill can complete it. */
+  private lifecycle: Extract<SystemMessage, { kind: 'stop' | 'prepare-restart' }> | undefined;
   /** Children made with `context.spawn`, in start order. */
   contextChildren: ActorCell[] | undefined;
 
@@ -258,8 +260,10 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
       case 'stop':
         if (this.status === 'dead') return msg.done(this.finalReason ?? 'noproc');
         this.status = 'stopping';
+        this.lifecycle = msg;
         this.step(this.stopContextChildren(), () =>
           this.step(this.callHook('stopping', msg.reason), () => {
+            this.lifecycle = undefined;
             this.finalize(msg.reason);
             msg.done(msg.reason);
           }),
@@ -268,8 +272,10 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
       case 'prepare-restart':
         if (this.status === 'dead') return msg.done();
         this.status = 'stopping';
+        this.lifecycle = msg;
         this.step(this.stopContextChildren(), () =>
           this.step(this.callHook('beforeRestart', msg.reason), () => {
+            this.lifecycle = undefined;
             this.instance = undefined;
             this.token++;
             this.status = 'restarting';
@@ -435,28 +441,44 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
    */
   kill(reason: ExitReason, final: boolean): void {
     if (this.status === 'dead') return;
+    const inFlight = this.abandonInstance();
+    if (final || inFlight?.kind === 'stop') {
+      this.finalize(reason);
+    } else {
+      this.status = 'restarting';
+      this.wake();
+    }
+    if (inFlight?.kind === 'stop') inFlight.done(reason);
+    else if (inFlight?.kind === 'prepare-restart') inFlight.done();
+  }
+
+  /** Drops the instance and everything in flight for it; returns the stop it interrupted. */
+  private abandonInstance(): ActorCell['lifecycle'] {
+    const inFlight = this.lifecycle;
+    this.lifecycle = undefined;
     this.purgeLifecycleMessages();
     this.token++;
     this.instance = undefined;
     this.busy = false;
     if (this.contextChildren) for (const c of [...this.contextChildren].reverse()) c.kill('shutdown', true);
-    if (final) this.finalize(reason);
-    else {
-      this.status = 'restarting';
-      this.wake();
-    }
+    return inFlight;
   }
 
   /** Makes the actor exit abnormally now, as if `receive` had thrown: its parent decides. */
   exitNow(reason: ExitReason): void {
     if (this.status === 'dead') return;
-    this.purgeLifecycleMessages();
-    this.token++;
-    this.busy = false;
-    this.instance = undefined;
-    if (this.contextChildren) for (const c of [...this.contextChildren].reverse()) c.kill('shutdown', true);
+    const inFlight = this.abandonInstance();
     this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
-    this.exited(reason, false);
+    if (inFlight?.kind === 'stop') {
+      // it was being stopped anyway: the kill just ends the wait
+      this.finalize(reason);
+      inFlight.done(reason);
+    } else if (inFlight?.kind === 'prepare-restart') {
+      this.status = 'restarting';
+      inFlight.done();
+    } else {
+      this.exited(reason, false);
+    }
   }
 
   /**
