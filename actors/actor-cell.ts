@@ -66,6 +66,8 @@ export const PARENT_BEHAVIOUR: unique symbol = Symbol('apiary.parent-behaviour')
 /** Default ms a context-spawned child gets to stop before it is killed. */
 const CONTEXT_CHILD_SHUTDOWN = 5000;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 class TerminatedMessage implements Terminated {
   readonly type = 'terminated' as const;
   constructor(
@@ -87,6 +89,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   private token = 0;
   instance: Actor | undefined;
   incarnation = 0;
+  /** The supervisor's bookkeeping for this child (opaque here). */
+  supervision: unknown;
   /** Restarts of this cell, kept by its supervisor. */
   restarts = 0;
   /** While not running, at most this many user messages are kept (the rest are dead letters). */
@@ -157,13 +161,13 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   // ---- Runnable ----------------------------------------------------------------------
 
   get runnable(): boolean {
-    return !this.busy && (this.mailbox.system.length > 0 || (this.status === 'running' && this.mailbox.hasUser));
+    return !this.busy && (this.mailbox.systemSize > 0 || (this.status === 'running' && this.mailbox.hasUser));
   }
 
   run(budget: number): number {
     let n = 0;
     while (n < budget && !this.busy) {
-      const sys = this.mailbox.system.shift();
+      const sys = this.mailbox.systemSize > 0 ? this.mailbox.system.shift() : undefined;
       if (sys !== undefined) {
         n++;
         this.handleSystem(sys);
@@ -203,7 +207,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
         (value) => {
           if (token !== this.token) return;
           this.busy = false;
-          if (env.ask !== 0) this.host.asks.resolve(env.ask, value);
+          if (env.ask !== 0) env.replyTo!.resolve(env.ask, value);
           this.wake();
         },
         (err: unknown) => {
@@ -214,13 +218,13 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
         },
       );
     } else if (env.ask !== 0) {
-      this.host.asks.resolve(env.ask, result);
+      env.replyTo!.resolve(env.ask, result);
     }
   }
 
   private receiveFailed(err: unknown, env: Envelope): void {
     if (env.ask !== 0) {
-      this.host.asks.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_FAILED, `${this.path} failed handling this message`, { cause: err }));
+      env.replyTo!.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_FAILED, `${this.path} failed handling this message`, { cause: err }));
     }
     const reason = errorReason(err);
     this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
@@ -373,51 +377,75 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
    * runs; rejects `ERR_START_FAILED` (cause: the error) and leaves the cell `restarting`.
    */
   start(): Promise<void> {
-    if (this.status === 'dead') {
-      return Promise.reject(new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} is stopped`));
+    try {
+      return this.startNow() ?? RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  /**
+   * Like {@link start}, without a promise when it can be helped: returns undefined when the
+   * incarnation started synchronously, a promise when `started` is async, and throws
+   * `ERR_START_FAILED` when construction or a synchronous `started` threw.
+   */
+  startNow(): Promise<void> | undefined {
+    if (this.status === 'dead') throw new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} is stopped`);
     this.purgeLifecycleMessages();
     this.incarnation++;
-    this.token++;
-    const token = this.token;
+    const token = ++this.token;
     this.status = 'starting';
     this.busy = true;
-    const fail = (err: unknown): Promise<never> => {
-      if (token === this.token) {
-        this.instance = undefined;
-        this.busy = false;
-        this.status = 'restarting';
-        this.wake();
-      }
-      return Promise.reject(
-        new ApiaryError(ErrorCodes.START_FAILED, `${this.path} failed to start: ${errMessage(err)}`, { cause: err }),
-      );
-    };
     let out: unknown;
     try {
       const instance = withConstructionContext(this, () => new this.actorClass(this.args));
       this.instance = instance;
       out = instance.started?.();
     } catch (err) {
-      return fail(err);
+      throw this.startFailed(token, err);
     }
-    const ok = () => {
-      if (token !== this.token) {
-        throw new ApiaryError(ErrorCodes.START_FAILED, `${this.path} was stopped while starting`);
-      }
+    if (isThenable(out)) {
+      return Promise.resolve(out).then(
+        () => this.startSucceeded(token),
+        (err: unknown) => {
+          throw this.startFailed(token, err);
+        },
+      );
+    }
+    this.startSucceeded(token);
+    return undefined;
+  }
+
+  private startSucceeded(token: number): void {
+    if (token !== this.token) throw new ApiaryError(ErrorCodes.START_FAILED, `${this.path} was stopped while starting`);
+    this.busy = false;
+    this.status = 'running';
+    this.startedAt = this.host.clock.now();
+    if (this.host.observed) this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
+    this.wake();
+  }
+
+  private startFailed(token: number, err: unknown): ApiaryError {
+    if (token === this.token) {
+      this.instance = undefined;
       this.busy = false;
-      this.status = 'running';
-      this.startedAt = this.host.clock.now();
-      this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
+      this.status = 'restarting';
       this.wake();
-    };
-    if (isThenable(out)) return Promise.resolve(out).then(ok, fail);
-    try {
-      ok();
-    } catch (err) {
-      return Promise.reject(err);
     }
-    return Promise.resolve();
+    return new ApiaryError(ErrorCodes.START_FAILED, `${this.path} failed to start: ${errMessage(err)}`, { cause: err });
+  }
+
+  /**
+   * Stops at once if nothing could make a graceful stop wait — no message in flight, no
+   * queued system message, no children, no `stopping` hook — and returns true; otherwise
+   * does nothing and returns false (use {@link terminate}).
+   */
+  terminateNow(reason: ExitReason): boolean {
+    if (this.status === 'dead') return true;
+    if (this.busy || this.mailbox.systemSize > 0 || (this.contextChildren?.length ?? 0) > 0) return false;
+    if (typeof this.instance?.stopping === 'function') return false;
+    this.finalize(reason);
+    return true;
   }
 
   /** Graceful final stop: after the current message, stop children, run `stopping`, die. */
@@ -487,8 +515,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
    * and parent duties stay queued.
    */
   private purgeLifecycleMessages(): void {
+    if (this.mailbox.systemSize === 0) return;
     const q = this.mailbox.system;
-    if (q.length === 0) return;
     for (const msg of q.drain()) {
       if (msg.kind === 'prepare-restart') msg.done();
       else if (msg.kind !== 'exit' && msg.kind !== 'resume') q.push(msg);
@@ -518,11 +546,11 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
       const i = this.parent.contextChildren.indexOf(this);
       if (i >= 0) this.parent.contextChildren.splice(i, 1);
     }
-    for (const env of this.mailbox.drainUser()) {
+    if (this.mailbox.hasUser) for (const env of this.mailbox.drainUser()) {
       if (env.msg instanceof TerminatedMessage) continue;
       this.deadLetter(env, 'stopped');
     }
-    for (const sys of this.mailbox.system.drain()) settleAfterDeath(sys, reason, this.path);
+    if (this.mailbox.systemSize > 0) for (const sys of this.mailbox.system.drain()) settleAfterDeath(sys, reason, this.path);
     if (this.watchers) {
       for (const w of this.watchers) w.notifyTerminated(this.ref, reason);
       this.watchers = undefined;
@@ -534,7 +562,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
       }
       this.watching = undefined;
     }
-    this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
+    if (this.host.observed) this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
     const callbacks = this.terminationCallbacks;
     this.terminationCallbacks = undefined;
     if (callbacks) for (const cb of callbacks) cb(reason);
@@ -555,7 +583,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   private deadLetter(env: Envelope, reason: DeadLetterReason): void {
     if (env.ask !== 0) {
       const code = reason === 'stopped' ? ErrorCodes.ACTOR_STOPPED : ErrorCodes.MAILBOX_FULL;
-      this.host.asks.reject(env.ask, new ApiaryError(code, `message to ${this.path} not delivered: ${reason}`));
+      env.replyTo!.reject(env.ask, new ApiaryError(code, `message to ${this.path} not delivered: ${reason}`));
     }
     this.host.deadLetter(this.path, env, reason);
   }

@@ -36,17 +36,31 @@ export interface AskOptions extends TellOptions {
   timeout?: number;
 }
 
-export class ActorRef<M = unknown, R = unknown> {
+export class ActorRef<M = unknown, R = unknown> implements Address {
+  readonly node: string;
+  readonly incarnation: number;
+  readonly thread: number;
+  readonly id: number;
   /** @internal */
   readonly target: RefTarget;
 
   constructor(
-    readonly address: Address,
+    address: Address,
     /** Tree path at creation, for logs and dead letters. */
     readonly path: string,
     target: RefTarget,
   ) {
+    // the address lives in the ref itself: one object less per actor
+    this.node = address.node;
+    this.incarnation = address.incarnation;
+    this.thread = address.thread;
+    this.id = address.id;
     this.target = target;
+  }
+
+  /** Where the actor lives (plain data). */
+  get address(): Address {
+    return this;
   }
 
   /**
@@ -74,11 +88,13 @@ export class ActorRef<M = unknown, R = unknown> {
     if (!(timeout > 0)) {
       return Promise.reject(new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'ask timeout must be > 0', { field: 'timeout' }));
     }
-    const { id, promise } = this.target.asks.open<R>(timeout, () => this.path);
+    const asks = this.target.asks;
+    const { id, promise } = asks.open<R>(timeout, () => this.path);
     this.target.deliver({
       msg: message,
       sender: options?.sender,
       ask: id,
+      replyTo: asks,
       priority: options?.priority === undefined ? 2 : priorityIndex(options.priority),
     });
     return promise;
@@ -94,6 +110,6 @@ export class ActorRef<M = unknown, R = unknown> {
   }
 
   toJSON(): { path: string; address: Address } {
-    return { path: this.path, address: this.address };
+    return { path: this.path, address: { node: this.node, incarnation: this.incarnation, thread: this.thread, id: this.id } };
   }
 }

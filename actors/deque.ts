@@ -5,6 +5,8 @@
  * does not pin the memory of its largest backlog.
  * Threads: not shared; single-thread use only.
  */
+const EMPTY: never[] = [];
+
 export class Deque<T> {
   private buf: (T | undefined)[];
   private head = 0;
@@ -16,8 +18,9 @@ export class Deque<T> {
     let cap = 8;
     while (cap < initialCapacity) cap <<= 1;
     this.minCapacity = cap;
-    this.buf = new Array<T | undefined>(cap);
-    this.mask = cap - 1;
+    // storage is allocated on first push, so an idle mailbox costs no array
+    this.buf = EMPTY;
+    this.mask = -1;
   }
 
   get length(): number {
@@ -25,14 +28,14 @@ export class Deque<T> {
   }
 
   push(value: T): void {
-    if (this.size === this.buf.length) this.resize(this.buf.length << 1);
+    if (this.size === this.buf.length) this.resize(Math.max(this.minCapacity, this.buf.length << 1));
     this.buf[(this.head + this.size) & this.mask] = value;
     this.size++;
   }
 
   /** Inserts at the front (used to put back a message that could not be handled yet). */
   unshift(value: T): void {
-    if (this.size === this.buf.length) this.resize(this.buf.length << 1);
+    if (this.size === this.buf.length) this.resize(Math.max(this.minCapacity, this.buf.length << 1));
     this.head = (this.head - 1) & this.mask;
     this.buf[this.head] = value;
     this.size++;
@@ -62,8 +65,8 @@ export class Deque<T> {
   }
 
   clear(): void {
-    this.buf = new Array<T | undefined>(this.minCapacity);
-    this.mask = this.minCapacity - 1;
+    this.buf = EMPTY;
+    this.mask = -1;
     this.head = 0;
     this.size = 0;
   }

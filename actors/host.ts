@@ -18,6 +18,14 @@ import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
 
+/** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
+let childrenOf: (cell: ActorCell) => Iterable<ActorCell> = (cell) => cell.contextChildren ?? [];
+
+/** @internal Lets supervisor/ teach the host how to list a supervisor's children. */
+export function setChildrenOf(fn: (cell: ActorCell) => Iterable<ActorCell>): void {
+  childrenOf = fn;
+}
+
 export interface HostOptions extends DispatcherOptions {
   node: string;
   incarnation: number;
@@ -36,7 +44,6 @@ export class Host {
   /** Top-level actors (no parent), in spawn order. */
   readonly topLevel = new Set<ActorCell>();
   private readonly cells = new Map<number, ActorCell>();
-  private readonly byPath = new Map<string, ActorCell>();
   private readonly events = new Subject<SystemEvent>();
   readonly events$: Observable<SystemEvent> = this.events.asObservable();
   private nextId = 1;
@@ -50,6 +57,11 @@ export class Host {
     this.clock = options.clock;
     this.dispatcher = new Dispatcher(options);
     this.asks = new AskRegistry(options.clock);
+  }
+
+  /** True when someone subscribes to events$; callers skip building events otherwise. */
+  get observed(): boolean {
+    return this.events.observed;
   }
 
   emit(event: SystemEvent): void {
@@ -88,7 +100,6 @@ export class Host {
     const path = parent ? `${parent.path}/${seg}` : `/${seg}`;
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
-    this.byPath.set(path, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
     if (!parent) this.topLevel.add(cell);
     return cell;
@@ -110,9 +121,27 @@ export class Host {
     return this.cells.get(id);
   }
 
-  /** The live cell at this tree path on this thread. */
+  /**
+   * The live cell at this tree path on this thread, found by walking the tree (admin use:
+   * no per-actor index is kept for it).
+   */
   cellAt(path: string): ActorCell | undefined {
-    return this.byPath.get(path);
+    const segments = path.split('/').filter((s) => s.length > 0);
+    let level: Iterable<ActorCell> = this.topLevel;
+    let found: ActorCell | undefined;
+    for (let i = 0; i < segments.length; i++) {
+      const want = `${found ? found.path : ''}/${segments[i]}`;
+      found = undefined;
+      for (const c of level) {
+        if (c.path === want && c.status !== 'dead') {
+          found = c;
+          break;
+        }
+      }
+      if (found === undefined) return undefined;
+      level = childrenOf(found);
+    }
+    return found;
   }
 
   /** Number of live cells on this thread. */
@@ -123,7 +152,6 @@ export class Host {
   /** @internal Called by a cell when it dies for good. */
   cellDied(cell: ActorCell): void {
     this.cells.delete(cell.id);
-    if (this.byPath.get(cell.path) === cell) this.byPath.delete(cell.path);
     this.topLevel.delete(cell);
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
   }

@@ -30,12 +30,22 @@ export interface MailboxOptions {
   overflow?: OverflowPolicy;
 }
 
-/** One user message in a mailbox. `ask` is 0 for a tell, else the ask's id on the sender's thread. */
+/** Where the answer to an ask goes: the asker's own registry, or a link back to its thread. */
+export interface AskReplyTo {
+  resolve(id: number, value: unknown): boolean;
+  reject(id: number, err: unknown): boolean;
+}
+
+/**
+ * One user message in a mailbox. `ask` is 0 for a tell, else the ask's id in `replyTo`
+ * (the asker's registry, or a link to the asker's thread).
+ */
 export interface Envelope {
   msg: unknown;
   sender: unknown;
   ask: number;
   priority: number;
+  replyTo?: AskReplyTo | undefined;
 }
 
 export function priorityIndex(p: Priority | undefined): number {
@@ -57,8 +67,10 @@ export function priorityIndex(p: Priority | undefined): number {
 const NORMAL = 2;
 
 export class Mailbox<S = unknown> {
-  readonly system = new Deque<S>(8);
-  private readonly levels: (Deque<Envelope> | undefined)[] = [undefined, undefined, new Deque<Envelope>(8), undefined];
+  private sys: Deque<S> | undefined;
+  private readonly normal = new Deque<Envelope>(8);
+  /** critical, high, (unused), low — allocated on first non-normal message. */
+  private urgent: (Deque<Envelope> | undefined)[] | undefined;
   private nonNormal = 0;
   private count = 0;
   readonly capacity: number;
@@ -67,6 +79,16 @@ export class Mailbox<S = unknown> {
   constructor(options: MailboxOptions = {}) {
     this.capacity = options.capacity ?? Infinity;
     this.overflow = options.overflow ?? 'drop-newest';
+  }
+
+  /** The system queue (allocated on first use). */
+  get system(): Deque<S> {
+    return (this.sys ??= new Deque<S>(8));
+  }
+
+  /** Number of queued system messages. */
+  get systemSize(): number {
+    return this.sys === undefined ? 0 : this.sys.length;
   }
 
   /** Number of queued user messages. */
@@ -88,7 +110,7 @@ export class Mailbox<S = unknown> {
       if (this.overflow !== 'drop-oldest') return env;
       const victimLevel = this.leastUrgentLevel();
       if (victimLevel < env.priority) return env;
-      const victim = this.levels[victimLevel]!.shift()!;
+      const victim = this.level(victimLevel).shift()!;
       this.count--;
       if (victimLevel !== NORMAL) this.nonNormal--;
       this.push(env);
@@ -108,10 +130,10 @@ export class Mailbox<S = unknown> {
     if (this.count === 0) return undefined;
     if (this.nonNormal === 0) {
       this.count--;
-      return this.levels[NORMAL]!.shift();
+      return this.normal.shift();
     }
     for (let i = 0; i < 4; i++) {
-      const q = this.levels[i];
+      const q = i === NORMAL ? this.normal : this.urgent?.[i];
       if (q && q.length > 0) {
         this.count--;
         if (i !== NORMAL) this.nonNormal--;
@@ -131,7 +153,10 @@ export class Mailbox<S = unknown> {
   /** Removes and returns all user messages, most urgent first. */
   drainUser(): Envelope[] {
     const out: Envelope[] = [];
-    for (const q of this.levels) if (q) out.push(...q.drain());
+    for (let i = 0; i < 4; i++) {
+      const q = i === NORMAL ? this.normal : this.urgent?.[i];
+      if (q) for (const env of q.drain()) out.push(env);
+    }
     this.count = 0;
     this.nonNormal = 0;
     return out;
@@ -144,17 +169,14 @@ export class Mailbox<S = unknown> {
   }
 
   private level(i: number): Deque<Envelope> {
-    let q = this.levels[i];
-    if (!q) {
-      q = new Deque<Envelope>(8);
-      this.levels[i] = q;
-    }
-    return q;
+    if (i === NORMAL) return this.normal;
+    const urgent = (this.urgent ??= [undefined, undefined, undefined, undefined]);
+    return (urgent[i] ??= new Deque<Envelope>(8));
   }
 
   private leastUrgentLevel(): number {
     for (let i = 3; i >= 0; i--) {
-      const q = this.levels[i];
+      const q = i === NORMAL ? this.normal : this.urgent?.[i];
       if (q && q.length > 0) return i;
     }
     return NORMAL;

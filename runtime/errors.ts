@@ -34,6 +34,14 @@ export const ErrorCodes = {
   SYSTEM_STOPPED: 'ERR_SYSTEM_STOPPED',
   /** An Actor was constructed outside `spawn` (e.g. with `new`). */
   NOT_IN_SPAWN: 'ERR_NOT_IN_SPAWN',
+  /** A message holds something that cannot leave its thread (a function, symbol, class instance with methods). */
+  UNSERIALIZABLE: 'ERR_UNSERIALIZABLE',
+  /** An encoded message exceeds the size cap. */
+  MESSAGE_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE',
+  /** An actor's module could not be loaded, or does not export that actor. */
+  MODULE_NOT_FOUND: 'ERR_MODULE_NOT_FOUND',
+  /** The worker thread hosting the target is gone. */
+  THREAD_GONE: 'ERR_THREAD_GONE',
   /** An argument has the wrong type or range; `field` names it. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
 } as const;

@@ -9,13 +9,14 @@
  * Time: the host clock (backoff, shutdown timers).
  */
 import { Actor, type ActorClass } from '../actors/actor.js';
+import { setChildrenOf } from '../actors/host.js';
 import { ActorCell, PARENT_BEHAVIOUR, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Directive } from '../actors/events.js';
 import { errorReason, isNormalExit, type ExitReason } from '../actors/exit-reason.js';
 import { stopForRestart, stopWithin } from '../actors/shutdown.js';
 import type { TimerHandle } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
 import { attemptAfterRun, backoffDelay } from './backoff.js';
 import {
   isSupervisorSpec,
@@ -64,6 +65,8 @@ export interface ChildRecord {
   attempt: number;
   timer: TimerHandle | undefined;
   generation: number;
+  /** Set once the record left the child list. */
+  removed: boolean;
 }
 
 const DIRECTIVES: readonly ErrorDirective[] = ['restart', 'resume', 'stop', 'escalate'];
@@ -72,10 +75,12 @@ export class Supervisor extends Actor<never, void> {
   private readonly spec: SupervisorSpec;
   private readonly cell: ActorCell;
   private readonly children: ChildRecord[] = [];
-  private readonly byId = new Map<string, ChildRecord>();
-  private readonly byCell = new Map<ActorCell, ChildRecord>();
+  /** id → record, built on the first lookup by id (static children are validated up front). */
+  private index: Map<string, ChildRecord> | undefined;
   private restartLog: number[] = [];
   private exiting = false;
+  /** True once the static children are up; later additions check ids against the index. */
+  private childrenUp = false;
   private dynamicSeq = 0;
   private generation = 0;
 
@@ -97,22 +102,36 @@ export class Supervisor extends Actor<never, void> {
   receive(_message: never): void {}
 
   override async started(): Promise<void> {
-    for (const child of this.spec.children) {
-      try {
-        await this.startNew(child);
-      } catch (err) {
-        await this.stopAll();
-        throw err;
+    const children = this.spec.children;
+    try {
+      for (let i = 0; i < children.length; ) {
+        // synchronous fast path: most children start without awaiting anything
+        const [next, pending] = this.startFrom(children, i);
+        if (pending !== undefined) await pending;
+        i = next;
       }
+    } catch (err) {
+      await this.stopAll();
+      throw err;
     }
+    this.childrenUp = true;
   }
 
-  override async stopping(): Promise<void> {
-    await this.stopAll();
+  /** Starts children from index `i` until one starts asynchronously; returns where to go on. */
+  private startFrom(children: readonly NormalizedChildSpec[], i: number): [number, Promise<void> | undefined] {
+    for (; i < children.length; i++) {
+      const pending = this.addAndStart(children[i]!);
+      if (pending !== undefined) return [i + 1, pending];
+    }
+    return [i, undefined];
   }
 
-  override async beforeRestart(): Promise<void> {
-    await this.stopAll();
+  override stopping(): Promise<void> | undefined {
+    return this.stopAll();
+  }
+
+  override beforeRestart(): Promise<void> | undefined {
+    return this.stopAll();
   }
 
   /** @internal The children, in start order, for tree snapshots. */
@@ -127,65 +146,116 @@ export class Supervisor extends Actor<never, void> {
   // ---- starting and stopping -------------------------------------------------------------
 
   private async startNew(spec: NormalizedChildSpec): Promise<ActorRef> {
-    if (this.byId.has(spec.id)) {
-      throw new ApiaryError(ErrorCodes.DUPLICATE_CHILD_ID, `duplicate child id '${spec.id}'`, { field: 'id' });
-    }
-    const rec: ChildRecord = { spec, cell: undefined, restarts: 0, attempt: 0, timer: undefined, generation: 0 };
-    this.children.push(rec);
-    this.byId.set(spec.id, rec);
-    try {
-      return await this.launch(rec);
-    } catch (err) {
-      this.removeRecord(rec);
-      throw err;
-    }
+    const rec = this.addRecord(spec);
+    const pending = this.startRecord(rec, true);
+    if (pending !== undefined) await pending;
+    return rec.cell!.ref;
   }
 
-  /** Creates a fresh cell for `rec` and starts it; on failure `rec` is left terminated. */
-  private async launch(rec: ChildRecord): Promise<ActorRef> {
+  /** Adds a child and starts it; a promise only if its start is asynchronous. Throws on a failed start. */
+  private addAndStart(spec: NormalizedChildSpec): Promise<void> | undefined {
+    return this.startRecord(this.addRecord(spec), true);
+  }
+
+  private addRecord(spec: NormalizedChildSpec): ChildRecord {
+    if (this.index !== undefined || this.childrenUp) {
+      const index = this.idIndex();
+      if (index.has(spec.id)) {
+        throw new ApiaryError(ErrorCodes.DUPLICATE_CHILD_ID, `duplicate child id '${spec.id}'`, { field: 'id' });
+      }
+    }
+    const rec: ChildRecord = { spec, cell: undefined, restarts: 0, attempt: 0, timer: undefined, generation: 0, removed: false };
+    this.children.push(rec);
+    this.index?.set(spec.id, rec);
+    return rec;
+  }
+
+  /**
+   * Creates a fresh cell for `rec` and starts it. On a failed start the new cell dies and
+   * `rec` is left terminated (or removed, with `removeOnFailure`), and the error is thrown.
+   */
+  private startRecord(rec: ChildRecord, removeOnFailure: boolean): Promise<void> | undefined {
     const spec = rec.spec;
     const actor: ActorClass = isSupervisorSpec(spec.actor) ? Supervisor : spec.actor;
     const args = isSupervisorSpec(spec.actor) ? spec.actor : spec.args;
-    const cell = this.cell.host.createCell(actor, { args, mailbox: spec.mailbox, name: spec.name }, this.cell, spec.id);
+    const cell = this.cell.host.createCell(actor, spec.name === undefined && spec.mailbox === undefined ? { args } : { args, mailbox: spec.mailbox, name: spec.name }, this.cell, spec.id);
     if (spec.backoff) cell.stashLimit = spec.backoff.stashCapacity;
     rec.cell = cell;
-    this.byCell.set(cell, rec);
+    cell.supervision = rec;
+    let pending: Promise<void> | undefined;
     try {
-      return await this.cell.host.startCell(cell);
+      pending = cell.startNow();
     } catch (err) {
-      this.byCell.delete(cell);
-      if (rec.cell === cell) rec.cell = undefined;
-      throw err;
+      return this.startFailed(rec, cell, removeOnFailure, err);
     }
+    return pending?.then(undefined, (err: unknown) => this.startFailed(rec, cell, removeOnFailure, err));
+  }
+
+  private startFailed(rec: ChildRecord, cell: ActorCell, removeOnFailure: boolean, err: unknown): never {
+    cell.finalize({ error: serializeError(err) });
+    if (rec.cell === cell) rec.cell = undefined;
+    if (removeOnFailure) this.removeRecord(rec);
+    throw err;
+  }
+
+  /** Starts a terminated child again from its spec. */
+  private async launch(rec: ChildRecord): Promise<ActorRef> {
+    const pending = this.startRecord(rec, false);
+    if (pending !== undefined) await pending;
+    return rec.cell!.ref;
   }
 
   /** Stops every child, last started first, each within its own `shutdown`. */
-  private async stopAll(): Promise<void> {
-    for (let i = this.children.length - 1; i >= 0; i--) {
-      const rec = this.children[i];
-      if (rec === undefined) continue;
-      await this.terminateRecord(rec, 'shutdown');
-    }
+  private stopAll(): Promise<void> | undefined {
+    return this.stopDownFrom(this.children.length - 1);
   }
 
-  /** Stops one child for good; keeps its spec unless it is temporary or dynamic. */
-  private async terminateRecord(rec: ChildRecord, reason: ExitReason): Promise<void> {
+  /** Stops children `i`, `i-1`, … 0; synchronous until one needs time to stop. */
+  private stopDownFrom(i: number): Promise<void> | undefined {
+    for (; i >= 0; i--) {
+      const rec = this.children[i];
+      if (rec === undefined) continue;
+      const pending = this.terminateRecord(rec, 'shutdown');
+      if (pending !== undefined) {
+        const next = i - 1;
+        return pending.then(() => this.stopDownFrom(Math.min(next, this.children.length - 1)));
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Stops one child for good; keeps its spec unless it is temporary or dynamic. Returns a
+   * promise only when the child needs time to stop (see ActorCell.terminateNow).
+   */
+  private terminateRecord(rec: ChildRecord, reason: ExitReason): Promise<void> | undefined {
     this.cancelTimer(rec);
     const cell = rec.cell;
     if (cell !== undefined) {
-      await stopWithin(cell, reason, rec.spec.shutdown, this.cell.clock);
-      this.byCell.delete(cell);
+      if (rec.spec.shutdown === 'brutal-kill' || !cell.terminateNow(reason)) {
+        return stopWithin(cell, reason, rec.spec.shutdown, this.cell.clock).then(() => {
+          if (rec.cell === cell) rec.cell = undefined;
+          this.forgetIfDynamic(rec);
+        });
+      }
       rec.cell = undefined;
     }
+    this.forgetIfDynamic(rec);
+    return undefined;
+  }
+
+  private forgetIfDynamic(rec: ChildRecord): void {
     if (rec.spec.restart === 'temporary' || this.spec.strategy === 'simple-one-for-one') this.removeRecord(rec);
   }
 
   private removeRecord(rec: ChildRecord): void {
     this.cancelTimer(rec);
-    const i = this.children.indexOf(rec);
+    if (rec.removed) return;
+    // from the end: shutdown removes last-started children first
+    const i = this.children.lastIndexOf(rec);
     if (i >= 0) this.children.splice(i, 1);
-    if (this.byId.get(rec.spec.id) === rec) this.byId.delete(rec.spec.id);
-    if (rec.cell) this.byCell.delete(rec.cell);
+    rec.removed = true;
+    if (this.index?.get(rec.spec.id) === rec) this.index.delete(rec.spec.id);
   }
 
   private cancelTimer(rec: ChildRecord): void {
@@ -199,8 +269,8 @@ export class Supervisor extends Actor<never, void> {
 
   private onChildExit(msg: ChildExit): Promise<void> | void {
     if (this.exiting) return;
-    const rec = this.byCell.get(msg.cell);
-    if (rec === undefined || rec.cell !== msg.cell) return;
+    const rec = msg.cell.supervision as ChildRecord | undefined;
+    if (rec === undefined || rec.removed || rec.cell !== msg.cell) return;
     if (msg.cell.status !== 'suspended' || msg.incarnation !== msg.cell.incarnation) return; // stale report
     const { reason } = msg;
     let directive: ErrorDirective = 'restart';
@@ -271,7 +341,7 @@ export class Supervisor extends Actor<never, void> {
         }
       }
     }
-    const toStart = group.filter((r) => r.cell !== undefined && this.byId.get(r.spec.id) === r);
+    const toStart = group.filter((r) => r.cell !== undefined && !r.removed);
     const policy = rec.spec.backoff;
     if (policy !== undefined) {
       const attempt = attemptAfterRun(policy, rec.attempt, clock.now() - rec.cell!.startedAt);
@@ -297,7 +367,7 @@ export class Supervisor extends Actor<never, void> {
     for (const r of records) {
       if (this.exiting) return;
       const cell = r.cell;
-      if (cell === undefined || cell.status !== 'restarting' || this.byId.get(r.spec.id) !== r) continue;
+      if (cell === undefined || cell.status !== 'restarting' || r.removed) continue;
       try {
         await cell.start();
       } catch (err) {
@@ -377,9 +447,17 @@ export class Supervisor extends Actor<never, void> {
     return this.startNew(spec);
   }
 
+  private idIndex(): Map<string, ChildRecord> {
+    if (this.index === undefined) {
+      this.index = new Map();
+      for (const r of this.children) this.index.set(r.spec.id, r);
+    }
+    return this.index;
+  }
+
   private find(id: string | ActorRef): ChildRecord {
     if (typeof id === 'string') {
-      const rec = this.byId.get(id);
+      const rec = this.idIndex().get(id);
       if (rec) return rec;
     } else {
       for (const r of this.children) if (r.cell !== undefined && r.cell.ref.equals(id)) return r;
@@ -389,6 +467,16 @@ export class Supervisor extends Actor<never, void> {
     });
   }
 }
+
+setChildrenOf((cell) => {
+  const instance = cell.instance;
+  if (instance instanceof Supervisor) {
+    const out: ActorCell[] = [];
+    for (const r of instance.childRecords) if (r.cell !== undefined) out.push(r.cell);
+    return out;
+  }
+  return cell.contextChildren ?? [];
+});
 
 function childInfo(r: ChildRecord): ChildInfo {
   const cell = r.cell;

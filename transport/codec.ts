@@ -1,0 +1,146 @@
+/**
+ * The codec: every message that leaves a thread is msgpack, and this is the only file
+ * that imports msgpackr.
+ *
+ * Owns: encoding a batch of frames into one private buffer (copied once out of msgpackr's
+ * scratch buffer, so it can be transferred), decoding it, the ActorRef extension (a ref
+ * travels as its address and is rebuilt by the receiving thread's resolver), and the
+ * sender-side checks: functions, symbols and instances of classes with methods fail with
+ * `ERR_UNSERIALIZABLE`; a message larger than the cap fails with `ERR_MESSAGE_TOO_LARGE`.
+ * Record structures are per batch (inline definitions), never shared across threads, so a
+ * decoder can never meet a shape it was not told about (DESIGN §8).
+ * Threads: one codec per thread (module state: the ref resolver of this thread's host).
+ */
+import { addExtension, Packr, Unpackr } from 'msgpackr';
+import { ActorRef } from '../actors/actor-ref.js';
+import type { Address } from '../actors/address.js';
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+
+/** Rebuilds a ref from its address on the decoding thread. */
+export type RefResolver = (address: Address, path: string) => ActorRef;
+
+let resolver: RefResolver | undefined;
+
+/** Sets how decoded refs are rebuilt on this thread (its host routes them). */
+export function setRefResolver(fn: RefResolver): void {
+  resolver = fn;
+}
+
+const REF_EXTENSION = 0x41;
+
+addExtension({
+  Class: ActorRef,
+  type: REF_EXTENSION,
+  write(ref: ActorRef) {
+    const a = ref.address;
+    return [a.node, a.incarnation, a.thread, a.id, ref.path];
+  },
+  read(data: [string, number, number, number, string]) {
+    const [node, incarnation, thread, id, path] = data;
+    const address: Address = { node, incarnation, thread, id };
+    if (!resolver) throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, 'no ref resolver on this thread');
+    return resolver(address, path);
+  },
+});
+
+export interface CodecOptions {
+  /** Largest encoded message accepted, bytes. Default 16 MiB. */
+  maxMessageBytes?: number;
+}
+
+export const CODEC_DEFAULTS = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  /** Deeper nesting than this is refused at the sender. */
+  maxDepth: 256,
+} as const;
+
+export class Codec {
+  private readonly packr = new Packr({ useRecords: true, moreTypes: true, structuredClone: false, bundleStrings: false });
+  private readonly unpackr = new Unpackr({ useRecords: true, moreTypes: true, structuredClone: false, mapsAsObjects: true });
+  readonly maxMessageBytes: number;
+
+  constructor(options: CodecOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? CODEC_DEFAULTS.maxMessageBytes;
+  }
+
+  /**
+   * Encodes `value` into a fresh buffer of its own (safe to transfer). Throws
+   * `ERR_UNSERIALIZABLE` or `ERR_MESSAGE_TOO_LARGE`.
+   */
+  encode(value: unknown): Uint8Array {
+    let packed: Uint8Array;
+    try {
+      packed = this.packr.pack(value);
+    } catch (err) {
+      throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
+    }
+    if (packed.byteLength > this.maxMessageBytes) {
+      throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
+    }
+    return packed.slice();
+  }
+
+  decode(buffer: Uint8Array): unknown {
+    return this.unpackr.unpack(buffer);
+  }
+}
+
+/**
+ * Throws `ERR_UNSERIALIZABLE` (with `field` = the path to the bad value) unless `value` is
+ * plain data msgpack can carry: primitives, bigint, arrays, plain objects, Map, Set, Date,
+ * typed arrays, ArrayBuffer, Error, ActorRef, and instances of classes without methods.
+ */
+export function assertPlainData(value: unknown, path = 'message', depth = 0): void {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return;
+    case 'function':
+      throw unserializable(path, 'a function');
+    case 'symbol':
+      throw unserializable(path, 'a symbol');
+  }
+  if (value === null) return;
+  if (depth > CODEC_DEFAULTS.maxDepth) throw unserializable(path, `nested deeper than ${CODEC_DEFAULTS.maxDepth}`);
+  const obj = value as object;
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) assertPlainData(obj[i], `${path}[${i}]`, depth + 1);
+    return;
+  }
+  if (obj instanceof ActorRef || obj instanceof Date || ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer || obj instanceof Error) return;
+  if (obj instanceof Map) {
+    for (const [k, v] of obj) {
+      assertPlainData(k, `${path}.<key>`, depth + 1);
+      assertPlainData(v, `${path}.${String(k)}`, depth + 1);
+    }
+    return;
+  }
+  if (obj instanceof Set) {
+    for (const v of obj) assertPlainData(v, `${path}.<item>`, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(obj) as object | null;
+  if (proto !== Object.prototype && proto !== null && hasMethods(proto)) {
+    throw unserializable(path, `an instance of ${proto.constructor?.name ?? 'a class'} with methods`);
+  }
+  for (const key of Object.keys(obj)) assertPlainData((obj as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+  if (Object.getOwnPropertySymbols(obj).length > 0) throw unserializable(path, 'an object with symbol keys');
+}
+
+function hasMethods(proto: object): boolean {
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Object.getOwnPropertyNames(p)) {
+      if (key === 'constructor') continue;
+      const d = Object.getOwnPropertyDescriptor(p, key);
+      if (d && (typeof d.value === 'function' || d.get || d.set)) return true;
+    }
+  }
+  return false;
+}
+
+function unserializable(path: string, what: string): ApiaryError {
+  return new ApiaryError(ErrorCodes.UNSERIALIZABLE, `${path} is ${what}; only plain data can leave a thread`, { field: path });
+}
