@@ -29,6 +29,7 @@ import { Mailbox, type Envelope } from './mailbox.js';
 import type { Host } from './host.js';
 import { stopWithin } from './shutdown.js';
 import { formatAddress } from './address.js';
+import type { ChildHandle } from './child-handle.js';
 
 /**
  * - `new`: created, never started · `starting`: `started` hook running · `running`
@@ -40,7 +41,7 @@ export type CellStatus = 'new' | 'starting' | 'running' | 'stopping' | 'suspende
 /** An exit report a child sends its parent. */
 export interface ChildExit {
   kind: 'child-exit';
-  cell: ActorCell;
+  cell: ChildHandle;
   incarnation: number;
   reason: ExitReason;
   /** True if the instance is still there (it threw), so `resume` is possible. */
@@ -80,7 +81,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
-export class ActorCell implements ActorContext, Runnable, RefTarget {
+export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle {
   scheduled = false;
   status: CellStatus = 'new';
   /** A message, hook or parent duty is in flight; nothing else runs until it settles. */
@@ -101,6 +102,10 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   readonly ref: ActorRef;
   sender: ActorRef | undefined;
   private watchers: Set<ActorCell> | undefined;
+  /** Watchers on other threads, by address. */
+  private remoteWatchers: Map<string, ActorRef> | undefined;
+  /** Set when the parent lives on another thread: exits are reported over the link. */
+  remoteParent: { report(cell: ActorCell, reason: ExitReason, resumable: boolean): void } | undefined;
   private watching: Map<string, ActorRef> | undefined;
   private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
   /** The stop or restart-stop being carried out, so a kill can complete it. */
@@ -236,7 +241,9 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
     this.status = 'suspended';
     if (!resumable) this.instance = undefined;
     const parent = this.parent;
-    if (parent !== undefined && parent.status !== 'dead' && isParentBehaviour(parent.instance)) {
+    if (this.remoteParent !== undefined) {
+      this.remoteParent.report(this, reason, resumable);
+    } else if (parent !== undefined && parent.status !== 'dead' && isParentBehaviour(parent.instance)) {
       parent.enqueueSystem({ kind: 'child-exit', cell: this, incarnation: this.incarnation, reason, resumable });
     } else {
       this.enqueueSystem({ kind: 'stop', reason, done: () => {} });
@@ -319,7 +326,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
             );
           }
         } else if (msg.kind === 'child-exit') {
-          msg.cell.enqueueSystem({ kind: 'stop', reason: msg.reason, done: () => {} });
+          void msg.cell.terminate(msg.reason);
         } else {
           msg.reply(new ApiaryError(ErrorCodes.UNSUPPORTED, `${this.path} is not a supervisor`));
         }
@@ -555,10 +562,15 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
       for (const w of this.watchers) w.notifyTerminated(this.ref, reason);
       this.watchers = undefined;
     }
+    if (this.remoteWatchers) {
+      for (const w of this.remoteWatchers.values()) this.host.sendTerminated(w, this.ref, reason);
+      this.remoteWatchers = undefined;
+    }
     if (this.watching) {
       for (const ref of this.watching.values()) {
         const target = ref.target;
         if (target instanceof ActorCell) target.watchers?.delete(this);
+        else target.removeWatcher?.(this);
       }
       this.watching = undefined;
     }
@@ -574,7 +586,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
     (this.terminationCallbacks ??= []).push(cb);
   }
 
-  private notifyTerminated(ref: ActorRef, reason: ExitReason): void {
+  /** Queues a `terminated` message for `ref` (which this actor watches). */
+  notifyTerminated(ref: ActorRef, reason: ExitReason): void {
     if (this.status === 'dead') return;
     this.mailbox.enqueueUnbounded({ msg: new TerminatedMessage(ref, reason), sender: undefined, ask: 0, priority: 2 });
     if (this.status === 'running' && !this.busy) this.host.dispatcher.schedule(this);
@@ -616,6 +629,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
     if (target instanceof ActorCell) {
       if (target.status === 'dead') this.notifyTerminated(ref, target.finalReason ?? 'noproc');
       else (target.watchers ??= new Set()).add(this);
+    } else if (target.addWatcher !== undefined) {
+      target.addWatcher(this);
     } else if (target.dead) {
       this.notifyTerminated(ref, 'noproc');
     }
@@ -626,6 +641,17 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
     if (!this.watching?.delete(key)) return;
     const target = ref.target;
     if (target instanceof ActorCell) target.watchers?.delete(this);
+    else target.removeWatcher?.(this);
+  }
+
+  /** A watcher on another thread; told at once if this actor is already dead. */
+  addRemoteWatcher(watcher: ActorRef): void {
+    if (this.status === 'dead') return this.host.sendTerminated(watcher, this.ref, this.finalReason ?? 'noproc');
+    (this.remoteWatchers ??= new Map()).set(formatAddress(watcher.address), watcher);
+  }
+
+  removeRemoteWatcher(watcher: ActorRef): void {
+    this.remoteWatchers?.delete(formatAddress(watcher.address));
   }
 
   stop(reason: ExitReason = 'normal'): void {
@@ -639,6 +665,14 @@ export class ActorCell implements ActorContext, Runnable, RefTarget {
   /** User messages waiting. */
   get mailboxSize(): number {
     return this.mailbox.size;
+  }
+
+  get thread(): number {
+    return this.host.thread;
+  }
+
+  get node(): string {
+    return this.host.node;
   }
 }
 

@@ -13,6 +13,8 @@ import { formatAddress, sameAddress } from './address.js';
 import { DEFAULTS } from './defaults.js';
 import { priorityIndex, type Envelope, type Priority } from './mailbox.js';
 import type { AskRegistry } from './ask.js';
+import type { ActorCell } from './actor-cell.js';
+import type { ExitReason } from './exit-reason.js';
 
 /** Where a ref's messages go. The local actor cell implements it; remote routes will too. */
 export interface RefTarget {
@@ -22,6 +24,11 @@ export interface RefTarget {
   readonly asks: AskRegistry;
   /** True once the actor is known to be dead. */
   readonly dead: boolean;
+  /** Watch/unwatch for targets that are not local cells (the watcher is an ActorCell). */
+  addWatcher?(watcher: ActorCell): void;
+  removeWatcher?(watcher: ActorCell): void;
+  /** Makes the actor exit abnormally (admin kill) where it lives. */
+  exitNow?(reason: ExitReason): void;
 }
 
 export interface TellOptions {

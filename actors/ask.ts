@@ -50,6 +50,11 @@ export class AskRegistry {
     return { id, promise };
   }
 
+  /** True while ask `id` waits for its answer. */
+  isOpen(id: number): boolean {
+    return this.pending.has(id);
+  }
+
   /** Delivers a reply; returns false (and counts a late reply) if the ask is no longer open. */
   resolve(id: number, value: unknown): boolean {
     const entry = this.pending.get(id);

@@ -24,6 +24,8 @@ export type SystemEvent =
       reason: ExitReason;
       at: number;
     }
+  | { type: 'thread-up'; thread: number; generation: number; at: number }
+  | { type: 'thread-down'; thread: number; reason: string; at: number }
   | {
       type: 'dead-letter';
       sender: string | undefined;

@@ -17,6 +17,29 @@ import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events.js';
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
+import type { Address } from './address.js';
+import type { ChildHandle } from './child-handle.js';
+import { ActorRef as Ref } from './actor-ref.js';
+import type { ExitReason } from './exit-reason.js';
+import type { ThreadLink, LinkHandler } from '../transport/thread-link.js';
+import type { ReqPayload, ResPayload, SysPayload } from '../transport/frames.js';
+import { RemoteTarget } from '../transport/remote-target.js';
+import { serializeError } from '../runtime/errors.js';
+
+/** What a supervisor asks for when a child spec places the child on another thread. */
+export interface RemoteSpawnRequest {
+  actor: ActorClass;
+  options: SpawnOptions;
+  parent: ActorCell;
+  segment: string;
+  thread: number | 'auto';
+}
+
+/** A child on another thread, as its parent's thread tracks it (see runtime/remote-child.ts). */
+export interface RemoteChildEntry {
+  reported(exit: { incarnation: number; reason: ExitReason; resumable: boolean }): void;
+  threadDied(): void;
+}
 
 /** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
 let childrenOf: (cell: ActorCell) => Iterable<ActorCell> = (cell) => cell.contextChildren ?? [];
@@ -31,9 +54,14 @@ export interface HostOptions extends DispatcherOptions {
   incarnation: number;
   thread: number;
   clock: Clock;
+  /**
+   * First actor id. A replacement worker thread starts past every id its predecessor could
+   * have used, so a stale ref to an actor of a crashed thread never reaches a new actor.
+   */
+  firstId?: number;
 }
 
-export class Host {
+export class Host implements LinkHandler {
   readonly node: string;
   readonly incarnation: number;
   readonly thread: number;
@@ -46,9 +74,25 @@ export class Host {
   private readonly cells = new Map<number, ActorCell>();
   private readonly events = new Subject<SystemEvent>();
   readonly events$: Observable<SystemEvent> = this.events.asObservable();
-  private nextId = 1;
+  private nextId: number;
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
+
+  /** Links to the other threads of this node, by thread index (undefined: none or gone). */
+  readonly links: (ThreadLink | undefined)[] = [];
+  /** Events are also handed here (a worker forwards them to the main thread). */
+  forwardEvent: ((event: SystemEvent) => void) | undefined;
+  /** Children of this thread's supervisors that live on other threads, by `thread:id`. */
+  readonly remoteChildren = new Map<string, RemoteChildEntry>();
+  /** Local watchers of actors on other threads, by thread, to tell them when a thread dies. */
+  private readonly remoteWatches = new Map<number, Set<{ watcher: ActorCell; ref: ActorRef }>>();
+  /**
+   * Creates (does not start) a child on another thread; set by the thread manager when the
+   * node has worker threads.
+   */
+  spawnRemote: ((req: RemoteSpawnRequest) => ChildHandle) | undefined;
+  /** Refs to actors on other threads, rebuilt from addresses, cached by `thread:id`. */
+  private readonly remoteRefs = new Map<string, ActorRef>();
 
   constructor(options: HostOptions) {
     this.node = options.node;
@@ -57,14 +101,26 @@ export class Host {
     this.clock = options.clock;
     this.dispatcher = new Dispatcher(options);
     this.asks = new AskRegistry(options.clock);
+    this.nextId = options.firstId ?? 1;
   }
 
-  /** True when someone subscribes to events$; callers skip building events otherwise. */
+  /** A fresh id, unique on this thread (for naming things that have no cell here). */
+  allocId(): number {
+    return this.nextId++;
+  }
+
+  /** True when someone wants events; callers skip building them otherwise. */
   get observed(): boolean {
-    return this.events.observed;
+    return this.events.observed || this.forwardEvent !== undefined;
   }
 
   emit(event: SystemEvent): void {
+    if (this.events.observed) this.events.next(event);
+    if (this.forwardEvent !== undefined) this.forwardEvent(event);
+  }
+
+  /** Publishes an event that happened on another thread of this node. */
+  emitForeign(event: SystemEvent): void {
     if (this.events.observed) this.events.next(event);
   }
 
@@ -87,7 +143,7 @@ export class Host {
    * Creates (does not start) a cell. `parent` undefined → a top-level actor; `id` names the
    * path segment (supervisors pass the child id; otherwise the name or `$<n>`).
    */
-  createCell(actor: ActorClass, options: SpawnOptions | undefined, parent?: ActorCell, segment?: string): ActorCell {
+  createCell(actor: ActorClass, options: SpawnOptions | undefined, parent?: ActorCell, segment?: string, fullPath?: string): ActorCell {
     if (typeof actor !== 'function') {
       throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'spawn needs an Actor class', { field: 'actor' });
     }
@@ -97,7 +153,7 @@ export class Host {
     }
     const id = this.nextId++;
     const seg = segment ?? name ?? `$${id}`;
-    const path = parent ? `${parent.path}/${seg}` : `/${seg}`;
+    const path = fullPath ?? (parent ? `${parent.path}/${seg}` : `/${seg}`);
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
@@ -144,6 +200,11 @@ export class Host {
     return found;
   }
 
+  /** The live cells of this thread, oldest first. */
+  allCells(): IterableIterator<ActorCell> {
+    return this.cells.values();
+  }
+
   /** Number of live cells on this thread. */
   get size(): number {
     return this.cells.size;
@@ -154,6 +215,116 @@ export class Host {
     this.cells.delete(cell.id);
     this.topLevel.delete(cell);
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
+  }
+
+  // ---- other threads ----------------------------------------------------------------------
+
+  /** A ref for an address: the local cell's own ref, or one routed over a thread link. */
+  resolveRef(address: Address, path: string): ActorRef {
+    if (address.thread === this.thread && address.node === this.node) {
+      const cell = this.cells.get(address.id);
+      if (cell !== undefined) return cell.ref;
+      const target = new RemoteTarget(this, -1, address.id, path); // -1: no link, so it is dead
+      return (target.ref = new Ref(address, path, target));
+    }
+    const key = `${address.thread}:${address.id}`;
+    let ref = this.remoteRefs.get(key);
+    if (ref === undefined || ref.node !== address.node || ref.incarnation !== address.incarnation) {
+      if (this.remoteRefs.size >= 100_000) this.remoteRefs.clear();
+      const target = new RemoteTarget(this, address.node === this.node ? address.thread : -1, address.id, path);
+      ref = target.ref = new Ref(address, path, target);
+      this.remoteRefs.set(key, ref);
+    }
+    return ref;
+  }
+
+  trackRemoteWatch(thread: number, watcher: ActorCell, ref: ActorRef): void {
+    let set = this.remoteWatches.get(thread);
+    if (set === undefined) this.remoteWatches.set(thread, (set = new Set()));
+    set.add({ watcher, ref });
+  }
+
+  untrackRemoteWatch(thread: number, watcher: ActorCell, ref: ActorRef): void {
+    const set = this.remoteWatches.get(thread);
+    if (set === undefined) return;
+    for (const e of set) if (e.watcher === watcher && e.ref.equals(ref)) set.delete(e);
+  }
+
+  /** Tells a watcher on another thread that `ref` died. */
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
+    this.links[watcher.thread]?.sendSys(watcher.id, { k: 'terminated', ref, reason });
+  }
+
+  /**
+   * Thread `thread` died: its link closes (open asks reject), local watchers of its actors
+   * get `terminated` with `thread-crash`, and children that lived there report the crash.
+   */
+  threadDown(thread: number): void {
+    const link = this.links[thread];
+    this.links[thread] = undefined;
+    link?.close();
+    for (const [key, ref] of this.remoteRefs) if (ref.thread === thread) this.remoteRefs.delete(key);
+    const watches = this.remoteWatches.get(thread);
+    this.remoteWatches.delete(thread);
+    if (watches) for (const { watcher, ref } of watches) watcher.notifyTerminated(ref, 'thread-crash');
+    for (const [key, child] of this.remoteChildren) {
+      if (key.startsWith(`${thread}:`)) child.threadDied();
+    }
+  }
+
+  onSys(link: ThreadLink, target: number, payload: SysPayload): void {
+    const cell = this.cells.get(target);
+    switch (payload.k) {
+      case 'exit':
+        this.remoteChildren.get(`${link.peer}:${payload.child}`)?.reported(payload);
+        return;
+      case 'watch':
+        if (cell !== undefined) cell.addRemoteWatcher(payload.watcher);
+        else {
+          const ref = this.resolveRef({ node: this.node, incarnation: this.incarnation, thread: this.thread, id: target }, `t${this.thread}/${target}`);
+          link.sendSys(payload.watcher.id, { k: 'terminated', ref, reason: 'noproc' });
+        }
+        return;
+      case 'unwatch':
+        cell?.removeRemoteWatcher(payload.watcher);
+        return;
+      case 'terminated':
+        cell?.notifyTerminated(payload.ref, payload.reason);
+        return;
+      case 'resume':
+        cell?.resume();
+        return;
+      case 'kill':
+        cell?.kill(payload.reason, payload.final);
+        return;
+      case 'exit-now':
+        cell?.exitNow(payload.reason);
+        return;
+    }
+  }
+
+  async onReq(_link: ThreadLink, target: number, payload: ReqPayload): Promise<ResPayload> {
+    const cell = this.cells.get(target);
+    switch (payload.k) {
+      case 'start':
+        if (cell === undefined) return { ok: false, error: { name: 'ApiaryError', message: `no actor ${target}`, code: ErrorCodes.ACTOR_STOPPED } };
+        try {
+          await cell.start();
+          return { ok: true, incarnation: cell.incarnation, startedAt: cell.startedAt };
+        } catch (err) {
+          const cause = (err as { cause?: unknown }).cause;
+          return { ok: false, error: serializeError(cause ?? err) };
+        }
+      case 'terminate':
+        return { ok: true, reason: cell === undefined ? 'noproc' : await cell.terminate(payload.reason) };
+      case 'prepare-restart':
+        if (cell !== undefined) await cell.prepareRestart(payload.reason);
+        return { ok: true };
+    }
+  }
+
+  onEvent(event: SystemEvent): void {
+    this.emitForeign(event);
   }
 
   /** Completes the event stream (after the system stopped). */

@@ -4,7 +4,9 @@
  * Owns: spawning top-level actors and supervisors, stopping everything in reverse start
  * order, the tree snapshot, kills, names and `events$`. Does not own: message delivery
  * (actors/) or restart policy (supervisor/).
- * Threads: runs on the thread that creates it (worker threads come with the threads issue).
+ * Threads: the system lives on the thread that creates it (thread 0), with supervisors and
+ * any actor placed there; `ActorSystem.start()` also starts worker threads (1…N) that host
+ * actors placed on them (see runtime/threads.ts).
  * Time: the injected clock (default: the real one).
  */
 import type { Observable } from 'rxjs';
@@ -21,10 +23,17 @@ import { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { snapshotCell, type TreeSnapshot } from '../supervisor/tree.js';
 import { stopWithin, type Shutdown } from '../actors/shutdown.js';
 import { RealClock, type Clock } from './clock.js';
+import { availableParallelism } from 'node:os';
+import { Actor, isTerminated, type Terminated } from '../actors/actor.js';
+import type { ChildHandle } from '../actors/child-handle.js';
+import { formatAddress } from '../actors/address.js';
+import { setRefResolver } from '../transport/codec.js';
+import { RemoteChild } from './remote-child.js';
+import { ThreadManager, type ThreadOptions } from './threads.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 
-export interface ActorSystemOptions extends DispatcherOptions {
+export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Node name, shown in refs, the tree and logs. Default `apiary`. */
   name?: string;
   /** Default: the real clock. Tests pass a `ManualClock`. */
@@ -36,6 +45,11 @@ export interface ActorSystemOptions extends DispatcherOptions {
 export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
   /** ms a top-level actor gets to stop on `system.stop()` before it is killed; default 5000 (`infinity` for supervisors). */
   shutdown?: Shutdown;
+  /**
+   * Where to run it: a worker thread index, `auto` (least loaded worker) or 0 (this
+   * thread, the default). An actor on a worker needs a class with a static `module`.
+   */
+  thread?: number | 'auto';
 }
 
 export class ActorSystem {
@@ -46,13 +60,44 @@ export class ActorSystem {
   /** Lifecycle events: started, stopped, failed, restarted, escalated, supervisor-decision, dead-letter. */
   readonly events$: Observable<SystemEvent>;
   private stopping: Promise<void> | undefined;
-  private readonly shutdowns = new WeakMap<ActorCell, Shutdown>();
+  private readonly shutdowns = new WeakMap<object, Shutdown>();
+  /** Worker threads; undefined for a single-thread system. */
+  readonly threads: ThreadManager | undefined;
+  /** Top-level actors that run on worker threads, in spawn order. */
+  private readonly remoteTop = new Set<RemoteChild>();
+  private watcher: Promise<ActorRef<WatchRequest | Terminated, void>> | undefined;
+  private readonly waiters: Waiters = new Map();
 
+  /**
+   * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
+   * {@link ActorSystem.start} — before placing actors on worker threads.
+   */
   constructor(options: ActorSystemOptions = {}) {
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     this.host = new Host({ ...options, node: this.name, incarnation: options.incarnation ?? 1, thread: 0, clock: this.clock });
     this.events$ = this.host.events$;
+    if ((options.threads ?? 0) > 0) {
+      setRefResolver((address, path) => this.host.resolveRef(address, path));
+      this.threads = new ThreadManager(this.host, options);
+    }
+  }
+
+  /**
+   * Creates a system and starts its worker threads (default: one per core); resolves when
+   * every worker answers.
+   */
+  static async start(options: ActorSystemOptions = {}): Promise<ActorSystem> {
+    const system = new ActorSystem({ ...options, threads: options.threads ?? availableParallelism() });
+    await system.ready();
+    return system;
+  }
+
+  private booting: Promise<void> | undefined;
+
+  /** Resolves once the worker threads run (at once for a single-thread system). */
+  ready(): Promise<void> {
+    return (this.booting ??= this.threads?.start() ?? Promise.resolve());
   }
 
   /**
@@ -66,10 +111,40 @@ export class ActorSystem {
   async spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
     if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
     const isSup = isSupervisorSpec(actor);
+    if (options.thread !== undefined && options.thread !== 0) {
+      if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
+      return this.spawnOnWorker(actor as ActorClass, options, options.thread);
+    }
     const cell = this.host.createCell(isSup ? Supervisor : actor, isSup ? { ...options, args: actor } : options);
     this.shutdowns.set(cell, options.shutdown ?? (isSup ? 'infinity' : 5000));
     const ref = await this.host.startCell(cell);
     return isSup ? SupervisorRef.of(ref) : ref;
+  }
+
+  private async spawnOnWorker(actor: ActorClass, options: SystemSpawnOptions, thread: number | 'auto'): Promise<ActorRef> {
+    const threads = this.threads;
+    if (threads === undefined) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'this system has no worker threads (create it with ActorSystem.start)', {
+        field: 'thread',
+      });
+    }
+    await this.ready();
+    const name = options.name;
+    if (name !== undefined && this.host.registry.lookup(name) !== undefined) {
+      throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
+    }
+    const segment = name ?? `$${this.host.allocId()}`;
+    const handle = threads.child({ actor, options, segment, thread }, undefined, `/${segment}`);
+    await handle.startNow();
+    const ref = handle.ref;
+    this.remoteTop.add(handle);
+    this.shutdowns.set(handle, options.shutdown ?? 5000);
+    if (name !== undefined) this.host.registry.register(name, ref);
+    handle.onDead = () => {
+      this.remoteTop.delete(handle);
+      if (name !== undefined) this.host.registry.unregister(name, ref);
+    };
+    return ref;
   }
 
   /** The ref registered under `name`, or undefined. */
@@ -95,17 +170,55 @@ export class ActorSystem {
    * actor matches.
    */
   kill(target: ActorRef<any, any> | string, reason: ExitReason = 'killed'): boolean {
-    const cell = typeof target === 'string' ? this.host.cellAt(target) : this.cellOf(target);
-    if (cell === undefined || cell.status === 'dead') return false;
-    cell.exitNow(reason);
+    if (typeof target !== 'string') {
+      const cell = this.cellOf(target);
+      if (cell !== undefined) {
+        if (cell.status === 'dead') return false;
+        cell.exitNow(reason);
+        return true;
+      }
+      const remote = target.target;
+      if (remote.dead || remote.exitNow === undefined) return false;
+      remote.exitNow(reason);
+      return true;
+    }
+    const handle = this.handleAt(target);
+    if (handle === undefined || handle.status === 'dead') return false;
+    if (handle instanceof ActorCell || handle instanceof RemoteChild) handle.exitNow(reason);
     return true;
   }
 
+  /** The child handle at a tree path, wherever it runs. */
+  private handleAt(path: string): ChildHandle | undefined {
+    const local = this.host.cellAt(path);
+    if (local !== undefined) return local;
+    for (const h of this.remoteTop) if (h.path === path && h.status !== 'dead') return h;
+    // a child on a worker thread under a supervisor of this thread
+    const parentPath = path.slice(0, path.lastIndexOf('/'));
+    const parent = parentPath === '' ? undefined : this.host.cellAt(parentPath);
+    const instance = parent?.instance;
+    if (instance instanceof Supervisor) {
+      for (const r of instance.childRecords) if (r.cell !== undefined && r.cell.path === path && r.cell.status !== 'dead') return r.cell;
+    }
+    return undefined;
+  }
+
   /** Resolves with the exit reason when `ref` dies for good (at once if it is dead). */
-  watch(ref: ActorRef<any, any>): Promise<ExitReason> {
+  async watch(ref: ActorRef<any, any>): Promise<ExitReason> {
     const cell = this.cellOf(ref);
-    if (cell === undefined) return Promise.resolve('noproc');
-    return new Promise((resolve) => cell.onTermination(resolve));
+    if (cell !== undefined) return new Promise((resolve) => cell.onTermination(resolve));
+    if (ref.target.dead) return 'noproc';
+    // an actor on another thread: watch it from a small actor of this thread
+    this.watcher ??= this.spawn(SystemWatcher, { name: '$watcher', args: this.waiters });
+    const watcher = await this.watcher;
+    const key = formatAddress(ref.address);
+    const answer = new Promise<ExitReason>((resolve) => {
+      const list = this.waiters.get(key);
+      if (list) list.push(resolve);
+      else this.waiters.set(key, [resolve]);
+    });
+    watcher.tell({ ref });
+    return answer;
   }
 
   /** Stops one top-level actor (or tree) within its shutdown; resolves with its exit reason. */
@@ -117,7 +230,9 @@ export class ActorSystem {
 
   /** The supervisor tree of this node: the `/tree` JSON of DESIGN §4. */
   tree(): TreeSnapshot {
-    return { node: this.name, children: [...this.host.topLevel].map((c) => snapshotCell(c, c.path.slice(1))) };
+    const local = [...this.host.topLevel].filter((c) => c.name !== '$watcher').map((c) => snapshotCell(c, c.path.slice(1)));
+    const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1)));
+    return { node: this.name, children: [...local, ...remote] };
   }
 
   /** Resolves when no actor has a message it could process now (timers and pending I/O aside). */
@@ -132,9 +247,13 @@ export class ActorSystem {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      for (const handle of [...this.remoteTop].reverse()) {
+        await stopWithin(handle, 'shutdown', this.shutdowns.get(handle) ?? 5000, this.clock);
+      }
       for (const cell of [...this.host.topLevel].reverse()) {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
+      await this.threads?.stop();
       this.host.asks.rejectAll(new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system stopped'));
       this.host.close();
     })();
@@ -144,5 +263,29 @@ export class ActorSystem {
   private cellOf(ref: ActorRef<any, any>): ActorCell | undefined {
     const target = ref.target;
     return target instanceof ActorCell && target.host === this.host ? target : undefined;
+  }
+}
+
+interface WatchRequest {
+  ref: ActorRef;
+}
+
+type Waiters = Map<string, ((reason: ExitReason) => void)[]>;
+
+/** Watches actors of other threads for `system.watch`; the waiters live with the system. */
+class SystemWatcher extends Actor<WatchRequest | Terminated, void> {
+  constructor(private readonly waiters: Waiters) {
+    super();
+  }
+
+  receive(msg: WatchRequest | Terminated): void {
+    if (isTerminated(msg)) {
+      const key = formatAddress(msg.ref.address);
+      const waiting = this.waiters.get(key) ?? [];
+      this.waiters.delete(key);
+      for (const w of waiting) w(msg.reason);
+    } else {
+      this.context.watch(msg.ref);
+    }
   }
 }

@@ -51,6 +51,12 @@ export interface ChildSpec {
   name?: string;
   /** Overrides the supervisor's backoff for this child. */
   backoff?: BackoffOptions;
+  /**
+   * Where the child runs: a thread index (0 is the main thread), or `auto` (the least
+   * loaded worker thread). Default: the supervisor's own thread. Supervisors run on the
+   * main thread; a child on a worker thread needs a class with a static `module`.
+   */
+  thread?: number | 'auto';
 }
 
 /** A child spec for `simple-one-for-one`: everything but the id. */
@@ -95,6 +101,7 @@ export interface NormalizedChildSpec {
   readonly name: string | undefined;
   readonly backoff: BackoffPolicy | undefined;
   readonly kind: 'supervisor' | 'worker';
+  readonly thread: number | 'auto' | undefined;
 }
 
 export function isSupervisorSpec(x: unknown): x is SupervisorSpec {
@@ -150,9 +157,16 @@ export function normalizeChild(spec: ChildSpec, field: string, parentBackoff: Ba
   if (spec.mailbox?.overflow !== undefined && !['drop-newest', 'drop-oldest', 'reject'].includes(spec.mailbox.overflow)) {
     throw invalid(`${field}.mailbox.overflow`, 'must be drop-newest, drop-oldest or reject');
   }
+  if (spec.thread !== undefined) {
+    if (spec.thread !== 'auto' && !(Number.isInteger(spec.thread) && spec.thread >= 0)) {
+      throw invalid(`${field}.thread`, "must be a thread index >= 0 or 'auto'");
+    }
+    if (isSup && spec.thread !== 0) throw invalid(`${field}.thread`, 'supervisors run on the main thread (0)');
+  }
   return {
     id: spec.id,
     actor: spec.actor,
+    thread: spec.thread,
     args: spec.args,
     restart,
     shutdown: normalizeShutdown(spec.shutdown, `${field}.shutdown`, isSup),

@@ -11,6 +11,7 @@
 import { Actor, type ActorClass } from '../actors/actor.js';
 import { setChildrenOf } from '../actors/host.js';
 import { ActorCell, PARENT_BEHAVIOUR, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
+import type { ChildHandle } from '../actors/child-handle.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Directive } from '../actors/events.js';
 import { errorReason, isNormalExit, type ExitReason } from '../actors/exit-reason.js';
@@ -60,7 +61,7 @@ export type ControlOp =
 /** @internal */
 export interface ChildRecord {
   spec: NormalizedChildSpec;
-  cell: ActorCell | undefined;
+  cell: ChildHandle | undefined;
   restarts: number;
   attempt: number;
   timer: TimerHandle | undefined;
@@ -178,7 +179,12 @@ export class Supervisor extends Actor<never, void> {
     const spec = rec.spec;
     const actor: ActorClass = isSupervisorSpec(spec.actor) ? Supervisor : spec.actor;
     const args = isSupervisorSpec(spec.actor) ? spec.actor : spec.args;
-    const cell = this.cell.host.createCell(actor, spec.name === undefined && spec.mailbox === undefined ? { args } : { args, mailbox: spec.mailbox, name: spec.name }, this.cell, spec.id);
+    const host = this.cell.host;
+    const options = spec.name === undefined && spec.mailbox === undefined ? { args } : { args, mailbox: spec.mailbox, name: spec.name };
+    const remote = spec.thread !== undefined && spec.thread !== host.thread && host.spawnRemote !== undefined;
+    const cell: ChildHandle = remote
+      ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
+      : host.createCell(actor, options, this.cell, spec.id);
     if (spec.backoff) cell.stashLimit = spec.backoff.stashCapacity;
     rec.cell = cell;
     cell.supervision = rec;
@@ -191,7 +197,7 @@ export class Supervisor extends Actor<never, void> {
     return pending?.then(undefined, (err: unknown) => this.startFailed(rec, cell, removeOnFailure, err));
   }
 
-  private startFailed(rec: ChildRecord, cell: ActorCell, removeOnFailure: boolean, err: unknown): never {
+  private startFailed(rec: ChildRecord, cell: ChildHandle, removeOnFailure: boolean, err: unknown): never {
     cell.finalize({ error: serializeError(err) });
     if (rec.cell === cell) rec.cell = undefined;
     if (removeOnFailure) this.removeRecord(rec);
@@ -369,7 +375,7 @@ export class Supervisor extends Actor<never, void> {
       const cell = r.cell;
       if (cell === undefined || cell.status !== 'restarting' || r.removed) continue;
       try {
-        await cell.start();
+        await cell.startNow();
       } catch (err) {
         const cause = err instanceof ApiaryError && err.cause !== undefined ? err.cause : err;
         return this.giveUp(errorReason(cause));
@@ -472,7 +478,7 @@ setChildrenOf((cell) => {
   const instance = cell.instance;
   if (instance instanceof Supervisor) {
     const out: ActorCell[] = [];
-    for (const r of instance.childRecords) if (r.cell !== undefined) out.push(r.cell);
+    for (const r of instance.childRecords) if (r.cell instanceof ActorCell) out.push(r.cell);
     return out;
   }
   return cell.contextChildren ?? [];
@@ -485,7 +491,7 @@ function childInfo(r: ChildRecord): ChildInfo {
 }
 
 /** Collapses a cell's lifecycle state into the three statuses of the tree contract. */
-export function cellStatusForTree(cell: ActorCell): 'running' | 'restarting' | 'stopped' {
+export function cellStatusForTree(cell: ChildHandle): 'running' | 'restarting' | 'stopped' {
   switch (cell.status) {
     case 'dead':
       return 'stopped';

@@ -4,7 +4,8 @@
  * Owns: the {@link TreeEntry} shape. Entries are plain data; stopped children that keep
  * their spec (terminated, or transient after a normal exit) appear with status `stopped`.
  */
-import type { ActorCell } from '../actors/actor-cell.js';
+import { ActorCell as ActorCellClass } from '../actors/actor-cell.js';
+import type { ChildHandle } from '../actors/child-handle.js';
 import { Supervisor, cellStatusForTree } from './supervisor.js';
 
 export interface TreeEntry {
@@ -27,7 +28,21 @@ export interface TreeSnapshot {
   children: TreeEntry[];
 }
 
-export function snapshotCell(cell: ActorCell, id: string): TreeEntry {
+export function snapshotCell(handle: ChildHandle, id: string): TreeEntry {
+  if (!(handle instanceof ActorCellClass)) {
+    return {
+      id,
+      path: handle.path,
+      kind: 'worker',
+      status: cellStatusForTree(handle),
+      restarts: handle.restarts,
+      thread: handle.thread,
+      node: handle.node,
+      mailbox: handle.mailboxSize,
+      incarnation: handle.incarnation,
+    };
+  }
+  const cell = handle;
   const instance = cell.instance;
   const isSupervisor = instance instanceof Supervisor || cell.actorClass === Supervisor;
   const entry: TreeEntry = {

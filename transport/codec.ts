@@ -55,8 +55,11 @@ export const CODEC_DEFAULTS = {
 } as const;
 
 export class Codec {
-  private readonly packr = new Packr({ useRecords: true, moreTypes: true, structuredClone: false, bundleStrings: false });
-  private readonly unpackr = new Unpackr({ useRecords: true, moreTypes: true, structuredClone: false, mapsAsObjects: true });
+  // Frames are small tuples and user messages of any shape; per-frame record definitions
+  // would cost more bytes than they save, and shared structures break across threads
+  // (DESIGN §8), so records are off.
+  private readonly packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false, bundleStrings: false });
+  private readonly unpackr = new Unpackr({ useRecords: false, moreTypes: true, structuredClone: false, mapsAsObjects: true });
   readonly maxMessageBytes: number;
 
   constructor(options: CodecOptions = {}) {
@@ -82,6 +85,69 @@ export class Codec {
 
   decode(buffer: Uint8Array): unknown {
     return this.unpackr.unpack(buffer);
+  }
+
+  /** Decodes a batch written by {@link BatchWriter}: the frames in order. */
+  decodeBatch(buffer: Uint8Array): unknown[] {
+    return this.unpackr.unpackMultiple(buffer) as unknown[];
+  }
+
+  /**
+   * Appends one encoded frame to `batch`. Throws `ERR_UNSERIALIZABLE` or
+   * `ERR_MESSAGE_TOO_LARGE` (and appends nothing) if the frame cannot go.
+   */
+  append(batch: BatchWriter, frame: unknown): void {
+    let packed: Uint8Array;
+    try {
+      packed = this.packr.pack(frame);
+    } catch (err) {
+      throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
+    }
+    if (packed.byteLength > this.maxMessageBytes) {
+      throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
+    }
+    batch.write(packed);
+  }
+}
+
+/**
+ * A batch of frames being written: one private buffer, grown by doubling, handed over
+ * whole (`take`) so it can be transferred rather than copied.
+ */
+export class BatchWriter {
+  private buf: Uint8Array;
+  private length = 0;
+  frames = 0;
+
+  constructor(private readonly initial = 16 * 1024) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  write(bytes: Uint8Array): void {
+    const need = this.length + bytes.byteLength;
+    if (need > this.buf.byteLength) {
+      let size = this.buf.byteLength * 2;
+      while (size < need) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.length);
+    this.length = need;
+    this.frames++;
+  }
+
+  get empty(): boolean {
+    return this.frames === 0;
+  }
+
+  /** The written bytes (a view on a buffer nobody else holds) and a fresh buffer for the next batch. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.length);
+    this.buf = new Uint8Array(this.initial);
+    this.length = 0;
+    this.frames = 0;
+    return out;
   }
 }
 

@@ -1,0 +1,359 @@
+/**
+ * ThreadManager: the worker threads of one node, seen from the main thread.
+ *
+ * Owns: starting worker hosts and wiring a MessagePort between every pair of threads
+ * (a full mesh, so each pair's messages keep their order without a hop through main),
+ * placement (explicit index or least loaded), the watchdog, and crash handling: a worker
+ * that dies (uncaught error, out of memory, `process.exit`, watchdog) has its actors exit
+ * with `thread-crash` on every thread that knew them, and is replaced by a fresh worker
+ * under the same index (a new generation, so stale refs never reach new actors).
+ * Time: the host clock (watchdog checks).
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { ActorClass } from '../actors/actor.js';
+import type { ChildHandle } from '../actors/child-handle.js';
+import type { Host, RemoteSpawnRequest } from '../actors/host.js';
+import type { TimerHandle } from './clock.js';
+import { Codec } from '../transport/codec.js';
+import { errorFrom, ThreadLink } from '../transport/thread-link.js';
+import { actorModuleOf } from './actor-module.js';
+import {
+  connectWorkerApi,
+  releaseWorkerApi,
+  transferPort,
+  type RemoteWorkerApi,
+  type ThreadStats,
+} from './control-plane.js';
+import { ApiaryError, ErrorCodes } from './errors.js';
+import { RemoteChild } from './remote-child.js';
+import type { WorkerBoot } from './worker-host.js';
+import type { MailboxOptions } from '../actors/mailbox.js';
+import type { ActorCell } from '../actors/actor-cell.js';
+
+export interface ThreadOptions {
+  /** Worker threads to start. Default: the number of cores. */
+  threads?: number;
+  /** V8 heap limits per worker thread (e.g. `{ maxOldGenerationSizeMb: 64 }`). */
+  resourceLimits?: ResourceLimits;
+  /** A worker whose event loop makes no progress for this long is terminated. Default 10 000 ms. */
+  watchdogMs?: number;
+  /** Largest encoded message, bytes. Default 16 MiB. */
+  maxMessageBytes?: number;
+}
+
+export const THREAD_DEFAULTS = {
+  watchdogMs: 10_000,
+  /** How often a worker bumps its progress counter. */
+  progressIntervalMs: 100,
+  maxMessageBytes: 16 * 1024 * 1024,
+  /** How long a new worker may take to answer before it counts as failed. */
+  bootTimeoutMs: 30_000,
+} as const;
+
+interface Slot {
+  thread: number;
+  generation: number;
+  worker: Worker;
+  api: RemoteWorkerApi;
+  ready: boolean;
+  /** Exit expected (shutdown) rather than a crash. */
+  leaving: boolean;
+  lastError: Error | undefined;
+  blocked: boolean;
+  progressSeen: number;
+  progressAt: number;
+  /** Actors placed here by this node and not yet known dead. */
+  actors: number;
+  whenReady: Promise<void>;
+  /** Fails `whenReady` if the thread dies before it answers. */
+  failBoot: (err: Error) => void;
+}
+
+const WORKER_URL = new URL('./worker-host.js', import.meta.url);
+
+export class ThreadManager {
+  readonly count: number;
+  private readonly slots: (Slot | undefined)[] = [];
+  private readonly progress: Int32Array;
+  private readonly progressBuffer: SharedArrayBuffer;
+  private readonly codec: Codec;
+  private readonly watchdogMs: number;
+  private watchdogTimer: TimerHandle | undefined;
+  private stopping = false;
+  /** Threads replaced after a crash, since start. */
+  threadRestarts = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly host: Host,
+    private readonly options: ThreadOptions,
+  ) {
+    this.count = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
+    this.progressBuffer = new SharedArrayBuffer(4 * (this.count + 1));
+    this.progress = new Int32Array(this.progressBuffer);
+    this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
+    this.watchdogMs = options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs;
+    host.spawnRemote = (req) => this.child(req, req.parent);
+  }
+
+  /** Starts every worker and links them; resolves when all answer. */
+  async start(): Promise<void> {
+    for (let t = 1; t <= this.count; t++) await this.boot(t);
+    this.armWatchdog();
+  }
+
+  /** Boots run one at a time, so each new thread links to every thread already there, once. */
+  private bootChain: Promise<void> = Promise.resolve();
+
+  /** A handle for an actor to run on `thread` (not created until started). */
+  child(req: Omit<RemoteSpawnRequest, 'parent'>, parent: ActorCell | undefined, path?: string): RemoteChild {
+    const fullPath = path ?? `${parent?.path ?? ''}/${req.segment}`;
+    return new RemoteChild(this, this.host, { ...req, parent }, fullPath);
+  }
+
+  /**
+   * A live thread for `placement`: the given index (waiting while it is being replaced), or
+   * the worker with the fewest actors placed by this node.
+   */
+  async place(placement: number | 'auto'): Promise<number> {
+    if (placement !== 'auto') {
+      if (placement < 1 || placement > this.count) {
+        throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `no worker thread ${placement} (this node has ${this.count})`, {
+          field: 'thread',
+        });
+      }
+      const slot = this.slots[placement];
+      if (slot === undefined || !slot.ready) await this.untilReady(placement);
+      return placement;
+    }
+    for (;;) {
+      let best: Slot | undefined;
+      for (const s of this.slots) if (s && s.ready && (!best || s.actors < best.actors)) best = s;
+      if (best) return best.thread;
+      if (this.stopping || this.count === 0) throw new ApiaryError(ErrorCodes.THREAD_GONE, 'no worker thread is running');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private async untilReady(thread: number): Promise<void> {
+    for (;;) {
+      const slot = this.slots[thread];
+      if (slot?.ready) return;
+      if (this.stopping) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** Creates (does not start) an actor on `thread`; returns its id there. */
+  async create(
+    thread: number,
+    req: { actor: ActorClass; args: unknown; mailbox: MailboxOptions | undefined; path: string; parent: { thread: number; id: number } },
+  ): Promise<number> {
+    const where = await actorModuleOf(req.actor);
+    const slot = this.slots[thread];
+    if (slot === undefined || !slot.ready) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
+    const res = await slot.api.create({ ...where, args: req.args, mailbox: req.mailbox, path: req.path, parent: req.parent });
+    if (!res.ok) throw errorFrom(res.error);
+    slot.actors++;
+    return res.id;
+  }
+
+  /** An actor placed on `thread` died for good. */
+  released(thread: number): void {
+    const slot = this.slots[thread];
+    if (slot && slot.actors > 0) slot.actors--;
+  }
+
+  /** Stats of every live worker thread. */
+  async stats(): Promise<({ thread: number } & ThreadStats)[]> {
+    const out: ({ thread: number } & ThreadStats)[] = [];
+    for (const s of this.slots) {
+      if (!s?.ready) continue;
+      try {
+        out.push({ thread: s.thread, ...(await s.api.stats()) });
+      } catch {
+        // thread went away meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** Live worker thread indices. */
+  liveThreads(): number[] {
+    return this.slots.filter((s): s is Slot => s?.ready === true).map((s) => s.thread);
+  }
+
+  /** Kills worker `thread` as the watchdog would (for tests and admin). */
+  terminateThread(thread: number): void {
+    void this.slots[thread]?.worker.terminate();
+  }
+
+  private boot(thread: number): Promise<void> {
+    const run = this.bootChain.then(() => this.bootNow(thread));
+    this.bootChain = run.catch(() => {});
+    return run;
+  }
+
+  private bootNow(thread: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    const previous = this.slots[thread];
+    const generation = (previous?.generation ?? 0) + 1;
+    const main = new MessageChannel();
+    const control = new MessageChannel();
+    const peers: { thread: number; port: MessagePort }[] = [];
+    const peerLinks: { slot: Slot; port: MessagePort }[] = [];
+    for (const other of this.slots) {
+      if (other === undefined || other.thread === thread || !other.ready) continue;
+      const ch = new MessageChannel();
+      peers.push({ thread: other.thread, port: ch.port2 });
+      peerLinks.push({ slot: other, port: ch.port1 });
+    }
+    const boot: WorkerBoot = {
+      thread,
+      generation,
+      node: this.host.node,
+      incarnation: this.host.incarnation,
+      mainPort: main.port2,
+      controlPort: control.port2,
+      peers,
+      progress: this.progressBuffer,
+      progressIntervalMs: THREAD_DEFAULTS.progressIntervalMs,
+      maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
+      throughput: this.host.dispatcher.throughput,
+      turnBudget: this.host.dispatcher.turnBudget,
+    };
+    const worker = new Worker(WORKER_URL, {
+      workerData: boot,
+      transferList: [main.port2, control.port2, ...peers.map((p) => p.port)],
+      resourceLimits: this.options.resourceLimits,
+    });
+    const api = connectWorkerApi(control.port1);
+    const slot: Slot = {
+      thread,
+      generation,
+      worker,
+      api,
+      ready: false,
+      leaving: false,
+      lastError: undefined,
+      blocked: false,
+      progressSeen: Atomics.load(this.progress, thread),
+      progressAt: this.host.clock.now(),
+      actors: 0,
+      whenReady: Promise.resolve(),
+      failBoot: () => {},
+    };
+    this.slots[thread] = slot;
+    // Always listen: an unhandled 'error' on a Worker would take the whole process down.
+    worker.on('error', (err) => (slot.lastError = err));
+    worker.on('exit', (code) => this.onExit(slot, code));
+    this.host.links[thread] = new ThreadLink(this.host, thread, main.port1, this.codec, this.host);
+    const died = new Promise<never>((_, reject) => (slot.failBoot = reject));
+    died.catch(() => {});
+    slot.whenReady = (async () => {
+      await Promise.race([api.ping(), died]);
+      for (const { slot: other, port } of peerLinks) {
+        try {
+          await other.api.link(thread, transferPort(port));
+        } catch {
+          // that peer died meanwhile; its own replacement links to us
+        }
+      }
+      if (this.slots[thread] !== slot || slot.leaving) return;
+      slot.ready = true;
+      slot.progressAt = this.host.clock.now();
+      this.host.emit({ type: 'thread-up', thread, generation, at: this.host.clock.now() });
+      const waiting = this.waiting.splice(0);
+      for (const w of waiting) w();
+    })();
+    return slot.whenReady;
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    if (this.slots[slot.thread] !== slot) return;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    slot.failBoot(new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died while starting (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`));
+    releaseWorkerApi(slot.api);
+    if (slot.leaving || this.stopping) return;
+    const why = slot.blocked
+      ? `blocked longer than ${this.watchdogMs} ms (watchdog)`
+      : slot.lastError
+        ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
+        : `exited with code ${code}`;
+    this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
+    this.host.threadDown(slot.thread);
+    for (const other of this.slots) {
+      if (other && other !== slot && other.ready) other.api.peerDown(slot.thread).catch(() => {});
+    }
+    this.threadRestarts++;
+    // A thread that dies before it ever answered would die again at once: back off.
+    this.crashStreak[slot.thread] = wasReady ? 0 : (this.crashStreak[slot.thread] ?? 0) + 1;
+    const wait = Math.min(5000, 100 * 2 ** (this.crashStreak[slot.thread] ?? 0)) - 100;
+    const replace = () => {
+      if (this.stopping) return;
+      this.boot(slot.thread).catch(() => {
+        // the replacement died while starting; its own exit handler takes it from here
+      });
+    };
+    if (wait <= 0) replace();
+    else this.host.clock.setTimeout(replace, wait);
+  }
+
+  private readonly crashStreak: number[] = [];
+
+  private armWatchdog(): void {
+    const every = Math.max(50, Math.min(1000, this.watchdogMs / 4));
+    const check = (): void => {
+      if (this.stopping) return;
+      const now = this.host.clock.now();
+      for (const s of this.slots) {
+        if (!s?.ready || s.blocked) continue;
+        const seen = Atomics.load(this.progress, s.thread);
+        if (seen !== s.progressSeen) {
+          s.progressSeen = seen;
+          s.progressAt = now;
+        } else if (now - s.progressAt > this.watchdogMs) {
+          s.blocked = true;
+          void s.worker.terminate();
+        }
+      }
+      this.watchdogTimer = this.host.clock.setTimeout(check, every);
+    };
+    this.watchdogTimer = this.host.clock.setTimeout(check, every);
+  }
+
+  /** Stops the workers: each stops what still runs on it, then the thread ends. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.host.clock.clearTimeout(this.watchdogTimer);
+    const waiting = this.waiting.splice(0);
+    for (const w of waiting) w();
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot === undefined) return;
+        slot.leaving = true;
+        if (slot.ready) {
+          await Promise.race([slot.api.shutdown().catch(() => {}), delay(this.host, 5000)]);
+        }
+        releaseWorkerApi(slot.api);
+        await slot.worker.terminate();
+        this.host.links[slot.thread]?.close();
+        this.host.links[slot.thread] = undefined;
+      }),
+    );
+  }
+}
+
+function codeOf(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? ` (${code})` : '';
+}
+
+function delay(host: Host, ms: number): Promise<void> {
+  return new Promise((resolve) => host.clock.setTimeout(resolve, ms));
+}
+
+export type { ChildHandle };

@@ -1,0 +1,255 @@
+/**
+ * ThreadLink: the data plane between two threads of one node, over one MessagePort.
+ *
+ * Owns: batching (every frame sent in one turn goes out as one msgpack buffer, flushed in a
+ * microtask and transferred, not copied), decoding inbound batches and handing each frame
+ * to the host, asks and system requests in flight to the peer (rejected at once if the
+ * peer thread dies), and replies to asks that came from the peer.
+ * Order: one port per pair of threads, so frames from one thread to another keep their order.
+ * Does not own: what a frame means for an actor (the host and cells decide).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ActorRef } from '../actors/actor-ref.js';
+import type { Envelope, AskReplyTo } from '../actors/mailbox.js';
+import type { SystemEvent } from '../actors/events.js';
+import type { Host } from '../actors/host.js';
+import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
+import { assertPlainData, BatchWriter, type Codec } from './codec.js';
+import {
+  ASK,
+  FAIL,
+  REPLY,
+  REQ,
+  RES,
+  SYS,
+  TELL,
+  type Frame,
+  type ReqPayload,
+  type ResPayload,
+  type SysPayload,
+} from './frames.js';
+
+/** Events forwarded to the main thread's `events$` ride the same batches. */
+export const EVT = 7;
+
+/** What the host does with inbound frames it does not route to a cell itself. */
+export interface LinkHandler {
+  onSys(link: ThreadLink, target: number, payload: SysPayload): void;
+  onReq(link: ThreadLink, target: number, payload: ReqPayload): Promise<ResPayload>;
+  onEvent(event: SystemEvent): void;
+}
+
+export class ThreadLink implements AskReplyTo {
+  private batch = new BatchWriter(4096);
+  private flushQueued = false;
+  private readonly inflightAsks = new Set<number>();
+  private readonly requests = new Map<number, (res: ResPayload) => void>();
+  private nextReq = 1;
+  closed = false;
+  /** Frames sent and received, for metrics. */
+  sent = 0;
+  received = 0;
+
+  constructor(
+    readonly host: Host,
+    readonly peer: number,
+    private readonly port: MessagePort,
+    private readonly codec: Codec,
+    private readonly handler: LinkHandler,
+  ) {
+    port.on('message', (data: Uint8Array) => this.receive(data));
+    port.unref();
+  }
+
+  // ---- outbound -------------------------------------------------------------------------
+
+  /**
+   * Queues a tell or ask for cell `target` on the peer. Throws `ERR_UNSERIALIZABLE` or
+   * `ERR_MESSAGE_TOO_LARGE` at the sender; nothing is sent then.
+   */
+  sendMessage(target: number, env: Envelope): void {
+    assertPlainData(env.msg);
+    const sender = (env.sender as ActorRef | undefined) ?? null;
+    if (env.ask === 0) {
+      this.append([TELL, target, env.msg, env.priority, sender]);
+    } else {
+      this.append([ASK, target, env.msg, env.priority, sender, env.ask]);
+      this.inflightAsks.add(env.ask);
+      if (this.inflightAsks.size > 10_000) this.pruneAsks();
+    }
+  }
+
+  sendSys(target: number, payload: SysPayload): void {
+    if (this.closed) return;
+    this.append([SYS, target, payload]);
+  }
+
+  /** Sends a request to cell `target`; resolves with its answer, or an error if the peer dies. */
+  request(target: number, payload: ReqPayload): Promise<ResPayload> {
+    if (this.closed) return Promise.resolve(threadGone(this.peer));
+    const id = this.nextReq++;
+    return new Promise((resolve) => {
+      this.requests.set(id, resolve);
+      this.append([REQ, target, id, payload]);
+    });
+  }
+
+  sendEvent(event: SystemEvent): void {
+    if (this.closed) return;
+    try {
+      this.append([EVT, event] as unknown as Frame);
+    } catch {
+      // an event that cannot be encoded (a reason holding something odd) is not worth a crash
+    }
+  }
+
+  /** AskReplyTo: the answer to an ask that came from the peer. */
+  resolve(id: number, value: unknown): boolean {
+    if (this.closed) return false;
+    try {
+      assertPlainData(value, 'reply');
+      this.append([REPLY, id, value]);
+    } catch (err) {
+      this.append([FAIL, id, serializeError(err)]);
+    }
+    return true;
+  }
+
+  reject(id: number, err: unknown): boolean {
+    if (this.closed) return false;
+    this.append([FAIL, id, serializeError(err)]);
+    return true;
+  }
+
+  private append(frame: Frame): void {
+    if (this.closed) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${this.peer} is gone`);
+    this.codec.append(this.batch, frame);
+    this.sent++;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  /** Sends everything queued as one transferred buffer. */
+  readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.batch.empty || this.closed) return;
+    const data = this.batch.take();
+    try {
+      this.port.postMessage(data, [data.buffer as ArrayBuffer]);
+    } catch {
+      // the port closed under us: the thread is going away; its exit is handled elsewhere
+    }
+  };
+
+  private pruneAsks(): void {
+    for (const id of this.inflightAsks) if (!this.host.asks.isOpen(id)) this.inflightAsks.delete(id);
+  }
+
+  // ---- inbound --------------------------------------------------------------------------
+
+  private receive(data: Uint8Array): void {
+    let frames: unknown[];
+    try {
+      frames = this.codec.decodeBatch(data);
+    } catch (err) {
+      this.host.emit({
+        type: 'failed',
+        path: `/thread-link/${this.peer}`,
+        reason: { error: serializeError(err) },
+        at: this.host.clock.now(),
+      });
+      return;
+    }
+    for (const f of frames) this.dispatch(f as Frame);
+  }
+
+  private dispatch(frame: Frame): void {
+    this.received++;
+    switch (frame[0]) {
+      case TELL:
+      case ASK: {
+        const [, target, msg, priority, sender] = frame;
+        const ask = frame[0] === ASK ? frame[5] : 0;
+        const env: Envelope = { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined };
+        const cell = this.host.cell(target);
+        if (cell !== undefined) cell.deliver(env);
+        else {
+          if (ask !== 0) this.reject(ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `no actor ${target} on thread ${this.host.thread}`));
+          this.host.deadLetter(`t${this.host.thread}/${target}`, env, 'unknown-actor');
+        }
+        return;
+      }
+      case REPLY:
+        this.inflightAsks.delete(frame[1]);
+        this.host.asks.resolve(frame[1], frame[2]);
+        return;
+      case FAIL:
+        this.inflightAsks.delete(frame[1]);
+        this.host.asks.reject(frame[1], errorFrom(frame[2]));
+        return;
+      case SYS:
+        this.handler.onSys(this, frame[1], frame[2]);
+        return;
+      case REQ: {
+        const [, target, id, payload] = frame;
+        this.handler.onReq(this, target, payload).then(
+          (res) => this.respond(id, res),
+          (err: unknown) => this.respond(id, { ok: false, error: serializeError(err) }),
+        );
+        return;
+      }
+      case RES: {
+        const resolve = this.requests.get(frame[1]);
+        if (resolve) {
+          this.requests.delete(frame[1]);
+          resolve(frame[2]);
+        }
+        return;
+      }
+      default:
+        if ((frame as unknown[])[0] === EVT) this.handler.onEvent((frame as unknown[])[1] as SystemEvent);
+    }
+  }
+
+  private respond(id: number, res: ResPayload): void {
+    if (this.closed) return;
+    this.append([RES, id, res]);
+  }
+
+  /**
+   * The peer thread is gone: open asks to it reject `ERR_ACTOR_STOPPED`, open requests get
+   * a `ERR_THREAD_GONE` answer, and nothing more is sent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of this.inflightAsks) {
+      this.host.asks.reject(id, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
+    }
+    this.inflightAsks.clear();
+    const requests = [...this.requests.values()];
+    this.requests.clear();
+    for (const resolve of requests) resolve(threadGone(this.peer));
+    this.port.close();
+  }
+}
+
+function threadGone(peer: number): ResPayload {
+  return { ok: false, error: { name: 'ApiaryError', message: `thread ${peer} is gone`, code: ErrorCodes.THREAD_GONE } };
+}
+
+/** Rebuilds an error that crossed a thread; apiary codes stay ApiaryErrors with the same code. */
+export function errorFrom(e: SerializedError): Error {
+  if (e.code !== undefined && e.code.startsWith('ERR_')) {
+    const err = new ApiaryError(e.code as ApiaryError['code'], e.message);
+    if (e.stack) err.stack = e.stack;
+    return err;
+  }
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code !== undefined) (err as Error & { code?: string }).code = e.code;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
