@@ -90,6 +90,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private token = 0;
   instance: Actor | undefined;
   incarnation = 0;
+  /** A runtime-internal actor: no lifecycle events, not in the tree. */
+  internal = false;
   /** The supervisor's bookkeeping for this child (opaque here). */
   supervision: unknown;
   /** Restarts of this cell, kept by its supervisor. */
@@ -428,7 +430,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     this.busy = false;
     this.status = 'running';
     this.startedAt = this.host.clock.now();
-    if (this.host.observed) this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
+    if (this.host.observed && !this.internal) this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
     this.wake();
   }
 
@@ -574,7 +576,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
       }
       this.watching = undefined;
     }
-    if (this.host.observed) this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
+    if (this.host.observed && !this.internal) this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
     const callbacks = this.terminationCallbacks;
     this.terminationCallbacks = undefined;
     if (callbacks) for (const cb of callbacks) cb(reason);

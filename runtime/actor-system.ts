@@ -29,6 +29,7 @@ import type { ChildHandle } from '../actors/child-handle.js';
 import { formatAddress } from '../actors/address.js';
 import { setRefResolver } from '../transport/codec.js';
 import { RemoteChild } from './remote-child.js';
+import { startPool, type Pool, type PoolOptions } from './pool.js';
 import { ThreadManager, type ThreadOptions } from './threads.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
@@ -65,7 +66,8 @@ export class ActorSystem {
   readonly threads: ThreadManager | undefined;
   /** Top-level actors that run on worker threads, in spawn order. */
   private readonly remoteTop = new Set<RemoteChild>();
-  private watcher: Promise<ActorRef<WatchRequest | Terminated, void>> | undefined;
+  /** Watches actors on other threads for {@link watch} (threaded systems only). */
+  private readonly watcherCell: ActorCell | undefined;
   private readonly waiters: Waiters = new Map();
 
   /**
@@ -80,6 +82,10 @@ export class ActorSystem {
     if ((options.threads ?? 0) > 0) {
       setRefResolver((address, path) => this.host.resolveRef(address, path));
       this.threads = new ThreadManager(this.host, options);
+      this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, undefined, WATCHER_NAME);
+      this.watcherCell.internal = true;
+      this.host.topLevel.delete(this.watcherCell);
+      void this.watcherCell.startNow();
     }
   }
 
@@ -147,6 +153,22 @@ export class ActorSystem {
     return ref;
   }
 
+  /**
+   * Starts a piscina pool for stateless CPU-bound jobs: `module` (a file URL or path) has
+   * a default export that handles one job. The returned ref takes jobs as messages: `ask`
+   * resolves with the result; a job that throws rejects only its own ask.
+   */
+  spawnPool<J = unknown, R = unknown>(module: string | URL, options: PoolOptions = {}): ActorRef<J, R> {
+    if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
+    const name = options.name;
+    const pool = startPool(this.host, module, options, `/${name ?? `$pool${this.host.allocId()}`}`);
+    this.pools.push(pool);
+    if (name !== undefined) this.host.registry.register(name, pool.ref);
+    return pool.ref as ActorRef<J, R>;
+  }
+
+  private readonly pools: Pool[] = [];
+
   /** The ref registered under `name`, or undefined. */
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined {
     return this.host.registry.lookup(name) as ActorRef<M, R> | undefined;
@@ -207,30 +229,31 @@ export class ActorSystem {
   async watch(ref: ActorRef<any, any>): Promise<ExitReason> {
     const cell = this.cellOf(ref);
     if (cell !== undefined) return new Promise((resolve) => cell.onTermination(resolve));
-    if (ref.target.dead) return 'noproc';
-    // an actor on another thread: watch it from a small actor of this thread
-    this.watcher ??= this.spawn(SystemWatcher, { name: '$watcher', args: this.waiters });
-    const watcher = await this.watcher;
+    if (ref.target.dead || this.watcherCell === undefined) return 'noproc';
+    // an actor on another thread: watched (now, in order with later messages) by a small actor of this thread
     const key = formatAddress(ref.address);
     const answer = new Promise<ExitReason>((resolve) => {
       const list = this.waiters.get(key);
       if (list) list.push(resolve);
       else this.waiters.set(key, [resolve]);
     });
-    watcher.tell({ ref });
+    this.watcherCell.watch(ref);
     return answer;
   }
 
   /** Stops one top-level actor (or tree) within its shutdown; resolves with its exit reason. */
   stopActor(ref: ActorRef<any, any>): Promise<ExitReason> {
     const cell = this.cellOf(ref);
-    if (cell === undefined) return Promise.resolve('noproc');
-    return stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
+    if (cell !== undefined) return stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
+    for (const h of this.remoteTop) {
+      if (h.status !== 'dead' && h.ref.equals(ref)) return stopWithin(h, 'shutdown', this.shutdowns.get(h) ?? 5000, this.clock);
+    }
+    return Promise.resolve('noproc');
   }
 
   /** The supervisor tree of this node: the `/tree` JSON of DESIGN §4. */
   tree(): TreeSnapshot {
-    const local = [...this.host.topLevel].filter((c) => c.name !== '$watcher').map((c) => snapshotCell(c, c.path.slice(1)));
+    const local = [...this.host.topLevel].map((c) => snapshotCell(c, c.path.slice(1)));
     const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1)));
     return { node: this.name, children: [...local, ...remote] };
   }
@@ -254,6 +277,8 @@ export class ActorSystem {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
       await this.threads?.stop();
+      if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');
+      await Promise.all(this.pools.map((p) => p.close()));
       this.host.asks.rejectAll(new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system stopped'));
       this.host.close();
     })();
@@ -266,26 +291,21 @@ export class ActorSystem {
   }
 }
 
-interface WatchRequest {
-  ref: ActorRef;
-}
+const WATCHER_NAME = '$watcher';
 
 type Waiters = Map<string, ((reason: ExitReason) => void)[]>;
 
 /** Watches actors of other threads for `system.watch`; the waiters live with the system. */
-class SystemWatcher extends Actor<WatchRequest | Terminated, void> {
+class SystemWatcher extends Actor<Terminated, void> {
   constructor(private readonly waiters: Waiters) {
     super();
   }
 
-  receive(msg: WatchRequest | Terminated): void {
-    if (isTerminated(msg)) {
-      const key = formatAddress(msg.ref.address);
-      const waiting = this.waiters.get(key) ?? [];
-      this.waiters.delete(key);
-      for (const w of waiting) w(msg.reason);
-    } else {
-      this.context.watch(msg.ref);
-    }
+  receive(msg: Terminated): void {
+    if (!isTerminated(msg)) return;
+    const key = formatAddress(msg.ref.address);
+    const waiting = this.waiters.get(key) ?? [];
+    this.waiters.delete(key);
+    for (const w of waiting) w(msg.reason);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * How a message reaches a mailbox across threads and nodes (codec, thread links, node links).
- * Empty until the worker-threads issue: in one thread, delivery is a direct enqueue.
+ * How a message reaches a mailbox across threads (and, later, nodes): the msgpack codec and
+ * the batched thread links. Users rarely need these directly.
  */
-export {};
+export { assertPlainData, CODEC_DEFAULTS } from './codec.js';
