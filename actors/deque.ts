@@ -48,7 +48,8 @@ export class Deque<T> {
     this.head = (this.head + 1) & this.mask;
     this.size--;
     const cap = this.buf.length;
-    if (cap > this.minCapacity && cap >= 1024 && this.size < cap >>> 3) this.resize(cap >>> 1);
+    // give memory back after a burst, with hysteresis so a steady flow does not resize all the time
+    if (cap > 16_384 && this.size < cap >>> 4) this.resize(cap >>> 1);
     return value;
   }
 

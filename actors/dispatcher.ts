@@ -47,6 +47,21 @@ export class Dispatcher {
     if (!this.running && this.pending === 0) this.kick();
   }
 
+  /**
+   * Called at the start of a macrotask that delivers messages (a thread link receiving a
+   * batch): the event loop has just had its turn, so the per-turn budget starts afresh and
+   * the new work runs now rather than behind a pending `setImmediate` — otherwise a steady
+   * inflow piles up in mailboxes between immediates.
+   */
+  enteredFromEventLoop(): void {
+    if (this.running) return;
+    this.sinceYield = 0;
+    if (this.pending === 2 && this.queue.length > 0) {
+      this.pending = 1;
+      queueMicrotask(this.onMicrotask);
+    }
+  }
+
   /** True when no actor has a message it could process now. */
   get idle(): boolean {
     return !this.running && this.pending === 0 && this.queue.length === 0;

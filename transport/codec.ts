@@ -155,45 +155,98 @@ export class BatchWriter {
  * Throws `ERR_UNSERIALIZABLE` (with `field` = the path to the bad value) unless `value` is
  * plain data msgpack can carry: primitives, bigint, arrays, plain objects, Map, Set, Date,
  * typed arrays, ArrayBuffer, Error, ActorRef, and instances of classes without methods.
+ * Symbol-keyed properties are not carried. (Fast path: no allocation for valid data; the
+ * path to a bad value is worked out only when there is one.)
  */
-export function assertPlainData(value: unknown, path = 'message', depth = 0): void {
-  switch (typeof value) {
+export function assertPlainData(value: unknown, path = 'message'): void {
+  if (!isPlain(value, 0)) throw explain(value, path, 0) ?? unserializable(path, 'not plain data');
+}
+
+const plainClass = new WeakMap<object, boolean>();
+
+function isPlainInstance(proto: object): boolean {
+  let known = plainClass.get(proto);
+  if (known === undefined) {
+    known = !hasMethods(proto);
+    plainClass.set(proto, known);
+  }
+  return known;
+}
+
+function isPlain(v: unknown, depth: number): boolean {
+  switch (typeof v) {
     case 'string':
     case 'number':
     case 'boolean':
     case 'undefined':
     case 'bigint':
-      return;
-    case 'function':
-      throw unserializable(path, 'a function');
-    case 'symbol':
-      throw unserializable(path, 'a symbol');
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
   }
-  if (value === null) return;
-  if (depth > CODEC_DEFAULTS.maxDepth) throw unserializable(path, `nested deeper than ${CODEC_DEFAULTS.maxDepth}`);
-  const obj = value as object;
-  if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) assertPlainData(obj[i], `${path}[${i}]`, depth + 1);
-    return;
+  if (v === null) return true;
+  if (depth > CODEC_DEFAULTS.maxDepth) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!isPlain(v[i], depth + 1)) return false;
+    return true;
   }
-  if (obj instanceof ActorRef || obj instanceof Date || ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer || obj instanceof Error) return;
-  if (obj instanceof Map) {
-    for (const [k, v] of obj) {
-      assertPlainData(k, `${path}.<key>`, depth + 1);
-      assertPlainData(v, `${path}.${String(k)}`, depth + 1);
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto === Object.prototype || proto === null) {
+    for (const k in v) if (!isPlain((v as Record<string, unknown>)[k], depth + 1)) return false;
+    return true;
+  }
+  if (v instanceof ActorRef || v instanceof Date || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Error) return true;
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (!isPlain(k, depth + 1) || !isPlain(x, depth + 1)) return false;
+    return true;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (!isPlain(x, depth + 1)) return false;
+    return true;
+  }
+  if (!isPlainInstance(proto)) return false;
+  for (const k of Object.keys(v)) if (!isPlain((v as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
+}
+
+/** The slow walk: finds the first bad value and names its path. */
+function explain(v: unknown, path: string, depth: number): ApiaryError | undefined {
+  if (typeof v === 'function') return unserializable(path, 'a function');
+  if (typeof v === 'symbol') return unserializable(path, 'a symbol');
+  if (typeof v !== 'object' || v === null || isPlain(v, depth)) return undefined;
+  if (depth > CODEC_DEFAULTS.maxDepth) return unserializable(path, `nested deeper than ${CODEC_DEFAULTS.maxDepth}`);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e = explain(v[i], `${path}[${i}]`, depth + 1);
+      if (e) return e;
     }
-    return;
+    return undefined;
   }
-  if (obj instanceof Set) {
-    for (const v of obj) assertPlainData(v, `${path}.<item>`, depth + 1);
-    return;
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      const e = explain(k, `${path}.<key>`, depth + 1) ?? explain(x, `${path}.${String(k)}`, depth + 1);
+      if (e) return e;
+    }
+    return undefined;
   }
-  const proto = Object.getPrototypeOf(obj) as object | null;
-  if (proto !== Object.prototype && proto !== null && hasMethods(proto)) {
-    throw unserializable(path, `an instance of ${proto.constructor?.name ?? 'a class'} with methods`);
+  if (v instanceof Set) {
+    for (const x of v) {
+      const e = explain(x, `${path}.<item>`, depth + 1);
+      if (e) return e;
+    }
+    return undefined;
   }
-  for (const key of Object.keys(obj)) assertPlainData((obj as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-  if (Object.getOwnPropertySymbols(obj).length > 0) throw unserializable(path, 'an object with symbol keys');
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto !== Object.prototype && proto !== null && !isPlainInstance(proto)) {
+    return unserializable(path, `an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'a class'} with methods`);
+  }
+  for (const k of Object.keys(v)) {
+    const e = explain((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+    if (e) return e;
+  }
+  return undefined;
 }
 
 function hasMethods(proto: object): boolean {

@@ -29,6 +29,9 @@ import {
   type SysPayload,
 } from './frames.js';
 
+/** A batch goes out when it holds this many frames, or at the end of the turn. */
+export const MAX_BATCH_FRAMES = 1024;
+
 /** Events forwarded to the main thread's `events$` ride the same batches. */
 export const EVT = 7;
 
@@ -125,15 +128,21 @@ export class ThreadLink implements AskReplyTo {
     if (this.closed) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${this.peer} is gone`);
     this.codec.append(this.batch, frame);
     this.sent++;
-    if (!this.flushQueued) {
+    // bounded batches: the receiver handles each one while it is young (cheap for the GC)
+    if (this.batch.frames >= MAX_BATCH_FRAMES) this.flush();
+    else if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(this.endOfTurn);
     }
   }
 
+  private readonly endOfTurn = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
   /** Sends everything queued as one transferred buffer. */
   readonly flush = (): void => {
-    this.flushQueued = false;
     if (this.batch.empty || this.closed) return;
     const data = this.batch.take();
     try {
@@ -150,6 +159,7 @@ export class ThreadLink implements AskReplyTo {
   // ---- inbound --------------------------------------------------------------------------
 
   private receive(data: Uint8Array): void {
+    this.host.dispatcher.enteredFromEventLoop();
     let frames: unknown[];
     try {
       frames = this.codec.decodeBatch(data);
