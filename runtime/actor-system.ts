@@ -145,11 +145,7 @@ export class ActorSystem {
     const ref = handle.ref;
     this.remoteTop.add(handle);
     this.shutdowns.set(handle, options.shutdown ?? 5000);
-    if (name !== undefined) this.host.registry.register(name, ref);
-    handle.onDead = () => {
-      this.remoteTop.delete(handle);
-      if (name !== undefined) this.host.registry.unregister(name, ref);
-    };
+    handle.onDead = () => this.remoteTop.delete(handle);
     return ref;
   }
 

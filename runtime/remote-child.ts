@@ -88,11 +88,15 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
       parent: { thread: this.host.thread, id: parent === undefined ? 0 : parent.id },
     });
     this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
+    this.unregisterName();
     this.thread = thread;
     this.id = id;
     this.currentRef = this.host.resolveRef({ node: this.host.node, incarnation: this.host.incarnation, thread, id }, this.path);
     this.host.remoteChildren.set(`${thread}:${id}`, this);
     this.needsCell = false;
+    // a name names the current actor; it lives in this thread's registry
+    const name = this.req.options.name;
+    if (name !== undefined) this.host.registry.register(name, this.currentRef);
   }
 
   async terminate(reason: ExitReason): Promise<ExitReason> {
@@ -171,8 +175,14 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     }
   }
 
+  private unregisterName(): void {
+    const name = this.req.options.name;
+    if (name !== undefined && this.currentRef !== undefined) this.host.registry.unregister(name, this.currentRef);
+  }
+
   private died(): void {
     if (this.status === 'dead') return;
+    this.unregisterName();
     this.status = 'dead';
     this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
     this.threads.released(this.thread);
