@@ -71,6 +71,11 @@ export class Codec {
    * `ERR_UNSERIALIZABLE` or `ERR_MESSAGE_TOO_LARGE`.
    */
   encode(value: unknown): Uint8Array {
+    return this.packChecked(value).slice();
+  }
+
+  /** Packs into msgpackr's scratch buffer (valid until the next pack) and checks the size cap. */
+  private packChecked(value: unknown): Uint8Array {
     let packed: Uint8Array;
     try {
       packed = this.packr.pack(value);
@@ -80,7 +85,7 @@ export class Codec {
     if (packed.byteLength > this.maxMessageBytes) {
       throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
     }
-    return packed.slice();
+    return packed;
   }
 
   decode(buffer: Uint8Array): unknown {
@@ -97,16 +102,7 @@ export class Codec {
    * `ERR_MESSAGE_TOO_LARGE` (and appends nothing) if the frame cannot go.
    */
   append(batch: BatchWriter, frame: unknown): void {
-    let packed: Uint8Array;
-    try {
-      packed = this.packr.pack(frame);
-    } catch (err) {
-      throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
-    }
-    if (packed.byteLength > this.maxMessageBytes) {
-      throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
-    }
-    batch.write(packed);
+    batch.write(this.packChecked(frame));
   }
 }
 

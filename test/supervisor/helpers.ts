@@ -3,7 +3,7 @@
  * Probe actor that logs its lifecycle into a per-test journal.
  */
 import type { Subscription } from 'rxjs';
-import { Actor, ActorSystem, ManualClock, type ExitReason, type SystemEvent } from '../../index.js';
+import { Actor, ActorSystem, ManualClock, type ActorRef, type ExitReason, type SupervisorRef, type SystemEvent } from '../../index.js';
 
 export interface Harness {
   system: ActorSystem;
@@ -120,4 +120,11 @@ export function ofType<T extends SystemEvent['type']>(events: SystemEvent[], typ
 
 export function child(id: string, extra: Record<string, unknown> = {}) {
   return { id, actor: Probe, ...extra };
+}
+
+/** The ref of a supervisor's running child `id` (throws if it is not running). */
+export async function refOf(sup: SupervisorRef, id: string): Promise<ActorRef<ProbeMsg, unknown>> {
+  const info = (await sup.whichChildren()).find((c) => c.id === id);
+  if (!info?.ref) throw new Error(`no running child ${id}`);
+  return info.ref as ActorRef<ProbeMsg, unknown>;
 }

@@ -3,17 +3,12 @@
  * (supervisor_SUITE: restart_one_for_one with max_r/max_t, escalation to the parent).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordRestart, supervisor, type ActorRef, type SupervisorRef } from '../../index.js';
-import { child, harness, ofType, type Harness } from './helpers.js';
+import { recordRestart, supervisor, SupervisorRef } from '../../index.js';
+import { child, harness, ofType, refOf, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.dispose());
 
-async function refOf(sup: SupervisorRef, id: string): Promise<ActorRef> {
-  const info = (await sup.whichChildren()).find((c) => c.id === id);
-  if (!info?.ref) throw new Error(`no running child ${id}`);
-  return info.ref;
-}
 
 describe('restart intensity', () => {
   it('intensity 2 / period 3600 s: the third kill stops all children in reverse order, the supervisor exits shutdown, and its parent restarts it', async () => {
@@ -29,7 +24,7 @@ describe('restart intensity', () => {
       { name: 'root' },
     );
     const sub = (await root.whichChildren())[0]!.ref!;
-    const subRef = (await import('../../index.js')).SupervisorRef.of(sub);
+    const subRef = SupervisorRef.of(sub);
 
     for (let kill = 1; kill <= 2; kill++) {
       h.system.kill(await refOf(subRef, 'c2'));

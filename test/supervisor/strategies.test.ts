@@ -3,17 +3,12 @@
  * (one_for_one, one_for_all, rest_for_one, permanent/transient/temporary, start failures).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { supervisor, type ActorRef, type ExitReason, type RestartType, type SupervisorRef } from '../../index.js';
-import { child, harness, ofType, type Harness, type ProbeMsg } from './helpers.js';
+import { supervisor, type ExitReason, type RestartType } from '../../index.js';
+import { child, harness, ofType, refOf, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.dispose());
 
-async function refOf(sup: SupervisorRef, id: string): Promise<ActorRef<ProbeMsg, unknown>> {
-  const info = (await sup.whichChildren()).find((c) => c.id === id);
-  if (!info?.ref) throw new Error(`no running child ${id}`);
-  return info.ref as ActorRef<ProbeMsg, unknown>;
-}
 
 describe('one-for-one', () => {
   it('kill A → only A restarts with a new incarnation; B keeps its incarnation', async () => {

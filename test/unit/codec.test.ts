@@ -1,0 +1,87 @@
+/**
+ * The codec: what may leave a thread, and how a batch of frames round-trips.
+ */
+import { describe, expect, it } from 'vitest';
+import { assertPlainData, BatchWriter, Codec } from '../../transport/codec.js';
+
+class Point {
+  constructor(
+    public x: number,
+    public y: number,
+  ) {}
+}
+
+class Agent {
+  name = 'a';
+  act(): string {
+    return this.name;
+  }
+}
+
+describe('assertPlainData', () => {
+  it.each<[string, unknown]>([
+    ['a string', 'hello'],
+    ['nested plain objects and arrays', { a: [1, { b: 'c', d: null, e: undefined }], f: true }],
+    ['a bigint', 12n],
+    ['a Date', new Date(0)],
+    ['bytes', new Uint8Array([1, 2, 3])],
+    ['a Map and a Set', { m: new Map([['k', 1]]), s: new Set([1]) }],
+    ['an instance of a class without methods', new Point(1, 2)],
+    ['an object without prototype', Object.assign(Object.create(null) as object, { a: 1 })],
+  ])('accepts %s', (_what, value) => {
+    expect(() => assertPlainData(value)).not.toThrow();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a function', { reply: () => 1 }, 'message.reply'],
+    ['a symbol deep inside', { a: [0, { b: Symbol('s') }] }, 'message.a[1].b'],
+    ['an instance of a class with methods', { agent: new Agent() }, 'message.agent'],
+    ['a function in a Map value', new Map([['k', () => 0]]), 'message.k'],
+  ])('refuses %s with ERR_UNSERIALIZABLE naming the field', (_what, value, field) => {
+    let caught: unknown;
+    try {
+      assertPlainData(value);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'ERR_UNSERIALIZABLE', field });
+  });
+
+  it('refuses nesting deeper than the budget', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 300; i++) deep = { deep };
+    expect(() => assertPlainData(deep)).toThrow(expect.objectContaining({ code: 'ERR_UNSERIALIZABLE' }));
+  });
+});
+
+describe('batches', () => {
+  it('round-trips frames in order through one buffer', () => {
+    const codec = new Codec();
+    const batch = new BatchWriter(64);
+    const frames = Array.from({ length: 500 }, (_, i) => [0, i, { seq: i, text: 'x'.repeat(i % 7) }, 2, null]);
+    for (const f of frames) codec.append(batch, f);
+    expect(batch.frames).toBe(500);
+    const bytes = batch.take();
+    expect(batch.empty).toBe(true);
+    expect(codec.decodeBatch(bytes)).toEqual(frames);
+  });
+
+  it('refuses a frame over the size cap and leaves the batch as it was', () => {
+    const codec = new Codec({ maxMessageBytes: 1024 });
+    const batch = new BatchWriter();
+    codec.append(batch, [0, 1, 'small', 2, null]);
+    expect(() => codec.append(batch, [0, 1, 'y'.repeat(2048), 2, null])).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_TOO_LARGE' }));
+    expect(codec.decodeBatch(batch.take())).toEqual([[0, 1, 'small', 2, null]]);
+  });
+
+  it('gives each taken batch a buffer of its own (safe to transfer)', () => {
+    const codec = new Codec();
+    const batch = new BatchWriter(16);
+    codec.append(batch, [1]);
+    const first = batch.take();
+    codec.append(batch, [2]);
+    const second = batch.take();
+    expect(first.buffer).not.toBe(second.buffer);
+    expect(codec.decodeBatch(first)).toEqual([[1]]);
+  });
+});
