@@ -30,6 +30,7 @@ import type { Host } from './host.js';
 import { stopWithin } from './shutdown.js';
 import { formatAddress } from './address.js';
 import type { ChildHandle } from './child-handle.js';
+import type { TimerHandle } from '../runtime/clock.js';
 
 /**
  * - `new`: created, never started · `starting`: `started` hook running · `running`
@@ -112,6 +113,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
   /** The stop or restart-stop being carried out, so a kill can complete it. */
   private lifecycle: Extract<SystemMessage, { kind: 'stop' | 'prepare-restart' }> | undefined;
+  /** Timers of the current incarnation (see scheduleOnce). */
+  private timers: Set<TimerHandle> | undefined;
   /** Children made with `context.spawn`, in start order. */
   contextChildren: ActorCell[] | undefined;
 
@@ -241,6 +244,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   /** The instance is gone or failed: ask the parent what to do, or stop for good. */
   private exited(reason: ExitReason, resumable: boolean): void {
     this.status = 'suspended';
+    if (!resumable) this.cancelTimers();
     if (!resumable) this.instance = undefined;
     const parent = this.parent;
     if (this.remoteParent !== undefined) {
@@ -290,6 +294,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
           this.step(this.callHook('beforeRestart', msg.reason), () => {
             this.lifecycle = undefined;
             this.instance = undefined;
+            this.cancelTimers();
             this.token++;
             this.status = 'restarting';
             msg.done();
@@ -494,6 +499,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     const inFlight = this.lifecycle;
     this.lifecycle = undefined;
     this.purgeLifecycleMessages();
+    this.cancelTimers();
     this.token++;
     this.instance = undefined;
     this.busy = false;
@@ -547,6 +553,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     if (this.status === 'dead') return;
     this.status = 'dead';
     this.finalReason = reason;
+    this.cancelTimers();
     this.token++;
     this.instance = undefined;
     this.busy = false;
@@ -658,6 +665,26 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
 
   stop(reason: ExitReason = 'normal'): void {
     this.enqueueSystem({ kind: 'exit', reason });
+  }
+
+  scheduleOnce(ms: number, message: unknown): () => void {
+    const timers = (this.timers ??= new Set());
+    const handle = this.host.clock.setTimeout(() => {
+      timers.delete(handle);
+      this.ref.tell(message);
+    }, ms);
+    timers.add(handle);
+    return () => {
+      if (timers.delete(handle)) this.host.clock.clearTimeout(handle);
+    };
+  }
+
+  /** Cancels the timers of the incarnation that is ending. */
+  private cancelTimers(): void {
+    const timers = this.timers;
+    if (timers === undefined) return;
+    this.timers = undefined;
+    for (const t of timers) this.host.clock.clearTimeout(t);
   }
 
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined {

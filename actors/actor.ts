@@ -45,6 +45,12 @@ export interface ActorContext {
   unwatch(ref: ActorRef): void;
   /** Exits with `reason` (default `normal`) after the current message. */
   stop(reason?: ExitReason): void;
+  /**
+   * Tells `message` to this actor after `ms` (its clock). The timer belongs to the current
+   * incarnation: it is cancelled when the actor stops or restarts, so a restarted actor
+   * never receives ticks armed by its predecessor. Returns a function that cancels it.
+   */
+  scheduleOnce(ms: number, message: unknown): () => void;
   /** A registered name on this node, or undefined. */
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined;
 }

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/**
+ * The `apiary` command (DESIGN §4).
+ *
+ *   apiary start [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
+ *                [--http HOST:PORT] [--seeds ws://…] [--secret-file FILE]
+ *   apiary bench [SCENARIO...] [--json] [--quick]
+ *   apiary tree | kill | status        (need the HTTP admin server: not in this version)
+ *
+ * Owns: argument parsing, one-line errors (no stack traces) and exit codes:
+ * 0 success, 1 runtime failure, 2 bad usage or not available.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isSupervisorSpec, type SupervisorSpec } from '../supervisor/child-spec.js';
+import { ActorSystem, type ActorSystemOptions } from './actor-system.js';
+import { stopOnSignals } from './signals.js';
+
+const USAGE = `usage:
+  apiary start [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
+               [--http HOST:PORT] [--seeds ws://HOST:PORT,...] [--secret-file FILE]
+  apiary bench [SCENARIO...] [--json] [--quick]
+  apiary tree   [--http HOST:PORT] [--json] [--watch]
+  apiary kill   PATH [--http HOST:PORT] [--reason TEXT]
+  apiary status [--http HOST:PORT] [--json]
+
+With no --config (and no apiary.config.js/.mjs here), start runs the demo swarm.`;
+
+class UsageError extends Error {}
+
+/** What a config module exports (default export, or named `supervisor` and `options`). */
+export interface NodeConfig {
+  supervisor: SupervisorSpec;
+  options?: ActorSystemOptions;
+}
+
+async function loadConfig(file: string): Promise<NodeConfig> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; supervisor?: unknown; options?: unknown };
+  const cfg = (mod.default ?? mod) as Partial<NodeConfig>;
+  if (!isSupervisorSpec(cfg.supervisor)) throw new UsageError(`${file} must export { supervisor: supervisor({...}) } (default export)`);
+  return { supervisor: cfg.supervisor, options: cfg.options };
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      name: { type: 'string' },
+      threads: { type: 'string' },
+      listen: { type: 'string' },
+      http: { type: 'string' },
+      seeds: { type: 'string' },
+      'secret-file': { type: 'string' },
+    },
+  });
+  for (const flag of ['listen', 'seeds', 'secret-file', 'http'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is not available in this version yet`);
+  }
+  let threads: number | undefined;
+  if (values.threads !== undefined) {
+    threads = Number(values.threads);
+    if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads must be an integer >= 0');
+  }
+  const configFile = values.config ?? ['apiary.config.js', 'apiary.config.mjs'].find((f) => existsSync(f));
+  const config = configFile !== undefined ? await loadConfig(configFile) : undefined;
+  const name = values.name ?? config?.options?.name ?? (config ? 'apiary' : 'demo');
+  const system = await ActorSystem.start({ ...config?.options, name, ...(threads !== undefined ? { threads } : {}) });
+  stopOnSignals(system, { onStopped: () => console.log(`apiary node ${name} stopped`) });
+  if (config) await system.spawn(config.supervisor, { name: 'app' });
+  else {
+    const { startDemo } = await import('../examples/demo-swarm.js');
+    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0 });
+  }
+  console.log(`apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: - · http: - · ${config ? `config ${configFile}` : 'demo swarm'}`);
+}
+
+async function bench(argv: string[]): Promise<void> {
+  const { runBench } = await import('../bench/run.js');
+  await runBench(argv);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      await start(rest);
+      return -1; // keeps running until a signal
+    case 'bench':
+      await bench(rest);
+      return 0;
+    case 'tree':
+    case 'kill':
+    case 'status':
+      throw new UsageError(`'apiary ${command}' needs the HTTP admin server, which is not in this version yet`);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      const usage = err instanceof UsageError || (err as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      process.stderr.write(`apiary: ${(err as Error)?.message ?? String(err)}\n`);
+      process.exit(usage ? 2 : 1);
+    },
+  );
+}

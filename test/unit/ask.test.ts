@@ -1,0 +1,161 @@
+/**
+ * Request/response: `ask` resolves with what `receive` returns, rejects on timeout (a late
+ * reply is dropped), at once when the actor is dead, and with ERR_ACTOR_FAILED when
+ * `receive` throws on that message.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Actor, ApiaryError, ErrorCodes } from '../../index.js';
+import { codeOf, deferred, outcomeOf, testSystem, type Deferred, type TestSystem } from './support.js';
+
+type Msg =
+  | { type: 'echo'; value: string }
+  | { type: 'echo-later'; value: string }
+  | { type: 'hang'; gate: Promise<void>; value: string }
+  | { type: 'throw'; message: string }
+  | { type: 'reject'; message: string }
+  | { type: 'who-sent' };
+
+class Echo extends Actor<Msg, string | undefined> {
+  async receiveAsync(value: string): Promise<string> {
+    await Promise.resolve();
+    return value;
+  }
+
+  receive(msg: Msg): string | undefined | Promise<string | undefined> {
+    switch (msg.type) {
+      case 'echo':
+        return msg.value;
+      case 'echo-later':
+        return this.receiveAsync(msg.value);
+      case 'hang':
+        return msg.gate.then(() => msg.value);
+      case 'throw':
+        throw new Error(msg.message);
+      case 'reject':
+        return Promise.reject(new Error(msg.message));
+      case 'who-sent':
+        return this.context.sender?.path;
+    }
+  }
+}
+
+let t: TestSystem;
+afterEach(async () => t?.dispose());
+
+describe('ask', () => {
+  it.each([
+    ['a synchronous receive', 'echo'],
+    ['an async receive', 'echo-later'],
+  ] as const)('resolves with the value %s returns', async (_what, type) => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    await expect(ref.ask({ type, value: 'hello' })).resolves.toBe('hello');
+    await expect(ref.ask({ type, value: 'again' })).resolves.toBe('again');
+  });
+
+  it('gives the receiver the sender passed with the ask', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    const other = await t.system.spawn(Echo, { name: 'other' });
+    await expect(ref.ask({ type: 'who-sent' }, { sender: other })).resolves.toBe('/other');
+    await expect(ref.ask({ type: 'who-sent' })).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['the default timeout', undefined, 5000],
+    ['a 250 ms timeout', 250, 250],
+  ])('rejects ERR_ASK_TIMEOUT after %s while receive hangs, not a millisecond earlier', async (_what, timeout, ms) => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    const gate = deferred();
+    const answer = ref.ask({ type: 'hang', gate: gate.promise, value: 'too late' }, { timeout });
+
+    t.clock.advance(ms - 1);
+    expect((await outcomeOf(answer, t.system)).state).toBe('pending');
+
+    t.clock.advance(1);
+    const out = await outcomeOf(answer, t.system);
+    expect(out.state).toBe('rejected');
+    expect(out.state === 'rejected' && out.error).toBeInstanceOf(ApiaryError);
+    expect(out.state === 'rejected' && (out.error as ApiaryError).code).toBe(ErrorCodes.ASK_TIMEOUT);
+    gate.resolve();
+  });
+
+  it('a late reply is dropped and never reaches the next ask', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    const gate = deferred();
+    const first = ref.ask({ type: 'hang', gate: gate.promise, value: 'first' });
+    await t.settle();
+    t.clock.advance(5001);
+    expect(await codeOf(first)).toBe(ErrorCodes.ASK_TIMEOUT);
+
+    // the second ask is queued while the first is still being handled
+    const second = ref.ask({ type: 'echo', value: 'second' });
+    gate.resolve(); // the first receive now answers 'first', after its ask gave up
+    await t.settle();
+
+    await expect(second).resolves.toBe('second');
+    await expect(ref.ask({ type: 'echo', value: 'third' })).resolves.toBe('third');
+  });
+
+  it('rejects ERR_ACTOR_STOPPED at once when the actor is already stopped (no time passes)', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    await t.system.stopActor(ref);
+    const timersBefore = t.clock.pendingTimers;
+
+    const answer = ref.ask({ type: 'echo', value: 'anyone?' });
+    const out = await outcomeOf(answer, t.system);
+
+    expect(out.state).toBe('rejected');
+    expect(out.state === 'rejected' && (out.error as ApiaryError).code).toBe(ErrorCodes.ACTOR_STOPPED);
+    expect(t.clock.now()).toBe(0);
+    expect(t.clock.pendingTimers).toBe(timersBefore); // its timeout timer is gone too
+  });
+
+  it.each([
+    ['throws', 'throw'],
+    ['returns a rejected promise', 'reject'],
+  ] as const)('rejects ERR_ACTOR_FAILED with the error as cause when receive %s on that message', async (_what, type) => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    let caught: unknown;
+    try {
+      await ref.ask({ type, message: 'boom' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ApiaryError);
+    expect((caught as ApiaryError).code).toBe(ErrorCodes.ACTOR_FAILED);
+    expect((caught as ApiaryError).cause).toBeInstanceOf(Error);
+    expect(((caught as ApiaryError).cause as Error).message).toBe('boom');
+  });
+
+  it('asks queued behind a failing message reject ERR_ACTOR_STOPPED (the unsupervised actor stops)', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    const failing = ref.ask({ type: 'throw', message: 'boom' });
+    const behind = ref.ask({ type: 'echo', value: 'never' });
+    expect(await codeOf(failing)).toBe(ErrorCodes.ACTOR_FAILED);
+    expect(await codeOf(behind)).toBe(ErrorCodes.ACTOR_STOPPED);
+  });
+
+  it.each([0, -1, Number.NaN])('refuses a timeout of %s with ERR_INVALID_ARGUMENT', async (timeout) => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    expect(await codeOf(ref.ask({ type: 'echo', value: 'x' }, { timeout }))).toBe(ErrorCodes.INVALID_ARGUMENT);
+  });
+
+  it('an ask without a timeout (Infinity) waits past any time and is rejected ERR_SYSTEM_STOPPED when the system stops', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo, { shutdown: 'brutal-kill' });
+    const gate: Deferred<void> = deferred();
+    const answer = ref.ask({ type: 'hang', gate: gate.promise, value: 'x' }, { timeout: Infinity });
+    t.clock.advance(24 * 3600_000);
+    expect((await outcomeOf(answer, t.system)).state).toBe('pending');
+
+    await t.system.stop();
+    expect(await codeOf(answer)).toBe(ErrorCodes.SYSTEM_STOPPED);
+  });
+});
