@@ -17,6 +17,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events.js';
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
+import { CellTable } from './cell-table.js';
 import type { Address } from './address.js';
 import type { ChildHandle } from './child-handle.js';
 import { ActorRef as Ref } from './actor-ref.js';
@@ -71,7 +72,7 @@ export class Host implements LinkHandler {
   readonly registry = new Registry<ActorRef>();
   /** Top-level actors (no parent), in spawn order. */
   readonly topLevel = new Set<ActorCell>();
-  private readonly cells = new Map<number, ActorCell>();
+  private readonly cells = new CellTable<ActorCell>();
   private readonly events = new Subject<SystemEvent>();
   readonly events$: Observable<SystemEvent> = this.events.asObservable();
   private nextId: number;
