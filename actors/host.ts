@@ -149,6 +149,9 @@ export class Host implements LinkHandler {
       throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'spawn needs an Actor class', { field: 'actor' });
     }
     const name = options?.name;
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'a registered name must be a non-empty string', { field: 'name' });
+    }
     if (name !== undefined && this.registry.lookup(name) !== undefined) {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
     }

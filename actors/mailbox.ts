@@ -46,6 +46,8 @@ export interface Envelope {
   ask: number;
   priority: number;
   replyTo?: AskReplyTo | undefined;
+  /** Never dropped by overflow, not counted against the bound (watch notifications). */
+  pinned?: boolean;
 }
 
 export function priorityIndex(p: Priority | undefined): number {
@@ -73,6 +75,7 @@ export class Mailbox<S = unknown> {
   private urgent: (Deque<Envelope> | undefined)[] | undefined;
   private nonNormal = 0;
   private count = 0;
+  private pinnedCount = 0;
   readonly capacity: number;
   readonly overflow: OverflowPolicy;
 
@@ -106,11 +109,13 @@ export class Mailbox<S = unknown> {
    * refused, or an older one that made room for it.
    */
   enqueue(env: Envelope, limit = this.capacity): Envelope | undefined {
-    if (this.count >= limit) {
+    if (this.count - this.pinnedCount >= limit) {
       if (this.overflow !== 'drop-oldest') return env;
       const victimLevel = this.leastUrgentLevel();
       if (victimLevel < env.priority) return env;
-      const victim = this.level(victimLevel).shift()!;
+      const queue = this.level(victimLevel);
+      if (queue.peek()?.pinned) return env; // a watch notification is never the one to go
+      const victim = queue.shift()!;
       this.count--;
       if (victimLevel !== NORMAL) this.nonNormal--;
       this.push(env);
@@ -122,31 +127,38 @@ export class Mailbox<S = unknown> {
 
   /** Queues a user message ignoring the bound (watch notifications, which must not be lost). */
   enqueueUnbounded(env: Envelope): void {
+    env.pinned = true;
+    this.pinnedCount++;
     this.push(env);
   }
 
   /** The next user message, most urgent level first, FIFO within a level. */
   dequeue(): Envelope | undefined {
     if (this.count === 0) return undefined;
+    let env: Envelope | undefined;
     if (this.nonNormal === 0) {
-      this.count--;
-      return this.normal.shift();
-    }
-    for (let i = 0; i < 4; i++) {
-      const q = i === NORMAL ? this.normal : this.urgent?.[i];
-      if (q && q.length > 0) {
-        this.count--;
-        if (i !== NORMAL) this.nonNormal--;
-        return q.shift();
+      env = this.normal.shift();
+    } else {
+      for (let i = 0; i < 4; i++) {
+        const q = i === NORMAL ? this.normal : this.urgent?.[i];
+        if (q && q.length > 0) {
+          if (i !== NORMAL) this.nonNormal--;
+          env = q.shift();
+          break;
+        }
       }
     }
-    return undefined;
+    if (env === undefined) return undefined;
+    this.count--;
+    if (env.pinned) this.pinnedCount--;
+    return env;
   }
 
   /** Puts a message back at the head of its level (used when a turn ends before it ran). */
   requeueFront(env: Envelope): void {
     this.level(env.priority).unshift(env);
     this.count++;
+    if (env.pinned) this.pinnedCount++;
     if (env.priority !== NORMAL) this.nonNormal++;
   }
 
@@ -159,6 +171,7 @@ export class Mailbox<S = unknown> {
     }
     this.count = 0;
     this.nonNormal = 0;
+    this.pinnedCount = 0;
     return out;
   }
 

@@ -174,6 +174,7 @@ describe('watch', () => {
     const target = await t.system.spawn(Target);
     const watcher = await t.system.spawn(Watcher, { args: seen, mailbox: { capacity: 1, overflow: 'drop-oldest' } });
     watcher.tell({ type: 'watch', ref: target });
+    await t.settle(); // (capacity 1: let the watch run before the next message arrives)
     const gate = deferred();
     watcher.tell({ type: 'hold', gate: gate.promise });
     await t.settle();
