@@ -111,15 +111,18 @@ export class Mailbox<S = unknown> {
   enqueue(env: Envelope, limit = this.capacity): Envelope | undefined {
     if (this.count - this.pinnedCount >= limit) {
       if (this.overflow !== 'drop-oldest') return env;
-      const victimLevel = this.leastUrgentLevel();
-      if (victimLevel < env.priority) return env;
-      const queue = this.level(victimLevel);
-      if (queue.peek()?.pinned) return env; // a watch notification is never the one to go
-      const victim = queue.shift()!;
-      this.count--;
-      if (victimLevel !== NORMAL) this.nonNormal--;
-      this.push(env);
-      return victim;
+      // the oldest unpinned message of the least urgent level no more urgent than `env`
+      for (let level = 3; level >= env.priority; level--) {
+        const q = level === NORMAL ? this.normal : this.urgent?.[level];
+        if (q === undefined || q.length === 0) continue;
+        const victim = takeOldestUnpinned(q);
+        if (victim === undefined) continue;
+        this.count--;
+        if (level !== NORMAL) this.nonNormal--;
+        this.push(env);
+        return victim;
+      }
+      return env;
     }
     this.push(env);
     return undefined;
@@ -187,11 +190,22 @@ export class Mailbox<S = unknown> {
     return (urgent[i] ??= new Deque<Envelope>(8));
   }
 
-  private leastUrgentLevel(): number {
-    for (let i = 3; i >= 0; i--) {
-      const q = i === NORMAL ? this.normal : this.urgent?.[i];
-      if (q && q.length > 0) return i;
+}
+
+/** Removes and returns the oldest envelope that is not pinned, keeping the pinned ones in place. */
+function takeOldestUnpinned(q: Deque<Envelope>): Envelope | undefined {
+  const head = q.peek();
+  if (head !== undefined && !head.pinned) return q.shift();
+  const pinned: Envelope[] = [];
+  let victim: Envelope | undefined;
+  while (q.length > 0) {
+    const env = q.shift()!;
+    if (env.pinned) pinned.push(env);
+    else {
+      victim = env;
+      break;
     }
-    return NORMAL;
   }
+  for (let i = pinned.length - 1; i >= 0; i--) q.unshift(pinned[i]!);
+  return victim;
 }

@@ -51,6 +51,7 @@ describe('ask', () => {
     const ref = await t.system.spawn(Echo);
     await expect(ref.ask({ type, value: 'hello' })).resolves.toBe('hello');
     await expect(ref.ask({ type, value: 'again' })).resolves.toBe('again');
+    expect(t.clock.pendingTimers).toBe(0); // an answered ask leaves no timeout timer behind
   });
 
   it('gives the receiver the sender passed with the ask', async () => {

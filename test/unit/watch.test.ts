@@ -4,8 +4,8 @@
  * `terminated` already queued.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, isTerminated, type ActorRef, type ActorSystem, type ExitReason, type Terminated } from '../../index.js';
-import { deferred, testSystem, type TestSystem } from './support.js';
+import { Actor, ErrorCodes, isTerminated, type ActorRef, type ActorSystem, type ExitReason, type OverflowPolicy, type Terminated } from '../../index.js';
+import { codeOf, deferred, ofType, testSystem, type TestSystem } from './support.js';
 
 type TargetMsg = { type: 'exit'; reason?: ExitReason } | { type: 'throw' } | { type: 'ping' };
 
@@ -22,7 +22,7 @@ type WatcherMsg =
   | { type: 'watch'; ref: ActorRef; times?: number }
   | { type: 'unwatch'; ref: ActorRef }
   | { type: 'hold'; gate: Promise<void>; thenUnwatch?: ActorRef }
-  | { type: 'noise' }
+  | { type: 'noise'; n?: number }
   | { type: 'count' };
 
 /** Records every `terminated` it receives. */
@@ -48,7 +48,7 @@ class Watcher extends Actor<WatcherMsg, number | undefined> {
         if (msg.thenUnwatch) this.context.unwatch(msg.thenUnwatch);
         return undefined;
       case 'noise':
-        return undefined;
+        return msg.n;
       case 'count':
         return this.seen.length;
     }
@@ -186,6 +186,49 @@ describe('watch', () => {
     await t.settle();
 
     expect(seen.map((m) => m.reason)).toEqual(['killed']);
+  });
+});
+
+describe('watch notifications in a bounded mailbox', () => {
+  /** A watcher with a bounded mailbox, busy on a held message, with a `terminated` queued behind it. */
+  async function fullWatcher(overflow: OverflowPolicy) {
+    t = testSystem();
+    const seen: Terminated[] = [];
+    const log: string[] = [];
+    const target = await t.system.spawn(Target);
+    const watcher = await t.system.spawn(Watcher, { args: seen, mailbox: { capacity: 1, overflow } });
+    watcher.tell({ type: 'watch', ref: target });
+    await t.settle();
+    const gate = deferred();
+    watcher.tell({ type: 'hold', gate: gate.promise });
+    await t.settle();
+    t.system.kill(target);
+    await t.settle();
+    return { seen, log, watcher, release: () => gate.resolve() };
+  }
+
+  it.each<[OverflowPolicy]>([['drop-newest'], ['drop-oldest'], ['reject']])(
+    'a queued terminated does not take the slot of a capacity-1 mailbox (%s)',
+    async (overflow) => {
+      const { seen, watcher, release } = await fullWatcher(overflow);
+      expect(watcher.tell({ type: 'noise' })).toBe(true);
+      release();
+      await t.settle();
+      expect(seen.map((m) => m.reason)).toEqual(['killed']);
+      expect(ofType(t.events, 'dead-letter')).toEqual([]);
+    },
+  );
+
+  it('with drop-oldest, a terminated at the head of the queue does not turn the policy into drop-newest', async () => {
+    const { seen, watcher, release } = await fullWatcher('drop-oldest');
+    const older = codeOf(watcher.ask({ type: 'noise', n: 1 })); // takes the one slot (behind the terminated)
+    const newer = watcher.ask({ type: 'noise', n: 2 }).catch((err: { code: string }) => err.code); // full: n 1 must go
+    release();
+    await t.settle();
+    expect(await Promise.all([older, newer])).toEqual([ErrorCodes.MAILBOX_FULL, 2]);
+    expect(seen).toHaveLength(1);
+    const dead = ofType(t.events, 'dead-letter');
+    expect(dead.map((e) => [e.messageType, e.reason])).toEqual([['noise', 'dropped-oldest']]);
   });
 });
 
