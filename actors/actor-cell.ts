@@ -113,6 +113,8 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
   /** The stop or restart-stop being carried out, so a kill can complete it. */
   private lifecycle: Extract<SystemMessage, { kind: 'stop' | 'prepare-restart' }> | undefined;
+  /** The message whose async `receive` is running (its ask is rejected if the instance is abandoned). */
+  private inFlight: Envelope | undefined;
   /** Timers of the current incarnation (see scheduleOnce). */
   private timers: Set<TimerHandle> | undefined;
   /** Children made with `context.spawn`, in start order. */
@@ -212,17 +214,20 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     }
     if (isThenable(result)) {
       this.busy = true;
+      this.inFlight = env;
       const token = this.token;
       result.then(
         (value) => {
           if (token !== this.token) return;
           this.busy = false;
+          this.inFlight = undefined;
           if (env.ask !== 0) env.replyTo!.resolve(env.ask, value);
           this.wake();
         },
         (err: unknown) => {
           if (token !== this.token) return;
           this.busy = false;
+          this.inFlight = undefined;
           this.receiveFailed(err, env);
           this.wake();
         },
@@ -242,10 +247,14 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   }
 
   /** The instance is gone or failed: ask the parent what to do, or stop for good. */
-  private exited(reason: ExitReason, resumable: boolean): void {
+  /**
+   * `resumable`: the instance may go on (it threw). `keepInstance`: it stays for the hook the
+   * parent's decision calls (`beforeRestart` on a restart, `stopping` on a stop).
+   */
+  private exited(reason: ExitReason, resumable: boolean, keepInstance = resumable): void {
     this.status = 'suspended';
     if (!resumable) this.cancelTimers();
-    if (!resumable) this.instance = undefined;
+    if (!keepInstance) this.instance = undefined;
     const parent = this.parent;
     if (this.remoteParent !== undefined) {
       this.remoteParent.report(this, reason, resumable);
@@ -270,9 +279,10 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private handleSystem(msg: SystemMessage): void {
     switch (msg.kind) {
       case 'exit':
+        // the parent decides which hook runs: `beforeRestart` if it restarts this actor,
+        // `stopping` if it stops it (an actor without a supervisor just stops)
         if (this.status !== 'running') return;
-        this.status = 'stopping';
-        this.step(this.callHook('stopping', msg.reason), () => this.exited(msg.reason, false));
+        this.exited(msg.reason, false, true);
         return;
       case 'stop':
         if (this.status === 'dead') return msg.done(this.finalReason ?? 'noproc');
@@ -498,6 +508,11 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private abandonInstance(): ActorCell['lifecycle'] {
     const inFlight = this.lifecycle;
     this.lifecycle = undefined;
+    const message = this.inFlight;
+    this.inFlight = undefined;
+    if (message !== undefined && message.ask !== 0) {
+      message.replyTo!.reject(message.ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} was killed while handling this message`));
+    }
     this.purgeLifecycleMessages();
     this.cancelTimers();
     this.token++;

@@ -95,9 +95,12 @@ export abstract class Actor<M = any, R = unknown> {
 
   /** Runs before the first message of each incarnation; throwing fails the start. */
   started?(): void | Promise<void>;
-  /** Runs when the actor stops for good (not on restart). Errors are reported, not thrown. */
+  /**
+   * Runs when the actor stops for good (not on restart) — also after `context.stop()` once
+   * its supervisor has decided not to restart it. Errors are reported, not thrown.
+   */
   stopping?(reason: ExitReason): void | Promise<void>;
-  /** Runs on the old instance before a restart replaces it. */
+  /** Runs on the old instance before a restart replaces it (after a throw, a `context.stop()` or as a bystander). */
   beforeRestart?(reason: ExitReason): void | Promise<void>;
 }
 

@@ -12,7 +12,7 @@ import { serializeError, type SerializedError } from '../runtime/errors.js';
  * - `killed`: brutally killed (`system.kill`, or a shutdown timeout ran out).
  * - `thread-crash`: the worker thread hosting it died.
  * - `node-down`: the node hosting it was declared down.
- * - `noproc`: it was already dead when watched.
+ * - `noproc`: watched (or stopped) when nothing is known of it any more, e.g. an unknown id.
  * - `{ error }`: `receive` or a hook threw; the error as plain data.
  */
 export type ExitReason =

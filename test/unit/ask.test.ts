@@ -148,7 +148,7 @@ describe('ask', () => {
     expect(await codeOf(ref.ask({ type: 'echo', value: 'x' }, { timeout }))).toBe(ErrorCodes.INVALID_ARGUMENT);
   });
 
-  it('an ask without a timeout (Infinity) waits past any time and is rejected ERR_SYSTEM_STOPPED when the system stops', async () => {
+  it('an ask without a timeout (Infinity) waits past any time and is rejected ERR_ACTOR_STOPPED when the stopping system kills its actor', async () => {
     t = testSystem();
     const ref = await t.system.spawn(Echo, { shutdown: 'brutal-kill' });
     const gate: Deferred<void> = deferred();
@@ -157,6 +157,17 @@ describe('ask', () => {
     expect((await outcomeOf(answer, t.system)).state).toBe('pending');
 
     await t.system.stop();
-    expect(await codeOf(answer)).toBe(ErrorCodes.SYSTEM_STOPPED);
+    expect(await codeOf(answer)).toBe(ErrorCodes.ACTOR_STOPPED);
+  });
+
+  it('an ask whose message is being handled when the actor is killed rejects at once with ERR_ACTOR_STOPPED', async () => {
+    t = testSystem();
+    const ref = await t.system.spawn(Echo);
+    const gate: Deferred<void> = deferred();
+    const answer = ref.ask({ type: 'hang', gate: gate.promise, value: 'x' });
+    await t.settle();
+    t.system.kill(ref);
+    expect(await codeOf(answer)).toBe(ErrorCodes.ACTOR_STOPPED);
+    expect(t.clock.now()).toBe(0); // no timeout was needed
   });
 });
