@@ -17,7 +17,6 @@ import {
   type ArgsOfClass,
   type RefOf,
   type SpawnOptions,
-  type Terminated,
   withConstructionContext,
 } from './actor.js';
 import { ActorRef, type RefTarget } from './actor-ref.js';
@@ -28,55 +27,24 @@ import type { DeadLetterReason } from './events.js';
 import { Mailbox, type Envelope } from './mailbox.js';
 import type { Host } from './host.js';
 import { stopWithin } from './shutdown.js';
-import { formatAddress } from './address.js';
 import type { ChildHandle } from './child-handle.js';
+import { TerminatedMessage, Watches } from './watches.js';
+import {
+  isParentBehaviour,
+  PARENT_BEHAVIOUR,
+  settleAfterDeath,
+  type CellStatus,
+  type SystemMessage,
+} from './system-message.js';
+
+export { PARENT_BEHAVIOUR } from './system-message.js';
+export type { CellStatus, ChildExit, ParentBehaviour, SystemMessage } from './system-message.js';
 import type { TimerHandle } from '../runtime/clock.js';
-
-/**
- * - `new`: created, never started · `starting`: `started` hook running · `running`
- * - `stopping`: a stop is in progress · `suspended`: exited, waiting for its parent's decision
- * - `restarting`: no instance, waiting to be started again (e.g. backoff) · `dead`: gone for good
- */
-export type CellStatus = 'new' | 'starting' | 'running' | 'stopping' | 'suspended' | 'restarting' | 'dead';
-
-/** An exit report a child sends its parent. */
-export interface ChildExit {
-  kind: 'child-exit';
-  cell: ChildHandle;
-  incarnation: number;
-  reason: ExitReason;
-  /** True if the instance is still there (it threw), so `resume` is possible. */
-  resumable: boolean;
-}
-
-/** Messages of the system queue; they always run before user messages. */
-export type SystemMessage =
-  | { kind: 'exit'; reason: ExitReason }
-  | { kind: 'stop'; reason: ExitReason; done: (reason: ExitReason) => void }
-  | { kind: 'prepare-restart'; reason: ExitReason; done: () => void }
-  | { kind: 'resume' }
-  | ChildExit
-  | { kind: 'control'; op: unknown; reply: (err: unknown, value?: unknown) => void };
-
-/** Implemented by actors that supervise children (the Supervisor). */
-export interface ParentBehaviour {
-  handleSystem(msg: ChildExit | { kind: 'control'; op: unknown; reply: (err: unknown, value?: unknown) => void }): void | Promise<void>;
-}
-
-export const PARENT_BEHAVIOUR: unique symbol = Symbol('apiary.parent-behaviour');
 
 /** Default ms a context-spawned child gets to stop before it is killed. */
 const CONTEXT_CHILD_SHUTDOWN = 5000;
 
 const RESOLVED: Promise<void> = Promise.resolve();
-
-class TerminatedMessage implements Terminated {
-  readonly type = 'terminated' as const;
-  constructor(
-    readonly ref: ActorRef,
-    readonly reason: ExitReason,
-  ) {}
-}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -104,13 +72,10 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   readonly mailbox: Mailbox<SystemMessage>;
   readonly ref: ActorRef;
   sender: ActorRef | undefined;
-  private watchers: Set<ActorCell> | undefined;
-  /** Watchers on other threads, by address. */
-  private remoteWatchers: Map<string, ActorRef> | undefined;
   /** Set when the parent lives on another thread: exits are reported over the link. */
   remoteParent: { report(cell: ActorCell, reason: ExitReason, resumable: boolean): void } | undefined;
-  private watching: Map<string, ActorRef> | undefined;
-  private terminationCallbacks: ((reason: ExitReason) => void)[] | undefined;
+  /** Watch bookkeeping, allocated on first use. */
+  private watchSet: Watches | undefined;
   /** The stop or restart-stop being carried out, so a kill can complete it. */
   private lifecycle: Extract<SystemMessage, { kind: 'stop' | 'prepare-restart' }> | undefined;
   /** The message whose async `receive` is running (its ask is rejected if the instance is abandoned). */
@@ -200,10 +165,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
 
   private invoke(env: Envelope): void {
     const msg = env.msg;
-    if (msg instanceof TerminatedMessage) {
-      const key = formatAddress(msg.ref.address);
-      if (!this.watching?.delete(key)) return; // unwatched meanwhile: discard
-    }
+    if (msg instanceof TerminatedMessage && !this.watches.takeNotice(msg)) return; // unwatched meanwhile: discard
     this.sender = env.sender as ActorRef | undefined;
     let result: unknown;
     try {
@@ -582,32 +544,27 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
       this.deadLetter(env, 'stopped');
     }
     if (this.mailbox.systemSize > 0) for (const sys of this.mailbox.system.drain()) settleAfterDeath(sys, reason, this.path);
-    if (this.watchers) {
-      for (const w of this.watchers) w.notifyTerminated(this.ref, reason);
-      this.watchers = undefined;
-    }
-    if (this.remoteWatchers) {
-      for (const w of this.remoteWatchers.values()) this.host.sendTerminated(w, this.ref, reason);
-      this.remoteWatchers = undefined;
-    }
-    if (this.watching) {
-      for (const ref of this.watching.values()) {
-        const target = ref.target;
-        if (target instanceof ActorCell) target.watchers?.delete(this);
-        else target.removeWatcher?.(this);
-      }
-      this.watching = undefined;
-    }
     if (this.host.observed && !this.internal) this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
-    const callbacks = this.terminationCallbacks;
-    this.terminationCallbacks = undefined;
-    if (callbacks) for (const cb of callbacks) cb(reason);
+    this.watchSet?.died(
+      this.ref,
+      reason,
+      (watcher) => this.host.sendTerminated(watcher, this.ref, reason),
+      (ref) => {
+        const target = ref.target;
+        if (target instanceof ActorCell) target.watchSet?.removeWatcher(this);
+        else target.removeWatcher?.(this);
+      },
+    );
   }
 
   /** Calls `cb` once with the final exit reason (at once if already dead). */
   onTermination(cb: (reason: ExitReason) => void): void {
     if (this.status === 'dead') return cb(this.finalReason ?? 'noproc');
-    (this.terminationCallbacks ??= []).push(cb);
+    this.watches.onTermination(cb);
+  }
+
+  private get watches(): Watches {
+    return (this.watchSet ??= new Watches());
   }
 
   /** Queues a `terminated` message for `ref` (which this actor watches). */
@@ -645,14 +602,11 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   }
 
   watch(ref: ActorRef): void {
-    if (ref.equals(this.ref)) return;
-    const key = formatAddress(ref.address);
-    if (this.watching?.has(key)) return;
-    (this.watching ??= new Map()).set(key, ref);
+    if (ref.equals(this.ref) || !this.watches.watch(ref)) return;
     const target = ref.target;
     if (target instanceof ActorCell) {
       if (target.status === 'dead') this.notifyTerminated(ref, target.finalReason ?? 'noproc');
-      else (target.watchers ??= new Set()).add(this);
+      else target.watches.addWatcher(this);
     } else if (target.addWatcher !== undefined) {
       target.addWatcher(this);
     } else if (target.dead) {
@@ -661,21 +615,20 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   }
 
   unwatch(ref: ActorRef): void {
-    const key = formatAddress(ref.address);
-    if (!this.watching?.delete(key)) return;
+    if (!this.watchSet?.unwatch(ref)) return;
     const target = ref.target;
-    if (target instanceof ActorCell) target.watchers?.delete(this);
+    if (target instanceof ActorCell) target.watchSet?.removeWatcher(this);
     else target.removeWatcher?.(this);
   }
 
   /** A watcher on another thread; told at once if this actor is already dead. */
   addRemoteWatcher(watcher: ActorRef): void {
     if (this.status === 'dead') return this.host.sendTerminated(watcher, this.ref, this.finalReason ?? 'noproc');
-    (this.remoteWatchers ??= new Map()).set(formatAddress(watcher.address), watcher);
+    this.watches.addRemoteWatcher(watcher);
   }
 
   removeRemoteWatcher(watcher: ActorRef): void {
-    this.remoteWatchers?.delete(formatAddress(watcher.address));
+    this.watchSet?.removeRemoteWatcher(watcher);
   }
 
   stop(reason: ExitReason = 'normal'): void {
@@ -717,26 +670,6 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
 
   get node(): string {
     return this.host.node;
-  }
-}
-
-function isParentBehaviour(x: unknown): x is { [PARENT_BEHAVIOUR]: ParentBehaviour } {
-  return x !== undefined && x !== null && typeof (x as Record<symbol, unknown>)[PARENT_BEHAVIOUR] === 'object';
-}
-
-function settleAfterDeath(msg: SystemMessage, reason: ExitReason, path: string): void {
-  switch (msg.kind) {
-    case 'stop':
-      msg.done(reason);
-      return;
-    case 'prepare-restart':
-      msg.done();
-      return;
-    case 'control':
-      msg.reply(new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${path} is stopped`));
-      return;
-    default:
-      return;
   }
 }
 
