@@ -30,7 +30,10 @@ export type CreateResult = { ok: true; id: number } | { ok: false; error: Serial
 
 export interface ThreadStats {
   actors: number;
+  /** User messages waiting, summed over the thread's actors. */
   mailbox: number;
+  /** `[id, depth]` of the actors with the deepest mailboxes (non-empty only, at most 1000). */
+  depths: [number, number][];
 }
 
 /** What a worker host offers the main thread. */

@@ -51,6 +51,11 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     return this.currentRef;
   }
 
+  /** The actor's id on its thread. */
+  get remoteId(): number {
+    return this.id;
+  }
+
   private link(): ThreadLink | undefined {
     return this.needsCell ? undefined : this.host.links[this.thread];
   }

@@ -44,6 +44,8 @@ export interface ThreadOptions {
 
 export const THREAD_DEFAULTS = {
   watchdogMs: 10_000,
+  /** How often the main thread collects mailbox depths from the workers (placement, tree). */
+  statsIntervalMs: 1000,
   /** How often a worker bumps its progress counter. */
   progressIntervalMs: 100,
   maxMessageBytes: 16 * 1024 * 1024,
@@ -65,6 +67,8 @@ interface Slot {
   progressAt: number;
   /** Actors placed here by this node and not yet known dead. */
   actors: number;
+  /** Messages waiting on this thread, as of the last stats poll. */
+  mailbox: number;
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
   failBoot: (err: Error) => void;
@@ -101,6 +105,31 @@ export class ThreadManager {
   async start(): Promise<void> {
     for (let t = 1; t <= this.count; t++) await this.boot(t);
     this.armWatchdog();
+    this.armStats();
+  }
+
+  private statsTimer: TimerHandle | undefined;
+
+  /** Polls each worker's mailbox depths: placement weighs them, the tree shows them. */
+  private armStats(): void {
+    const poll = async (): Promise<void> => {
+      if (this.stopping) return;
+      for (const slot of this.slots) {
+        if (!slot?.ready) continue;
+        try {
+          const stats = await slot.api.stats();
+          slot.mailbox = stats.mailbox;
+          const depth = new Map(stats.depths);
+          for (const [key, child] of this.host.remoteChildren) {
+            if (key.startsWith(`${slot.thread}:`) && child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
+          }
+        } catch {
+          // the thread went away meanwhile
+        }
+      }
+      if (!this.stopping) this.statsTimer = this.host.clock.setTimeout(() => void poll(), THREAD_DEFAULTS.statsIntervalMs);
+    };
+    this.statsTimer = this.host.clock.setTimeout(() => void poll(), THREAD_DEFAULTS.statsIntervalMs);
   }
 
   /** Boots run one at a time, so each new thread links to every thread already there, once. */
@@ -128,8 +157,9 @@ export class ThreadManager {
       return placement;
     }
     for (;;) {
+      // least loaded: waiting messages plus actors (a backlog weighs as much as an actor per message)
       let best: Slot | undefined;
-      for (const s of this.slots) if (s && s.ready && (!best || s.actors < best.actors)) best = s;
+      for (const s of this.slots) if (s && s.ready && (!best || s.actors + s.mailbox < best.actors + best.mailbox)) best = s;
       if (best) return best.thread;
       if (this.stopping || this.count === 0) throw new ApiaryError(ErrorCodes.THREAD_GONE, 'no worker thread is running');
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -241,6 +271,7 @@ export class ThreadManager {
       progressSeen: Atomics.load(this.progress, thread),
       progressAt: this.host.clock.now(),
       actors: 0,
+      mailbox: 0,
       whenReady: Promise.resolve(),
       failBoot: () => {},
     };
@@ -329,6 +360,7 @@ export class ThreadManager {
     if (this.stopping) return;
     this.stopping = true;
     this.host.clock.clearTimeout(this.watchdogTimer);
+    this.host.clock.clearTimeout(this.statsTimer);
     const waiting = this.waiting.splice(0);
     for (const w of waiting) w();
     await Promise.all(

@@ -111,8 +111,15 @@ const api: WorkerApi = {
 
   stats() {
     let mailbox = 0;
-    for (const c of host.allCells()) mailbox += c.mailboxSize;
-    return { actors: host.size, mailbox };
+    const depths: [number, number][] = [];
+    for (const c of host.allCells()) {
+      const depth = c.mailboxSize;
+      if (depth === 0) continue;
+      mailbox += depth;
+      depths.push([c.id, depth]);
+    }
+    if (depths.length > 1000) depths.sort((a, b) => b[1] - a[1]).length = 1000;
+    return { actors: host.size, mailbox, depths };
   },
 
   tree() {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, supervisor, SupervisorRef, type ActorRef, type SystemEvent } from '../../dist/index.js';
-import { Echo, OrderChecker, Sender, Troublemaker, Watcher } from '../fixtures/agents.mjs';
+import { Echo, OrderChecker, Sender, Slowpoke, Troublemaker, Watcher } from '../fixtures/agents.mjs';
 
 let system: ActorSystem | undefined;
 afterEach(async () => {
@@ -99,6 +99,32 @@ describe('messages across threads', () => {
     }
     await expect(system.spawn(Nowhere, { thread: 1 })).rejects.toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' });
     await expect(system.spawn(Unplaced, { thread: 1 })).rejects.toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' });
+  });
+});
+
+describe('placement and inspection', () => {
+  it('the tree shows the mailbox depth of a busy actor on a worker, and auto placement avoids its thread', async () => {
+    system = await ActorSystem.start({ threads: 2 });
+    const sup = await system.spawn(
+      supervisor({
+        children: [
+          { id: 'slow', actor: Slowpoke, thread: 1 },
+          { id: 'spare', actor: Echo, thread: 2 },
+        ],
+      }),
+      { name: 'sup' },
+    );
+    const slow = await childRef(sup, 'slow');
+    for (let i = 0; i < 60; i++) slow.tell({ ms: 100 });
+    const depth = await eventually(() => {
+      const d = system!.tree().children[0]!.children![0]!.mailbox;
+      return d > 10 ? d : undefined;
+    }, 5000);
+    expect(depth).toBeGreaterThan(10);
+    expect(system.tree().children[0]!.children![1]!.mailbox).toBe(0);
+    // one actor on each thread, but thread 1 has a backlog: 'auto' picks thread 2
+    const placed = await system.spawn(Echo, { thread: 'auto' });
+    expect(placed.thread).toBe(2);
   });
 });
 
