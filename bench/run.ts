@@ -11,7 +11,7 @@ import { crossThread } from './cross-thread.js';
 import type { BenchRow } from './stats.js';
 
 const SCENARIOS: Record<string, (quick: boolean) => Promise<BenchRow[]>> = {
-  'cross-thread': (quick) => crossThread({ pings: quick ? 2000 : 20_000, messages: quick ? 200_000 : 2_000_000 }),
+  'cross-thread': (quick) => crossThread({ pings: quick ? 2000 : 20_000, messages: quick ? 200_000 : 1_000_000 }),
 };
 
 export async function runBench(argv: string[]): Promise<BenchRow[]> {

@@ -106,6 +106,9 @@ export class Codec {
   }
 }
 
+/** Batches up to this size are copied out rather than handing over the writer's buffer. */
+const SMALL_BATCH_BYTES = 1024;
+
 /**
  * A batch of frames being written: one private buffer, grown by doubling, handed over
  * whole (`take`) so it can be transferred rather than copied.
@@ -137,10 +140,19 @@ export class BatchWriter {
     return this.frames === 0;
   }
 
-  /** The written bytes (a view on a buffer nobody else holds) and a fresh buffer for the next batch. */
+  /**
+   * The written bytes, in a buffer nobody else holds (safe to transfer). A small batch is
+   * copied out and the writer keeps its buffer; a large one is handed over whole and the
+   * writer starts a fresh buffer.
+   */
   take(): Uint8Array {
-    const out = this.buf.subarray(0, this.length);
-    this.buf = new Uint8Array(this.initial);
+    let out: Uint8Array;
+    if (this.length <= SMALL_BATCH_BYTES) {
+      out = this.buf.slice(0, this.length);
+    } else {
+      out = this.buf.subarray(0, this.length);
+      this.buf = new Uint8Array(this.initial);
+    }
     this.length = 0;
     this.frames = 0;
     return out;
