@@ -29,6 +29,9 @@ import {
   type SysPayload,
 } from './frames.js';
 
+/** Batches up to this size are cloned into the message instead of transferred. */
+const SMALL_BATCH_CLONE_BYTES = 1024;
+
 /** A batch goes out when it holds this many frames, or at the end of the turn. */
 export const MAX_BATCH_FRAMES = 1024;
 
@@ -146,7 +149,9 @@ export class ThreadLink implements AskReplyTo {
     if (this.batch.empty || this.closed) return;
     const data = this.batch.take();
     try {
-      this.port.postMessage(data, [data.buffer as ArrayBuffer]);
+      // a small batch is cheaper to clone than to transfer (detaching costs more than copying it)
+      if (data.byteLength <= SMALL_BATCH_CLONE_BYTES) this.port.postMessage(data);
+      else this.port.postMessage(data, [data.buffer as ArrayBuffer]);
     } catch {
       // the port closed under us: the thread is going away; its exit is handled elsewhere
     }
