@@ -2,9 +2,10 @@
  * The `apiary` command as users run it: `start` brings up the demo swarm and stops in order
  * on SIGTERM; bad usage is one line on stderr and exit code 2.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startNode } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
 
@@ -18,23 +19,17 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe('apiary CLI', () => {
   it('start runs the demo swarm, prints one ready line, and SIGTERM stops it with exit code 0', async () => {
-    const child = spawn(process.execPath, [cli, 'start', '--threads', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const node = startNode([cli, 'start', '--threads', '2']);
     try {
-      const deadline = performance.now() + 20_000;
-      while (!/\[reports\] report #1/.test(out) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(out).toMatch(/^apiary node demo ready · threads: 2 /m);
-      expect(out).toMatch(/\[reports\] report #1: 500 rows/);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(out.trim().endsWith('apiary node demo stopped')).toBe(true);
-      expect(err).toBe('');
+      await node.waitFor(/\[reports\] report #1/, 20_000);
+      expect(node.stdout()).toMatch(/^apiary node demo ready · threads: 2 /m);
+      expect(node.stdout()).toMatch(/\[reports\] report #1: 500 rows/);
+      node.child.kill('SIGTERM');
+      expect(await node.exit(15_000)).toBe(0);
+      expect(node.stdout().trim().endsWith('apiary node demo stopped')).toBe(true);
+      expect(node.stderr()).toBe('');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      node.dispose();
     }
   });
 

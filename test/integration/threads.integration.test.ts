@@ -2,10 +2,10 @@
  * Worker threads, for real: messages across threads, supervision across threads, and each
  * way a thread can die. Runs the compiled package (dist/) as users do.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, supervisor, SupervisorRef, type ActorRef, type SystemEvent } from '../../dist/index.js';
+import { startNode } from './processes.js';
 import { Echo, OrderChecker, Sender, Slowpoke, Troublemaker, Watcher } from '../fixtures/agents.mjs';
 
 let system: ActorSystem | undefined;
@@ -250,21 +250,17 @@ describe('pools', () => {
 describe('shutdown', () => {
   it('SIGTERM to a process running a tree over 2 threads → ordered stop, exit code 0, nothing left running', async () => {
     const script = fileURLToPath(new URL('../fixtures/tree-node.mjs', import.meta.url));
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const node = startNode([script]);
     try {
-      await eventually(() => out.includes('ready'), 20_000);
-      child.kill('SIGTERM');
-      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
-      expect(err).toBe('');
+      await node.waitFor(/ready/, 20_000);
+      node.child.kill('SIGTERM');
+      const code = await node.exit(15_000);
+      expect(node.stderr()).toBe('');
       expect(code).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      node.dispose();
     }
+    const out = node.stdout();
     const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; path: string });
     const started = lines.filter((l) => l.type === 'started').map((l) => l.path);
     const stopped = lines.filter((l) => l.type === 'stopped').map((l) => l.path);

@@ -1,0 +1,42 @@
+/**
+ * Child processes for integration tests: a node process with its output captured, waited
+ * for with bounds, and killed for sure when a test is done with it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface NodeProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code, or 'timeout' after `ms`. */
+  exit(ms: number): Promise<number | null | 'timeout'>;
+  /** Waits until stdout matches, bounded by `ms`; throws otherwise. */
+  waitFor(pattern: RegExp, ms: number): Promise<void>;
+  /** SIGKILLs it if it still runs. */
+  dispose(): void;
+}
+
+export function startNode(args: string[]): NodeProcess {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exit: (ms) => Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]),
+    async waitFor(pattern, ms) {
+      const deadline = performance.now() + ms;
+      while (!pattern.test(out)) {
+        if (performance.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in output within ${ms} ms:\n${out}${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    dispose() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
