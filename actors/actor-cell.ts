@@ -167,6 +167,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     const msg = env.msg;
     if (msg instanceof TerminatedMessage && !this.watches.takeNotice(msg)) return; // unwatched meanwhile: discard
     this.sender = env.sender as ActorRef | undefined;
+    this.host.processed++;
     let result: unknown;
     try {
       result = this.instance!.receive(msg);

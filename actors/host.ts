@@ -76,6 +76,8 @@ export class Host implements LinkHandler {
   private readonly events = new Subject<SystemEvent>();
   readonly events$: Observable<SystemEvent> = this.events.asObservable();
   private nextId: number;
+  /** User messages handed to `receive` on this thread since start. */
+  processed = 0;
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
 

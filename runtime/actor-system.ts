@@ -43,6 +43,20 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   incarnation?: number;
 }
 
+export type HealthStatus = 'healthy' | 'degraded' | 'critical' | 'failed';
+
+export interface ThreadHealth {
+  thread: number;
+  status: HealthStatus;
+}
+
+export interface NodeHealth {
+  node: string;
+  status: HealthStatus;
+  uptimeMs: number;
+  threads: ThreadHealth[];
+}
+
 export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
   /** ms a top-level actor gets to stop on `system.stop()` before it is killed; default 5000 (`infinity` for supervisors). */
   shutdown?: Shutdown;
@@ -79,6 +93,7 @@ export class ActorSystem {
     this.clock = options.clock ?? new RealClock();
     this.host = new Host({ ...options, node: this.name, incarnation: options.incarnation ?? 1, thread: 0, clock: this.clock });
     this.events$ = this.host.events$;
+    this.startedAt = this.clock.now();
     if ((options.threads ?? 0) > 0) {
       setRefResolver((address, path) => this.host.resolveRef(address, path));
       this.threads = new ThreadManager(this.host, options);
@@ -253,6 +268,26 @@ export class ActorSystem {
     const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1)));
     return { node: this.name, children: [...local, ...remote] };
   }
+
+  /** Messages handed to `receive` since start, over all threads (workers as of their last report, ≤ 1 s old). */
+  messagesProcessed(): number {
+    return this.host.processed + (this.threads?.processed() ?? 0);
+  }
+
+  /**
+   * Health of the node and its threads. For now a thread is `healthy` while it runs and
+   * `critical` while it is being replaced; the node is the worst of its threads, `failed`
+   * once stopped. (Heartbeat-based states with a phi-accrual detector come next.)
+   */
+  health(): NodeHealth {
+    const threads: ThreadHealth[] = [{ thread: 0, status: this.stopping ? 'failed' : 'healthy' }];
+    for (const t of this.threads?.threadStates() ?? []) threads.push({ thread: t.thread, status: t.up ? 'healthy' : 'critical' });
+    const order: HealthStatus[] = ['healthy', 'degraded', 'critical', 'failed'];
+    const status = threads.reduce<HealthStatus>((worst, t) => (order.indexOf(t.status) > order.indexOf(worst) ? t.status : worst), 'healthy');
+    return { node: this.name, status, uptimeMs: Math.round(this.clock.now() - this.startedAt), threads };
+  }
+
+  private readonly startedAt: number;
 
   /** Resolves when no actor has a message it could process now (timers and pending I/O aside). */
   whenIdle(): Promise<void> {

@@ -5,7 +5,9 @@
  *   apiary start [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
  *                [--http HOST:PORT] [--seeds ws://…] [--secret-file FILE]
  *   apiary bench [SCENARIO...] [--json] [--quick]
- *   apiary tree | kill | status        (need the HTTP admin server: not in this version)
+ *   apiary tree   [--http HOST:PORT] [--json] [--watch]
+ *   apiary kill   PATH [--http HOST:PORT] [--reason TEXT]
+ *   apiary status [--http HOST:PORT] [--json]
  *
  * Owns: argument parsing, one-line errors (no stack traces) and exit codes:
  * 0 success, 1 runtime failure, 2 bad usage or not available.
@@ -17,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { isSupervisorSpec, type SupervisorSpec } from '../supervisor/child-spec.js';
 import { ActorSystem, type ActorSystemOptions } from './actor-system.js';
 import { stopOnSignals } from './signals.js';
+import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from './admin-server.js';
+import { inspectTree, killActor, status } from './cli-inspect.js';
 
 const USAGE = `usage:
   apiary start [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
@@ -56,7 +60,7 @@ async function start(argv: string[]): Promise<void> {
       'secret-file': { type: 'string' },
     },
   });
-  for (const flag of ['listen', 'seeds', 'secret-file', 'http'] as const) {
+  for (const flag of ['listen', 'seeds', 'secret-file'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is not available in this version yet`);
   }
   let threads: number | undefined;
@@ -67,14 +71,27 @@ async function start(argv: string[]): Promise<void> {
   const configFile = values.config ?? ['apiary.config.js', 'apiary.config.mjs'].find((f) => existsSync(f));
   const config = configFile !== undefined ? await loadConfig(configFile) : undefined;
   const name = values.name ?? config?.options?.name ?? (config ? 'apiary' : 'demo');
+  const http = parseHostPort(values.http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
   const system = await ActorSystem.start({ ...config?.options, name, ...(threads !== undefined ? { threads } : {}) });
-  stopOnSignals(system, { onStopped: () => console.log(`apiary node ${name} stopped`) });
+  let admin: AdminServer;
+  try {
+    admin = await startAdminServer(system, http);
+  } catch (err) {
+    await system.stop();
+    throw new Error(`cannot listen on ${http.host}:${http.port} for --http: ${(err as Error).message}`);
+  }
+  stopOnSignals(system, {
+    beforeStop: () => admin.close(),
+    onStopped: () => console.log(`apiary node ${name} stopped`),
+  });
   if (config) await system.spawn(config.supervisor, { name: 'app' });
   else {
     const { startDemo } = await import('../examples/demo-swarm.js');
     await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0 });
   }
-  console.log(`apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: - · http: - · ${config ? `config ${configFile}` : 'demo swarm'}`);
+  console.log(
+    `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: - · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
+  );
 }
 
 async function bench(argv: string[]): Promise<void> {
@@ -92,9 +109,14 @@ export async function main(argv: string[]): Promise<number> {
       await bench(rest);
       return 0;
     case 'tree':
+      await inspectTree(rest);
+      return 0;
     case 'kill':
+      await killActor(rest);
+      return 0;
     case 'status':
-      throw new UsageError(`'apiary ${command}' needs the HTTP admin server, which is not in this version yet`);
+      await status(rest);
+      return 0;
     case undefined:
     case '--help':
     case '-h':
@@ -113,7 +135,8 @@ if (invokedDirectly) {
       if (code >= 0) process.exit(code);
     },
     (err: unknown) => {
-      const usage = err instanceof UsageError || (err as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      const code = (err as { code?: string })?.code;
+      const usage = err instanceof UsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_INVALID_ARGUMENT';
       process.stderr.write(`apiary: ${(err as Error)?.message ?? String(err)}\n`);
       process.exit(usage ? 2 : 1);
     },

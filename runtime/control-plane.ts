@@ -32,6 +32,8 @@ export interface ThreadStats {
   actors: number;
   /** User messages waiting, summed over the thread's actors. */
   mailbox: number;
+  /** Messages processed on the thread since it started. */
+  processed: number;
   /** `[id, depth]` of the actors with the deepest mailboxes (non-empty only, at most 1000). */
   depths: [number, number][];
 }

@@ -7,6 +7,8 @@ import type { ActorSystem } from './actor-system.js';
 
 export interface SignalOptions {
   signals?: NodeJS.Signals[];
+  /** Awaited before the system stops (e.g. to close a server). */
+  beforeStop?: () => Promise<void> | void;
   /** Called after the system stopped, before exiting (e.g. to log). */
   onStopped?: () => void;
 }
@@ -20,7 +22,9 @@ export function stopOnSignals(system: ActorSystem, options: SignalOptions = {}):
       process.exit(130);
     }
     stopping = true;
-    system.stop().then(
+    Promise.resolve(options.beforeStop?.())
+      .then(() => system.stop())
+      .then(
       () => {
         options.onStopped?.();
         process.exit(0);

@@ -69,6 +69,8 @@ interface Slot {
   actors: number;
   /** Messages waiting on this thread, as of the last stats poll. */
   mailbox: number;
+  /** Messages processed by this thread, as of the last stats poll. */
+  processed: number;
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
   failBoot: (err: Error) => void;
@@ -119,6 +121,7 @@ export class ThreadManager {
         try {
           const stats = await slot.api.stats();
           slot.mailbox = stats.mailbox;
+          slot.processed = stats.processed;
           const depth = new Map(stats.depths);
           for (const [key, child] of this.host.remoteChildren) {
             if (key.startsWith(`${slot.thread}:`) && child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
@@ -209,6 +212,25 @@ export class ThreadManager {
     return out;
   }
 
+  /** Messages processed by the workers: those that died, plus the live ones' last reports. */
+  processed(): number {
+    let n = this.processedByDead;
+    for (const s of this.slots) if (s) n += s.processed;
+    return n;
+  }
+
+  private processedByDead = 0;
+
+  /** Each worker slot: its index and whether it runs (false while it is being replaced). */
+  threadStates(): { thread: number; up: boolean; generation: number }[] {
+    const out: { thread: number; up: boolean; generation: number }[] = [];
+    for (let t = 1; t <= this.count; t++) {
+      const s = this.slots[t];
+      out.push({ thread: t, up: s?.ready === true, generation: s?.generation ?? 0 });
+    }
+    return out;
+  }
+
   /** Live worker thread indices. */
   liveThreads(): number[] {
     return this.slots.filter((s): s is Slot => s?.ready === true).map((s) => s.thread);
@@ -272,6 +294,7 @@ export class ThreadManager {
       progressAt: this.host.clock.now(),
       actors: 0,
       mailbox: 0,
+      processed: 0,
       whenReady: Promise.resolve(),
       failBoot: () => {},
     };
@@ -313,6 +336,8 @@ export class ThreadManager {
       : slot.lastError
         ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
         : `exited with code ${code}`;
+    this.processedByDead += slot.processed;
+    slot.processed = 0;
     this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
     this.host.threadDown(slot.thread);
     for (const other of this.slots) {

@@ -119,7 +119,7 @@ const api: WorkerApi = {
       depths.push([c.id, depth]);
     }
     if (depths.length > 1000) depths.sort((a, b) => b[1] - a[1]).length = 1000;
-    return { actors: host.size, mailbox, depths };
+    return { actors: host.size, mailbox, processed: host.processed, depths };
   },
 
   tree() {

@@ -19,10 +19,10 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe('apiary CLI', () => {
   it('start runs the demo swarm, prints one ready line, and SIGTERM stops it with exit code 0', async () => {
-    const node = startNode([cli, 'start', '--threads', '2']);
+    const node = startNode([cli, 'start', '--threads', '2', '--http', '127.0.0.1:0']);
     try {
       await node.waitFor(/\[reports\] report #1/, 20_000);
-      expect(node.stdout()).toMatch(/^apiary node demo ready · threads: 2 /m);
+      expect(node.stdout()).toMatch(/^apiary node demo ready · threads: 2 · ws: - · http: 127\.0\.0\.1:\d+ · demo swarm$/m);
       expect(node.stdout()).toMatch(/\[reports\] report #1: 500 rows/);
       node.child.kill('SIGTERM');
       expect(await node.exit(15_000)).toBe(0);
@@ -36,7 +36,7 @@ describe('apiary CLI', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['start', '--threads', 'many'], /--threads must be an integer/],
-    [['tree'], /needs the HTTP admin server/],
+    [['start', '--http', 'nowhere'], /--http must be HOST:PORT/],
   ])('apiary %j fails with exit code 2 and a one-line reason', async (args, message) => {
     const { code, stderr } = await run(args);
     expect(code).toBe(2);

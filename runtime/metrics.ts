@@ -1,0 +1,91 @@
+/**
+ * Prometheus metrics of a node (prom-client; this is the only file that imports it).
+ *
+ * Owns: the `apiary_` metric names, fed from `events$` (restarts, escalations, dead letters,
+ * thread restarts) and read from the tree and the threads at scrape time (actors by
+ * status, mailbox depth, messages processed). Labels are bounded: no per-actor labels.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import type { TreeEntry } from '../supervisor/tree.js';
+import type { ActorSystem } from './actor-system.js';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly sub: Subscription;
+
+  constructor(private readonly system: ActorSystem) {
+    const registers = [this.registry];
+    const restarts = new Counter({ name: 'apiary_restarts_total', help: 'Actor restarts by their supervisors', registers });
+    const escalations = new Counter({ name: 'apiary_escalations_total', help: 'Supervisors that gave up or escalated', registers });
+    const deadLetters = new Counter({
+      name: 'apiary_dead_letters_total',
+      help: 'Messages that could not be delivered, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    const threadRestarts = new Counter({ name: 'apiary_thread_restarts_total', help: 'Worker threads replaced after a crash', registers });
+    new Gauge({
+      name: 'apiary_actors',
+      help: 'Actors in the supervisor tree, by status',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const counts = { running: 0, restarting: 0, stopped: 0 };
+        walk(system.tree().children, (e) => counts[e.status]++);
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'apiary_mailbox_depth',
+      help: 'User messages waiting in mailboxes of the tree (actors on workers: as of their last report)',
+      registers,
+      collect() {
+        let depth = 0;
+        walk(system.tree().children, (e) => (depth += e.mailbox));
+        this.set(depth);
+      },
+    });
+    new Gauge({
+      name: 'apiary_messages_processed',
+      help: 'Messages processed since start, all threads (main exact, workers as of their last report)',
+      registers,
+      collect() {
+        this.set(system.messagesProcessed());
+      },
+    });
+    new Gauge({
+      name: 'apiary_threads',
+      help: 'Worker threads running',
+      registers,
+      collect() {
+        this.set(system.threads?.liveThreads().length ?? 0);
+      },
+    });
+    this.sub = system.events$.subscribe((e) => {
+      if (e.type === 'restarted') restarts.inc();
+      else if (e.type === 'escalated') escalations.inc();
+      else if (e.type === 'dead-letter') deadLetters.inc({ reason: e.reason });
+      else if (e.type === 'thread-down') threadRestarts.inc();
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+function walk(entries: TreeEntry[], visit: (e: TreeEntry) => void): void {
+  for (const e of entries) {
+    visit(e);
+    if (e.children) walk(e.children, visit);
+  }
+}
