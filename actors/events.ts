@@ -25,6 +25,14 @@ export type SystemEvent =
       at: number;
     }
   | { type: 'thread-up'; thread: number; generation: number; at: number }
+  | {
+      type: 'health';
+      /** The thread whose state changed, or undefined for the node. */
+      thread: number | undefined;
+      status: 'healthy' | 'degraded' | 'critical' | 'failed';
+      previous: 'healthy' | 'degraded' | 'critical' | 'failed';
+      at: number;
+    }
   | { type: 'thread-down'; thread: number; reason: string; at: number }
   | {
       type: 'dead-letter';

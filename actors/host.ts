@@ -24,6 +24,7 @@ import { ActorRef as Ref } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ThreadLink, LinkHandler } from '../transport/thread-link.js';
 import type { ReqPayload, ResPayload, SysPayload } from '../transport/frames.js';
+import type { Heartbeat } from '../runtime/heartbeat.js';
 import { RemoteTarget } from '../transport/remote-target.js';
 import { serializeError } from '../runtime/errors.js';
 
@@ -331,6 +332,13 @@ export class Host implements LinkHandler {
 
   onEvent(event: SystemEvent): void {
     this.emitForeign(event);
+  }
+
+  /** Where heartbeats from other threads go (set by the node on the main thread). */
+  heartbeatSink: ((heartbeat: Heartbeat) => void) | undefined;
+
+  onHeartbeat(heartbeat: Heartbeat): void {
+    this.heartbeatSink?.(heartbeat);
   }
 
   /** Completes the event stream (after the system stopped). */

@@ -9,7 +9,7 @@
  * actors placed on them (see runtime/threads.ts).
  * Time: the injected clock (default: the real one).
  */
-import type { Observable } from 'rxjs';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { ActorClass, ArgsOfClass, RefOf, SpawnOptions } from '../actors/actor.js';
 import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
@@ -31,23 +31,20 @@ import { setRefResolver } from '../transport/codec.js';
 import { RemoteChild } from './remote-child.js';
 import { startPool, type Pool, type PoolOptions } from './pool.js';
 import { ThreadManager, type ThreadOptions } from './threads.js';
+import { HEARTBEAT_DEFAULTS, startHeartbeats, type Heartbeat } from './heartbeat.js';
+import { HealthMonitor, worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
+  /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
+  health?: HealthOptions;
   /** Node name, shown in refs, the tree and logs. Default `apiary`. */
   name?: string;
   /** Default: the real clock. Tests pass a `ManualClock`. */
   clock?: Clock;
   /** This node's incarnation (set by the cluster layer); default 1. */
   incarnation?: number;
-}
-
-export type HealthStatus = 'healthy' | 'degraded' | 'critical' | 'failed';
-
-export interface ThreadHealth {
-  thread: number;
-  status: HealthStatus;
 }
 
 export interface NodeHealth {
@@ -83,12 +80,20 @@ export class ActorSystem {
   /** Watches actors on other threads for {@link watch} (threaded systems only). */
   private readonly watcherCell: ActorCell | undefined;
   private readonly waiters: Waiters = new Map();
+  private readonly heartbeats = new Subject<Heartbeat>();
+  /** Every thread's heartbeats (after `ready()`): event-loop lag, utilization, load. */
+  readonly heartbeats$: Observable<Heartbeat> = this.heartbeats.asObservable();
+  private monitor: HealthMonitor | undefined;
+  private stopHeartbeats: (() => void) | undefined;
+  private healthSub: Subscription | undefined;
+  private readonly options: ActorSystemOptions;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
    * {@link ActorSystem.start} — before placing actors on worker threads.
    */
   constructor(options: ActorSystemOptions = {}) {
+    this.options = options;
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     this.host = new Host({ ...options, node: this.name, incarnation: options.incarnation ?? 1, thread: 0, clock: this.clock });
@@ -116,9 +121,37 @@ export class ActorSystem {
 
   private booting: Promise<void> | undefined;
 
-  /** Resolves once the worker threads run (at once for a single-thread system). */
+  /**
+   * Starts the worker threads (if any) and the heartbeats and health monitor; resolves once
+   * the workers answer. Idempotent.
+   */
   ready(): Promise<void> {
-    return (this.booting ??= this.threads?.start() ?? Promise.resolve());
+    return (this.booting ??= (async () => {
+      this.startHealth();
+      for (let t = 0; t <= (this.threads?.count ?? 0); t++) this.monitor?.expect(t);
+      await this.threads?.start();
+    })());
+  }
+
+  private startHealth(): void {
+    const heartbeatMs = this.options.heartbeatMs ?? HEARTBEAT_DEFAULTS.heartbeatMs;
+    const monitor = new HealthMonitor(
+      this.clock,
+      heartbeatMs,
+      (change) => this.host.emit({ type: 'health', thread: change.thread, status: change.status, previous: change.previous, at: this.clock.now() }),
+      this.options.health,
+    );
+    this.monitor = monitor;
+    const sink = (hb: Heartbeat): void => {
+      monitor.heartbeat(hb);
+      if (this.heartbeats.observed) this.heartbeats.next(hb);
+    };
+    this.host.heartbeatSink = sink;
+    this.stopHeartbeats = startHeartbeats(0, this.clock, heartbeatMs, () => ({ actors: this.host.size, mailbox: 0 }), sink);
+    this.healthSub = this.events$.subscribe((e) => {
+      if (e.type === 'thread-down') monitor.threadDown(e.thread);
+    });
+    monitor.start();
   }
 
   /**
@@ -275,16 +308,16 @@ export class ActorSystem {
   }
 
   /**
-   * Health of the node and its threads. For now a thread is `healthy` while it runs and
-   * `critical` while it is being replaced; the node is the worst of its threads, `failed`
-   * once stopped. (Heartbeat-based states with a phi-accrual detector come next.)
+   * Health of the node and its threads: heartbeat-based states (after `ready()`); a
+   * stopped system is `failed`.
    */
   health(): NodeHealth {
-    const threads: ThreadHealth[] = [{ thread: 0, status: this.stopping ? 'failed' : 'healthy' }];
-    for (const t of this.threads?.threadStates() ?? []) threads.push({ thread: t.thread, status: t.up ? 'healthy' : 'critical' });
-    const order: HealthStatus[] = ['healthy', 'degraded', 'critical', 'failed'];
-    const status = threads.reduce<HealthStatus>((worst, t) => (order.indexOf(t.status) > order.indexOf(worst) ? t.status : worst), 'healthy');
-    return { node: this.name, status, uptimeMs: Math.round(this.clock.now() - this.startedAt), threads };
+    const uptimeMs = Math.round(this.clock.now() - this.startedAt);
+    const threads: ThreadHealth[] = this.monitor?.snapshot() ?? [
+      { thread: 0, status: 'healthy', phi: 0, lagMs: 0, utilization: 0, silentMs: undefined },
+    ];
+    const status: HealthStatus = this.stopping ? 'failed' : worst(threads.map((t) => t.status));
+    return { node: this.name, status, uptimeMs, threads };
   }
 
   private readonly startedAt: number;
@@ -307,6 +340,9 @@ export class ActorSystem {
       for (const cell of [...this.host.topLevel].reverse()) {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
+      this.stopHeartbeats?.();
+      this.monitor?.stop();
+      this.healthSub?.unsubscribe();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');
       await Promise.all(this.pools.map((p) => p.close()));

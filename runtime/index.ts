@@ -1,6 +1,6 @@
 /** One node: the ActorSystem, clock, errors. */
 export { ActorSystem } from './actor-system.js';
-export type { ActorSystemOptions, SystemSpawnOptions } from './actor-system.js';
+export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions } from './actor-system.js';
 export { RealClock, ManualClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { ApiaryError, ErrorCodes, serializeError } from './errors.js';
@@ -9,3 +9,7 @@ export { stopOnSignals } from './signals.js';
 export type { SignalOptions } from './signals.js';
 export type { PoolOptions } from './pool.js';
 export type { ThreadOptions } from './threads.js';
+export type { Heartbeat } from './heartbeat.js';
+export type { HealthOptions, HealthStatus, ThreadHealth } from './health.js';
+export { PhiAccrual, phi, PHI_DEFAULTS } from './phi-accrual.js';
+export type { PhiOptions } from './phi-accrual.js';

@@ -10,6 +10,8 @@ import type { Subscription } from 'rxjs';
 import type { TreeEntry } from '../supervisor/tree.js';
 import type { ActorSystem } from './actor-system.js';
 
+const LEVEL = { healthy: 0, degraded: 1, critical: 2, failed: 3 } as const;
+
 export class NodeMetrics {
   readonly registry = new Registry();
   private readonly sub: Subscription;
@@ -60,6 +62,26 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(system.threads?.liveThreads().length ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'apiary_health_state',
+      help: 'Health per thread and for the node (thread="node"): 0 healthy, 1 degraded, 2 critical, 3 failed',
+      labelNames: ['thread'],
+      registers,
+      collect() {
+        const h = system.health();
+        this.set({ thread: 'node' }, LEVEL[h.status]);
+        for (const t of h.threads) this.set({ thread: String(t.thread) }, LEVEL[t.status]);
+      },
+    });
+    new Gauge({
+      name: 'apiary_event_loop_lag_ms',
+      help: 'Worst event-loop delay in the last heartbeat interval, per thread',
+      labelNames: ['thread'],
+      registers,
+      collect() {
+        for (const t of system.health().threads) this.set({ thread: String(t.thread) }, t.lagMs);
       },
     });
     this.sub = system.events$.subscribe((e) => {

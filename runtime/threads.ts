@@ -27,6 +27,7 @@ import {
 } from './control-plane.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 import { RemoteChild } from './remote-child.js';
+import { HEARTBEAT_DEFAULTS } from './heartbeat.js';
 import type { WorkerBoot } from './worker-host.js';
 import type { MailboxOptions } from '../actors/mailbox.js';
 import type { ActorCell } from '../actors/actor-cell.js';
@@ -40,6 +41,8 @@ export interface ThreadOptions {
   watchdogMs?: number;
   /** Largest encoded message, bytes. Default 16 MiB. */
   maxMessageBytes?: number;
+  /** Each thread's heartbeat period, ms. Default 500. */
+  heartbeatMs?: number;
 }
 
 export const THREAD_DEFAULTS = {
@@ -271,6 +274,7 @@ export class ThreadManager {
       peers,
       progress: this.progressBuffer,
       progressIntervalMs: THREAD_DEFAULTS.progressIntervalMs,
+      heartbeatMs: this.options.heartbeatMs ?? HEARTBEAT_DEFAULTS.heartbeatMs,
       maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
       throughput: this.host.dispatcher.throughput,
       turnBudget: this.host.dispatcher.turnBudget,

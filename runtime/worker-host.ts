@@ -17,6 +17,7 @@ import { Codec, setRefResolver } from '../transport/codec.js';
 import { ThreadLink } from '../transport/thread-link.js';
 import { loadActorClass } from './actor-module.js';
 import { RealClock } from './clock.js';
+import { startHeartbeats } from './heartbeat.js';
 import { exposeWorkerApi, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
 import { serializeError } from './errors.js';
 
@@ -31,6 +32,7 @@ export interface WorkerBoot {
   peers: { thread: number; port: MessagePort }[];
   progress: SharedArrayBuffer;
   progressIntervalMs: number;
+  heartbeatMs: number;
   maxMessageBytes: number;
   throughput?: number;
   turnBudget?: number;
@@ -132,5 +134,17 @@ const api: WorkerApi = {
     for (const link of host.links) link?.flush();
   },
 };
+
+startHeartbeats(
+  boot.thread,
+  clock,
+  boot.heartbeatMs,
+  () => {
+    let mailbox = 0;
+    for (const c of host.allCells()) mailbox += c.mailboxSize;
+    return { actors: host.size, mailbox };
+  },
+  (hb) => host.links[0]?.sendHeartbeat(hb),
+);
 
 exposeWorkerApi(api, boot.controlPort);

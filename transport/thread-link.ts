@@ -13,6 +13,7 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { Envelope, AskReplyTo } from '../actors/mailbox.js';
 import type { SystemEvent } from '../actors/events.js';
 import type { Host } from '../actors/host.js';
+import type { Heartbeat } from '../runtime/heartbeat.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
 import { assertPlainData, BatchWriter, type Codec } from './codec.js';
 import {
@@ -37,12 +38,15 @@ export const MAX_BATCH_FRAMES = 1024;
 
 /** Events forwarded to the main thread's `events$` ride the same batches. */
 export const EVT = 7;
+/** So do heartbeats. */
+export const HB = 8;
 
 /** What the host does with inbound frames it does not route to a cell itself. */
 export interface LinkHandler {
   onSys(link: ThreadLink, target: number, payload: SysPayload): void;
   onReq(link: ThreadLink, target: number, payload: ReqPayload): Promise<ResPayload>;
   onEvent(event: SystemEvent): void;
+  onHeartbeat(heartbeat: Heartbeat): void;
 }
 
 export class ThreadLink implements AskReplyTo {
@@ -98,6 +102,11 @@ export class ThreadLink implements AskReplyTo {
       this.requests.set(id, resolve);
       this.append([REQ, target, id, payload]);
     });
+  }
+
+  sendHeartbeat(heartbeat: Heartbeat): void {
+    if (this.closed) return;
+    this.append([HB, heartbeat] as unknown as Frame);
   }
 
   sendEvent(event: SystemEvent): void {
@@ -225,6 +234,7 @@ export class ThreadLink implements AskReplyTo {
       }
       default:
         if ((frame as unknown[])[0] === EVT) this.handler.onEvent((frame as unknown[])[1] as SystemEvent);
+        else if ((frame as unknown[])[0] === HB) this.handler.onHeartbeat((frame as unknown[])[1] as Heartbeat);
     }
   }
 
