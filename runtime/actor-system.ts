@@ -32,6 +32,9 @@ import { RemoteChild } from './remote-child.js';
 import { startPool, type Pool, type PoolOptions } from './pool.js';
 import { ThreadManager, type ThreadOptions } from './threads.js';
 import { HEARTBEAT_DEFAULTS, startHeartbeats, type Heartbeat } from './heartbeat.js';
+import { NodeStats, type MetricsSnapshot } from './node-stats.js';
+import { AlertEngine, DEFAULT_RULES, type AlertChannel, type AlertRule } from './alerts.js';
+import type { TimerHandle } from './clock.js';
 import { HealthMonitor, worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
@@ -39,6 +42,10 @@ import { ApiaryError, ErrorCodes } from './errors.js';
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
   health?: HealthOptions;
+  /** Period of `metrics$` snapshots, ms. Default 1000. */
+  metricsMs?: number;
+  /** Alert rules over `metrics$` (default: DEFAULT_RULES) and where notices go (default: none). */
+  alerts?: { rules?: AlertRule[]; channels?: AlertChannel[] };
   /** Node name, shown in refs, the tree and logs. Default `apiary`. */
   name?: string;
   /** Default: the real clock. Tests pass a `ManualClock`. */
@@ -84,6 +91,13 @@ export class ActorSystem {
   /** Every thread's heartbeats (after `ready()`): event-loop lag, utilization, load. */
   readonly heartbeats$: Observable<Heartbeat> = this.heartbeats.asObservable();
   private monitor: HealthMonitor | undefined;
+  private readonly metricsSubject = new Subject<MetricsSnapshot>();
+  /** A snapshot of the node's vital numbers every `metricsMs` (after `ready()`). */
+  readonly metrics$: Observable<MetricsSnapshot> = this.metricsSubject.asObservable();
+  private stats: NodeStats | undefined;
+  private metricsTimer: TimerHandle | undefined;
+  /** Evaluates the alert rules on every snapshot (when channels are configured). */
+  private alerts: AlertEngine | undefined;
   private stopHeartbeats: (() => void) | undefined;
   private healthSub: Subscription | undefined;
   private readonly options: ActorSystemOptions;
@@ -152,6 +166,17 @@ export class ActorSystem {
       if (e.type === 'thread-down') monitor.threadDown(e.thread);
     });
     monitor.start();
+    const stats = (this.stats = new NodeStats(this));
+    const channels = this.options.alerts?.channels ?? [];
+    if (channels.length > 0) this.alerts = new AlertEngine(this.options.alerts?.rules ?? DEFAULT_RULES, channels, this.clock);
+    const every = this.options.metricsMs ?? 1000;
+    const tick = (): void => {
+      const snapshot = stats.snapshot();
+      if (this.metricsSubject.observed) this.metricsSubject.next(snapshot);
+      this.alerts?.evaluate(snapshot);
+      this.metricsTimer = this.clock.setTimeout(tick, every);
+    };
+    this.metricsTimer = this.clock.setTimeout(tick, every);
   }
 
   /**
@@ -342,6 +367,9 @@ export class ActorSystem {
       }
       this.stopHeartbeats?.();
       this.monitor?.stop();
+      this.clock.clearTimeout(this.metricsTimer);
+      this.stats?.close();
+      this.metricsSubject.complete();
       this.healthSub?.unsubscribe();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');

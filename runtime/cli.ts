@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { isSupervisorSpec, type SupervisorSpec } from '../supervisor/child-spec.js';
 import { ActorSystem, type ActorSystemOptions } from './actor-system.js';
 import { stopOnSignals } from './signals.js';
+import { consoleChannel } from './alerts.js';
 import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from './admin-server.js';
 import { inspectTree, killActor, status } from './cli-inspect.js';
 
@@ -72,7 +73,12 @@ async function start(argv: string[]): Promise<void> {
   const config = configFile !== undefined ? await loadConfig(configFile) : undefined;
   const name = values.name ?? config?.options?.name ?? (config ? 'apiary' : 'demo');
   const http = parseHostPort(values.http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
-  const system = await ActorSystem.start({ ...config?.options, name, ...(threads !== undefined ? { threads } : {}) });
+  const system = await ActorSystem.start({
+    alerts: { channels: [consoleChannel()] },
+    ...config?.options,
+    name,
+    ...(threads !== undefined ? { threads } : {}),
+  });
   let admin: AdminServer;
   try {
     admin = await startAdminServer(system, http);
@@ -87,7 +93,9 @@ async function start(argv: string[]): Promise<void> {
   if (config) await system.spawn(config.supervisor, { name: 'app' });
   else {
     const { startDemo } = await import('../examples/demo-swarm.js');
-    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0 });
+    const faultRate = process.env.APIARY_DEMO_FAULT_RATE === undefined ? undefined : Number(process.env.APIARY_DEMO_FAULT_RATE);
+    if (faultRate !== undefined && !(faultRate >= 0 && faultRate <= 1)) throw new UsageError('APIARY_DEMO_FAULT_RATE must be a number in [0, 1]');
+    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate });
   }
   console.log(
     `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: - · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,

@@ -13,3 +13,6 @@ export type { Heartbeat } from './heartbeat.js';
 export type { HealthOptions, HealthStatus, ThreadHealth } from './health.js';
 export { PhiAccrual, phi, PHI_DEFAULTS } from './phi-accrual.js';
 export type { PhiOptions } from './phi-accrual.js';
+export { AlertEngine, consoleChannel, webhookChannel, DEFAULT_RULES } from './alerts.js';
+export type { AlertRule, AlertChannel, AlertNotice, Severity } from './alerts.js';
+export type { MetricsSnapshot } from './node-stats.js';
