@@ -46,6 +46,9 @@ const CONTEXT_CHILD_SHUTDOWN = 5000;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** One message in this many (a power of two) has its processing time measured. */
+export const PROCESSING_SAMPLE = 8;
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -167,7 +170,9 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     const msg = env.msg;
     if (msg instanceof TerminatedMessage && !this.watches.takeNotice(msg)) return; // unwatched meanwhile: discard
     this.sender = env.sender as ActorRef | undefined;
-    this.host.processed++;
+    const host = this.host;
+    // time one message in PROCESSING_SAMPLE: enough for the histogram, cheap for the hot path
+    const t0 = (++host.processed & (PROCESSING_SAMPLE - 1)) === 0 ? host.clock.now() : -1;
     let result: unknown;
     try {
       result = this.instance!.receive(msg);
@@ -182,6 +187,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
       result.then(
         (value) => {
           if (token !== this.token) return;
+          if (t0 >= 0) host.processing.observe(host.clock.now() - t0);
           this.busy = false;
           this.inFlight = undefined;
           if (env.ask !== 0) env.replyTo!.resolve(env.ask, value);
@@ -195,8 +201,9 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
           this.wake();
         },
       );
-    } else if (env.ask !== 0) {
-      env.replyTo!.resolve(env.ask, result);
+    } else {
+      if (t0 >= 0) host.processing.observe(host.clock.now() - t0);
+      if (env.ask !== 0) env.replyTo!.resolve(env.ask, result);
     }
   }
 

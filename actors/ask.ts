@@ -8,6 +8,7 @@
  */
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -22,7 +23,11 @@ export class AskRegistry {
   /** Replies that arrived after their ask was settled (timeout or rejection). */
   lateReplies = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Round-trip times of answered asks, ms. */
+    readonly latency: LatencyHistogram = new LatencyHistogram(),
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -64,6 +69,7 @@ export class AskRegistry {
     }
     this.pending.delete(id);
     this.clock.clearTimeout(entry.timer);
+    this.latency.observe(this.clock.now() - entry.startedAt);
     entry.resolve(value);
     return true;
   }

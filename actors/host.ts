@@ -18,6 +18,7 @@ import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
 import { CellTable } from './cell-table.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { Address } from './address.js';
 import type { ChildHandle } from './child-handle.js';
 import { ActorRef as Ref } from './actor-ref.js';
@@ -79,6 +80,8 @@ export class Host implements LinkHandler {
   private nextId: number;
   /** User messages handed to `receive` on this thread since start. */
   processed = 0;
+  /** Time `receive` took (sampled: one message in PROCESSING_SAMPLE). */
+  readonly processing = new LatencyHistogram();
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
 
@@ -104,7 +107,7 @@ export class Host implements LinkHandler {
     this.thread = options.thread;
     this.clock = options.clock;
     this.dispatcher = new Dispatcher(options);
-    this.asks = new AskRegistry(options.clock);
+    this.asks = new AskRegistry(options.clock, new LatencyHistogram());
     this.nextId = options.firstId ?? 1;
   }
 

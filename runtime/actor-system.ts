@@ -35,6 +35,7 @@ import { HEARTBEAT_DEFAULTS, startHeartbeats, type Heartbeat } from './heartbeat
 import { NodeStats, type MetricsSnapshot } from './node-stats.js';
 import { AlertEngine, DEFAULT_RULES, type AlertChannel, type AlertRule } from './alerts.js';
 import type { TimerHandle } from './clock.js';
+import { mergeHistograms, type HistogramData } from '../actors/latency-histogram.js';
 import { HealthMonitor, worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
@@ -322,9 +323,21 @@ export class ActorSystem {
 
   /** The supervisor tree of this node: the `/tree` JSON of DESIGN §4. */
   tree(): TreeSnapshot {
-    const local = [...this.host.topLevel].map((c) => snapshotCell(c, c.path.slice(1)));
-    const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1)));
+    const local = [...this.host.topLevel].map((c) => snapshotCell(c, c.path.slice(1), this.clock.now()));
+    const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1), this.clock.now()));
     return { node: this.name, children: [...local, ...remote] };
+  }
+
+  /**
+   * Sampled `receive` durations and ask round trips, merged over all threads (workers as of
+   * their last report).
+   */
+  latencies(): { processing: HistogramData; ask: HistogramData } {
+    const workers = this.threads?.histograms() ?? [];
+    return {
+      processing: mergeHistograms([this.host.processing.data(), ...workers.map((w) => w.processing)]),
+      ask: mergeHistograms([this.host.asks.latency.data(), ...workers.map((w) => w.askLatency)]),
+    };
   }
 
   /** Messages handed to `receive` since start, over all threads (workers as of their last report, ≤ 1 s old). */

@@ -38,7 +38,14 @@ function errorOf(text: string): string {
 
 const COLOURS = { running: '\x1b[32m', restarting: '\x1b[33m', stopped: '\x1b[31m', reset: '\x1b[0m' } as const;
 
-/** Renders a tree snapshot as indented lines: id, kind, status, restarts, thread, mailbox. */
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Renders a tree snapshot as indented lines: id, kind, status, restarts, thread, mailbox, uptime. */
 export function renderTree(tree: TreeSnapshot, colour = false): string {
   const lines = [`node ${tree.node}`];
   const walk = (entries: TreeEntry[], prefix: string): void => {
@@ -46,7 +53,8 @@ export function renderTree(tree: TreeSnapshot, colour = false): string {
       const last = i === entries.length - 1;
       const status = colour ? `${COLOURS[e.status]}${e.status}${COLOURS.reset}` : e.status;
       lines.push(
-        `${prefix}${last ? '└─' : '├─'} ${e.id} [${e.kind}] ${status} restarts=${e.restarts} thread=${e.thread} mailbox=${e.mailbox}`,
+        `${prefix}${last ? '└─' : '├─'} ${e.id} [${e.kind}] ${status} restarts=${e.restarts} thread=${e.thread} mailbox=${e.mailbox}` +
+          (e.status === 'running' ? ` up=${duration(e.uptimeMs ?? 0)}` : ''),
       );
       if (e.children) walk(e.children, `${prefix}${last ? '   ' : '│  '}`);
     });
@@ -107,10 +115,10 @@ export async function status(argv: string[]): Promise<void> {
     node: string;
     status: string;
     uptimeMs: number;
-    threads: { thread: number; status: string }[];
+    threads: { thread: number; status: string; lagMs: number }[];
     members: { node: string; state: string }[];
   };
   console.log(`node ${h.node} · ${h.status} · up ${Math.round(h.uptimeMs / 1000)} s`);
-  console.log(`threads: ${h.threads.map((t) => `${t.thread}=${t.status}`).join(' ')}`);
+  console.log(`threads: ${h.threads.map((t) => `${t.thread}=${t.status} (lag ${t.lagMs} ms)`).join(' ')}`);
   console.log(`members: ${h.members.map((m) => `${m.node} (${m.state})`).join(', ')}`);
 }

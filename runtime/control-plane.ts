@@ -12,6 +12,7 @@ import type { MailboxOptions } from '../actors/mailbox.js';
 import type { SerializedError } from './errors.js';
 import type { ActorModuleRef } from './actor-module.js';
 import type { TreeEntry } from '../supervisor/tree.js';
+import type { HistogramData } from '../actors/latency-histogram.js';
 
 // The adapter is a CommonJS module whose export *is* the function.
 const nodeEndpoint = ((nodeAdapter as unknown as { default?: unknown }).default ?? nodeAdapter) as unknown as (
@@ -34,6 +35,9 @@ export interface ThreadStats {
   mailbox: number;
   /** Messages processed on the thread since it started. */
   processed: number;
+  /** Sampled `receive` durations and ask round trips on the thread. */
+  processing: HistogramData;
+  askLatency: HistogramData;
   /** `[id, depth]` of the actors with the deepest mailboxes (non-empty only, at most 1000). */
   depths: [number, number][];
 }

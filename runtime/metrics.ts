@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { TreeEntry } from '../supervisor/tree.js';
 import type { ActorSystem } from './actor-system.js';
+import { LATENCY_BUCKETS_MS, type HistogramData } from '../actors/latency-histogram.js';
 
 const LEVEL = { healthy: 0, degraded: 1, critical: 2, failed: 3 } as const;
 
@@ -96,13 +97,33 @@ export class NodeMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  async render(): Promise<string> {
+    const { processing, ask } = this.system.latencies();
+    return (
+      (await this.registry.metrics()) +
+      histogramText('apiary_processing_duration_seconds', 'Time receive took per message (sampled 1 in 8), all threads', processing) +
+      histogramText('apiary_ask_duration_seconds', 'Round trip of answered asks, all threads', ask)
+    );
   }
 
   close(): void {
     this.sub.unsubscribe();
   }
+}
+
+/**
+ * Prometheus text for a histogram merged from the threads' fixed buckets (prom-client keeps
+ * per-process observations, so thread-merged buckets are rendered here).
+ */
+function histogramText(name: string, help: string, h: HistogramData): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+  let cumulative = 0;
+  LATENCY_BUCKETS_MS.forEach((le, i) => {
+    cumulative += h.counts[i] ?? 0;
+    lines.push(`${name}_bucket{le="${le / 1000}"} ${cumulative}`);
+  });
+  lines.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sumMs / 1000}`, `${name}_count ${h.count}`);
+  return `\n${lines.join('\n')}\n`;
 }
 
 function walk(entries: TreeEntry[], visit: (e: TreeEntry) => void): void {

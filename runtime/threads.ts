@@ -28,6 +28,7 @@ import {
 import { ApiaryError, ErrorCodes } from './errors.js';
 import { RemoteChild } from './remote-child.js';
 import { HEARTBEAT_DEFAULTS } from './heartbeat.js';
+import type { HistogramData } from '../actors/latency-histogram.js';
 import type { WorkerBoot } from './worker-host.js';
 import type { MailboxOptions } from '../actors/mailbox.js';
 import type { ActorCell } from '../actors/actor-cell.js';
@@ -74,6 +75,7 @@ interface Slot {
   mailbox: number;
   /** Messages processed by this thread, as of the last stats poll. */
   processed: number;
+  histograms: { processing: HistogramData; askLatency: HistogramData } | undefined;
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
   failBoot: (err: Error) => void;
@@ -125,6 +127,7 @@ export class ThreadManager {
           const stats = await slot.api.stats();
           slot.mailbox = stats.mailbox;
           slot.processed = stats.processed;
+          slot.histograms = { processing: stats.processing, askLatency: stats.askLatency };
           const depth = new Map(stats.depths);
           for (const [key, child] of this.host.remoteChildren) {
             if (key.startsWith(`${slot.thread}:`) && child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
@@ -224,6 +227,11 @@ export class ThreadManager {
 
   private processedByDead = 0;
 
+  /** The workers' latest histograms (live threads only). */
+  histograms(): { processing: HistogramData; askLatency: HistogramData }[] {
+    return this.slots.flatMap((s) => (s?.histograms ? [s.histograms] : []));
+  }
+
   /** Each worker slot: its index and whether it runs (false while it is being replaced). */
   threadStates(): { thread: number; up: boolean; generation: number }[] {
     const out: { thread: number; up: boolean; generation: number }[] = [];
@@ -299,6 +307,7 @@ export class ThreadManager {
       actors: 0,
       mailbox: 0,
       processed: 0,
+      histograms: undefined,
       whenReady: Promise.resolve(),
       failBoot: () => {},
     };

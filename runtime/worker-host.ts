@@ -121,11 +121,11 @@ const api: WorkerApi = {
       depths.push([c.id, depth]);
     }
     if (depths.length > 1000) depths.sort((a, b) => b[1] - a[1]).length = 1000;
-    return { actors: host.size, mailbox, processed: host.processed, depths };
+    return { actors: host.size, mailbox, processed: host.processed, depths, processing: host.processing.data(), askLatency: host.asks.latency.data() };
   },
 
   tree() {
-    return [...host.allCells()].map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1)));
+    return [...host.allCells()].map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1), clock.now()));
   },
 
   /** Stops what is still running here (newest first); the main thread stopped the trees already. */

@@ -20,6 +20,8 @@ export interface TreeEntry {
   mailbox: number;
   /** 1 for the first start, +1 per restart (0 when stopped before ever starting). */
   incarnation: number;
+  /** ms since the current incarnation started (0 when not running). */
+  uptimeMs: number;
   children?: TreeEntry[];
 }
 
@@ -28,7 +30,11 @@ export interface TreeSnapshot {
   children: TreeEntry[];
 }
 
-export function snapshotCell(handle: ChildHandle, id: string): TreeEntry {
+function uptimeOf(handle: ChildHandle, now: number): number {
+  return handle.status === 'running' ? Math.max(0, Math.round(now - handle.startedAt)) : 0;
+}
+
+export function snapshotCell(handle: ChildHandle, id: string, now: number): TreeEntry {
   if (!(handle instanceof ActorCellClass)) {
     return {
       id,
@@ -40,6 +46,7 @@ export function snapshotCell(handle: ChildHandle, id: string): TreeEntry {
       node: handle.node,
       mailbox: handle.mailboxSize,
       incarnation: handle.incarnation,
+      uptimeMs: uptimeOf(handle, now),
     };
   }
   const cell = handle;
@@ -55,11 +62,12 @@ export function snapshotCell(handle: ChildHandle, id: string): TreeEntry {
     node: cell.host.node,
     mailbox: cell.mailboxSize,
     incarnation: cell.incarnation,
+    uptimeMs: uptimeOf(cell, now),
   };
   if (instance instanceof Supervisor) {
     entry.children = instance.childRecords.map((r) =>
       r.cell !== undefined
-        ? snapshotCell(r.cell, r.spec.id)
+        ? snapshotCell(r.cell, r.spec.id, now)
         : {
             id: r.spec.id,
             path: `${cell.path}/${r.spec.id}`,
@@ -70,12 +78,13 @@ export function snapshotCell(handle: ChildHandle, id: string): TreeEntry {
             node: cell.host.node,
             mailbox: 0,
             incarnation: 0,
+            uptimeMs: 0,
           },
     );
   } else if (isSupervisor) {
     entry.children = [];
   } else if (cell.contextChildren && cell.contextChildren.length > 0) {
-    entry.children = cell.contextChildren.map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1)));
+    entry.children = cell.contextChildren.map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1), now));
   }
   return entry;
 }

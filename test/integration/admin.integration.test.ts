@@ -62,6 +62,7 @@ describe('HTTP admin server', () => {
         node: 'demo',
         mailbox: expect.any(Number),
         incarnation: expect.any(Number),
+        uptimeMs: expect.any(Number),
         ...(e.children ? { children: expect.any(Array) } : {}),
       });
       e.children?.forEach(check);
@@ -106,7 +107,7 @@ describe('HTTP admin server', () => {
       if (line === '') continue; // blank lines separate metric families
       expect(line).toMatch(/^(# (HELP|TYPE) apiary_\w+ .+|apiary_\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/);
     }
-    for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed', 'apiary_thread_restarts_total']) {
+    for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed', 'apiary_thread_restarts_total', 'apiary_processing_duration_seconds', 'apiary_ask_duration_seconds', 'apiary_health_state', 'apiary_event_loop_lag_ms']) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     const processed = () => fetch(`${base}/metrics`).then(async (r) => Number(/^apiary_messages_processed (\d+)/m.exec(await r.text())![1]));
@@ -124,10 +125,13 @@ describe('HTTP admin server', () => {
 
 describe('apiary tree | kill | status', () => {
   it('apiary tree --json prints exactly /tree', async () => {
+    // uptimes grow between the two reads: compare everything else exactly
+    const still = (t: TreeSnapshot): TreeSnapshot => JSON.parse(JSON.stringify(t, (k, v: unknown) => (k === 'uptimeMs' ? 0 : v))) as TreeSnapshot;
     for (let attempt = 0; ; attempt++) {
-      const [cliOut, http1] = await Promise.all([apiary(['tree', '--json', '--http', http]), tree()]);
+      const [cliOut, fromHttp] = await Promise.all([apiary(['tree', '--json', '--http', http]), tree()]);
       expect(cliOut.code).toBe(0);
-      const fromCli = JSON.parse(cliOut.stdout) as TreeSnapshot;
+      const fromCli = still(JSON.parse(cliOut.stdout) as TreeSnapshot);
+      const http1 = still(fromHttp);
       if (JSON.stringify(fromCli) === JSON.stringify(http1) || attempt === 4) {
         expect(fromCli).toEqual(http1); // (retried only because the live tree may change between the two reads)
         break;
@@ -139,11 +143,25 @@ describe('apiary tree | kill | status', () => {
     const t = await apiary(['tree', '--http', http]);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/^node demo\n└─ demo \[supervisor\] running/);
-    expect(t.stdout).toMatch(/\n   │  ├─ ingest \[worker\] running restarts=\d+ thread=[12] mailbox=\d+\n/);
+    expect(t.stdout).toMatch(/\n   │  ├─ ingest \[worker\] running restarts=\d+ thread=[12] mailbox=\d+ up=\d+s\n/);
     const k = await apiary(['kill', '/demo/reports/synthesis', '--http', http]);
     expect(k).toMatchObject({ code: 0, stdout: 'killed /demo/reports/synthesis\n' });
     const s = await apiary(['status', '--http', http]);
-    expect(s.stdout).toMatch(/^node demo · (healthy|critical) · up \d+ s\nthreads: 0=\w+ 1=\w+ 2=\w+\nmembers: demo \(up\)\n$/);
+    expect(s.stdout).toMatch(/^node demo · \w+ · up \d+ s\nthreads: 0=\w+ \(lag [\d.]+ ms\) 1=\w+ \(lag [\d.]+ ms\) 2=\w+ \(lag [\d.]+ ms\)\nmembers: demo \(up\)\n$/);
+  });
+
+  it('apiary tree --watch redraws every second until interrupted', async () => {
+    const watcher = startNode([cli, 'tree', '--watch', '--http', http]);
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      const draws = watcher.stdout().split('node demo\n').length - 1;
+      expect(draws).toBeGreaterThanOrEqual(2);
+      expect(draws).toBeLessThanOrEqual(4);
+      watcher.child.kill('SIGINT');
+      expect(await watcher.exit(5000)).not.toBe('timeout');
+    } finally {
+      watcher.dispose();
+    }
   });
 
   it.each([

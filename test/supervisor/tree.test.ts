@@ -30,7 +30,7 @@ describe('tree snapshot', () => {
     expect(tree.node).toBe('test');
     const check = (e: TreeEntry) => {
       expect(Object.keys(e).sort()).toEqual(
-        ['id', 'path', 'kind', 'status', 'restarts', 'thread', 'node', 'mailbox', 'incarnation', ...(e.children ? ['children'] : [])].sort(),
+        ['id', 'path', 'kind', 'status', 'restarts', 'thread', 'node', 'mailbox', 'incarnation', 'uptimeMs', ...(e.children ? ['children'] : [])].sort(),
       );
       expect(['supervisor', 'worker']).toContain(e.kind);
       expect(['running', 'restarting', 'stopped']).toContain(e.status);

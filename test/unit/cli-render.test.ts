@@ -15,6 +15,7 @@ const entry = (id: string, path: string, extra: Partial<TreeEntry> = {}): TreeEn
   node: 'n1',
   mailbox: 0,
   incarnation: 1,
+  uptimeMs: 65_000,
   ...extra,
 });
 
@@ -36,12 +37,12 @@ describe('renderTree', () => {
     };
     expect(renderTree(tree)).toMatchInlineSnapshot(`
       "node n1
-      ├─ app [supervisor] running restarts=0 thread=0 mailbox=0
-      │  ├─ a [worker] running restarts=2 thread=1 mailbox=7
-      │  ├─ inner [supervisor] running restarts=0 thread=0 mailbox=0
+      ├─ app [supervisor] running restarts=0 thread=0 mailbox=0 up=1m05s
+      │  ├─ a [worker] running restarts=2 thread=1 mailbox=7 up=1m05s
+      │  ├─ inner [supervisor] running restarts=0 thread=0 mailbox=0 up=1m05s
       │  │  └─ b [worker] restarting restarts=0 thread=0 mailbox=0
       │  └─ c [worker] stopped restarts=0 thread=0 mailbox=0
-      └─ solo [worker] running restarts=0 thread=0 mailbox=0
+      └─ solo [worker] running restarts=0 thread=0 mailbox=0 up=1m05s
       "
     `);
   });
