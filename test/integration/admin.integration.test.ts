@@ -88,12 +88,15 @@ describe('HTTP admin server', () => {
     expect(await restartsMetric()).toBeGreaterThan(metricBefore);
   });
 
-  it('answers 404 with a JSON error for an unknown actor or route, 405 for a wrong method, and never a stack trace', async () => {
+  it('answers 404 with a JSON error for an unknown actor or route, 400 for a malformed path, 405 for a wrong method, and never a stack trace', async () => {
     const unknown = await fetch(`${base}/actors/demo/nobody/kill`, { method: 'POST' });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: { code: 'ERR_NOT_FOUND', message: expect.stringContaining('/demo/nobody') } });
     const route = await fetch(`${base}/nope`);
     expect(route.status).toBe(404);
+    const malformed = await fetch(`${base}/actors/demo/%E0%A4%A/kill`, { method: 'POST' });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: { code: 'ERR_BAD_REQUEST', message: expect.any(String) } });
     const method = await fetch(`${base}/tree`, { method: 'DELETE' });
     expect(method.status).toBe(405);
     expect(await method.text()).not.toMatch(/\n\s+at /);
