@@ -9,7 +9,7 @@
  * actors placed on them (see runtime/threads.ts).
  * Time: the injected clock (default: the real one).
  */
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ActorClass, ArgsOfClass, RefOf, SpawnOptions } from '../actors/actor.js';
 import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
@@ -31,12 +31,12 @@ import { setRefResolver } from '../transport/codec.js';
 import { RemoteChild } from './remote-child.js';
 import { startPool, type Pool, type PoolOptions } from './pool.js';
 import { ThreadManager, type ThreadOptions } from './threads.js';
-import { HEARTBEAT_DEFAULTS, startHeartbeats, type Heartbeat } from './heartbeat.js';
-import { NodeStats, type MetricsSnapshot } from './node-stats.js';
-import { AlertEngine, DEFAULT_RULES, type AlertChannel, type AlertRule } from './alerts.js';
-import type { TimerHandle } from './clock.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { MetricsSnapshot } from './node-stats.js';
+import type { AlertChannel, AlertRule } from './alerts.js';
+import { Observability } from './observability.js';
 import { mergeHistograms, type HistogramData } from '../actors/latency-histogram.js';
-import { HealthMonitor, worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
+import { worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 
@@ -88,32 +88,25 @@ export class ActorSystem {
   /** Watches actors on other threads for {@link watch} (threaded systems only). */
   private readonly watcherCell: ActorCell | undefined;
   private readonly waiters: Waiters = new Map();
-  private readonly heartbeats = new Subject<Heartbeat>();
+  private readonly observability: Observability;
   /** Every thread's heartbeats (after `ready()`): event-loop lag, utilization, load. */
-  readonly heartbeats$: Observable<Heartbeat> = this.heartbeats.asObservable();
-  private monitor: HealthMonitor | undefined;
-  private readonly metricsSubject = new Subject<MetricsSnapshot>();
+  readonly heartbeats$: Observable<Heartbeat>;
   /** A snapshot of the node's vital numbers every `metricsMs` (after `ready()`). */
-  readonly metrics$: Observable<MetricsSnapshot> = this.metricsSubject.asObservable();
-  private stats: NodeStats | undefined;
-  private metricsTimer: TimerHandle | undefined;
-  /** Evaluates the alert rules on every snapshot (when channels are configured). */
-  private alerts: AlertEngine | undefined;
-  private stopHeartbeats: (() => void) | undefined;
-  private healthSub: Subscription | undefined;
-  private readonly options: ActorSystemOptions;
+  readonly metrics$: Observable<MetricsSnapshot>;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
    * {@link ActorSystem.start} — before placing actors on worker threads.
    */
   constructor(options: ActorSystemOptions = {}) {
-    this.options = options;
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     this.host = new Host({ ...options, node: this.name, incarnation: options.incarnation ?? 1, thread: 0, clock: this.clock });
     this.events$ = this.host.events$;
     this.startedAt = this.clock.now();
+    this.observability = new Observability(this, options);
+    this.heartbeats$ = this.observability.heartbeats$;
+    this.metrics$ = this.observability.metrics$;
     if ((options.threads ?? 0) > 0) {
       setRefResolver((address, path) => this.host.resolveRef(address, path));
       this.threads = new ThreadManager(this.host, options);
@@ -142,42 +135,9 @@ export class ActorSystem {
    */
   ready(): Promise<void> {
     return (this.booting ??= (async () => {
-      this.startHealth();
-      for (let t = 0; t <= (this.threads?.count ?? 0); t++) this.monitor?.expect(t);
+      this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
     })());
-  }
-
-  private startHealth(): void {
-    const heartbeatMs = this.options.heartbeatMs ?? HEARTBEAT_DEFAULTS.heartbeatMs;
-    const monitor = new HealthMonitor(
-      this.clock,
-      heartbeatMs,
-      (change) => this.host.emit({ type: 'health', thread: change.thread, status: change.status, previous: change.previous, at: this.clock.now() }),
-      this.options.health,
-    );
-    this.monitor = monitor;
-    const sink = (hb: Heartbeat): void => {
-      monitor.heartbeat(hb);
-      if (this.heartbeats.observed) this.heartbeats.next(hb);
-    };
-    this.host.heartbeatSink = sink;
-    this.stopHeartbeats = startHeartbeats(0, this.clock, heartbeatMs, () => ({ actors: this.host.size, mailbox: 0 }), sink);
-    this.healthSub = this.events$.subscribe((e) => {
-      if (e.type === 'thread-down') monitor.threadDown(e.thread);
-    });
-    monitor.start();
-    const stats = (this.stats = new NodeStats(this));
-    const channels = this.options.alerts?.channels ?? [];
-    if (channels.length > 0) this.alerts = new AlertEngine(this.options.alerts?.rules ?? DEFAULT_RULES, channels, this.clock);
-    const every = this.options.metricsMs ?? 1000;
-    const tick = (): void => {
-      const snapshot = stats.snapshot();
-      if (this.metricsSubject.observed) this.metricsSubject.next(snapshot);
-      this.alerts?.evaluate(snapshot);
-      this.metricsTimer = this.clock.setTimeout(tick, every);
-    };
-    this.metricsTimer = this.clock.setTimeout(tick, every);
   }
 
   /**
@@ -351,7 +311,7 @@ export class ActorSystem {
    */
   health(): NodeHealth {
     const uptimeMs = Math.round(this.clock.now() - this.startedAt);
-    const threads: ThreadHealth[] = this.monitor?.snapshot() ?? [
+    const threads: ThreadHealth[] = this.observability.threadHealth() ?? [
       { thread: 0, status: 'healthy', phi: 0, lagMs: 0, utilization: 0, silentMs: undefined },
     ];
     const status: HealthStatus = this.stopping ? 'failed' : worst(threads.map((t) => t.status));
@@ -378,12 +338,7 @@ export class ActorSystem {
       for (const cell of [...this.host.topLevel].reverse()) {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
-      this.stopHeartbeats?.();
-      this.monitor?.stop();
-      this.clock.clearTimeout(this.metricsTimer);
-      this.stats?.close();
-      this.metricsSubject.complete();
-      this.healthSub?.unsubscribe();
+      this.observability.stop();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');
       await Promise.all(this.pools.map((p) => p.close()));
