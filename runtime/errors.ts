@@ -42,6 +42,8 @@ export const ErrorCodes = {
   MODULE_NOT_FOUND: 'ERR_MODULE_NOT_FOUND',
   /** The worker thread hosting the target is gone. */
   THREAD_GONE: 'ERR_THREAD_GONE',
+  /** A node link's handshake failed (wrong secret, protocol mismatch, timeout). */
+  HANDSHAKE_FAILED: 'ERR_HANDSHAKE_FAILED',
   /** An argument has the wrong type or range; `field` names it. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
 } as const;

@@ -1,0 +1,210 @@
+/**
+ * Node links: one authenticated WebSocket between two nodes (the only importer of ws).
+ *
+ * Owns: the join handshake and the socket rules of DESIGN §6. The accepting side opens with
+ * a challenge (its name, incarnation, a random nonce); the connecting side answers with its
+ * own and an HMAC-SHA256 over both nonces, both names, both incarnations and the protocol
+ * version; the acceptor checks it (timingSafeEqual) and proves itself with an HMAC of its
+ * own, which the connector checks. Nothing else is processed before that: any other frame,
+ * a bad MAC, a protocol mismatch or silence past the handshake timeout closes the socket at
+ * once. After the handshake only binary frames pass; `maxPayload` (1 MiB) and
+ * permessage-deflate off, as measured in DESIGN §8.
+ * Does not own: what the frames mean (membership, remote actors come on top).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Clock } from '../runtime/clock.js';
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export const NODE_LINK_DEFAULTS = {
+  /** Largest frame accepted, bytes. */
+  maxPayload: 1024 * 1024,
+  /** A peer that has not completed the handshake by then is disconnected, ms. */
+  handshakeTimeoutMs: 1000,
+} as const;
+
+export interface NodeIdentity {
+  name: string;
+  incarnation: number;
+  /** The cluster secret; both sides must hold the same bytes. */
+  secret: Uint8Array;
+}
+
+export interface NodeLinkOptions {
+  clock: Clock;
+  maxPayload?: number;
+  handshakeTimeoutMs?: number;
+}
+
+/** An authenticated link to a peer node. */
+export interface NodeLink {
+  readonly peer: { name: string; incarnation: number };
+  /** Sends one binary frame; false if the link is closed. */
+  send(frame: Uint8Array): boolean;
+  onFrame(handler: (frame: Uint8Array) => void): void;
+  onClose(handler: (code: number, reason: string) => void): void;
+  close(code?: number, reason?: string): void;
+}
+
+type Challenge = { t: 'challenge'; v: number; node: string; inc: number; nonce: string };
+type Hello = { t: 'hello'; v: number; node: string; inc: number; nonce: string; mac: string };
+type Welcome = { t: 'welcome'; mac: string };
+
+function mac(secret: Uint8Array, role: 'connector' | 'acceptor', c: Challenge, h: Omit<Hello, 'mac' | 't'>): Buffer {
+  return createHmac('sha256', secret)
+    .update([role, PROTOCOL_VERSION, c.node, c.inc, c.nonce, h.node, h.inc, h.nonce].join('\n'))
+    .digest();
+}
+
+function sameMac(expected: Buffer, given: unknown): boolean {
+  if (typeof given !== 'string') return false;
+  const actual = Buffer.from(given, 'base64');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+function parse(data: RawData, isBinary: boolean): Record<string, unknown> | undefined {
+  if (isBinary) return undefined;
+  try {
+    const v = JSON.parse(data.toString()) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function wrap(ws: WebSocket, peer: { name: string; incarnation: number }): NodeLink {
+  const frameHandlers: ((frame: Uint8Array) => void)[] = [];
+  const closeHandlers: ((code: number, reason: string) => void)[] = [];
+  ws.on('message', (data, isBinary) => {
+    // after the handshake only binary frames are allowed
+    if (!isBinary) return ws.terminate();
+    const bytes = toBytes(data);
+    for (const h of frameHandlers) h(bytes);
+  });
+  ws.on('close', (code, reason) => {
+    for (const h of closeHandlers) h(code, reason.toString());
+  });
+  return {
+    peer,
+    send(frame) {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(frame, { binary: true });
+      return true;
+    },
+    onFrame: (h) => void frameHandlers.push(h),
+    onClose: (h) => void closeHandlers.push(h),
+    close: (code = 1000, reason = '') => ws.close(code, reason),
+  };
+}
+
+export interface NodeLinkServer {
+  /** `host:port` actually bound. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Accepts node links on `host:port`; `onLink` gets each authenticated one. A socket that
+ * fails the handshake is terminated (and `onRejected` told why).
+ */
+export async function listenNodeLinks(
+  listen: { host: string; port: number },
+  self: NodeIdentity,
+  options: NodeLinkOptions,
+  onLink: (link: NodeLink) => void,
+  onRejected: (why: string) => void = () => {},
+): Promise<NodeLinkServer> {
+  const wss = new WebSocketServer({
+    host: listen.host,
+    port: listen.port,
+    maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload,
+    perMessageDeflate: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', () => resolve());
+    wss.once('error', reject);
+  });
+  wss.on('error', () => {});
+  wss.on('connection', (ws) => {
+    const challenge: Challenge = { t: 'challenge', v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
+    const reject = (why: string): void => {
+      clearTimer();
+      onRejected(why);
+      ws.terminate();
+    };
+    const timer = options.clock.setTimeout(() => reject('handshake timeout'), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
+    const clearTimer = () => options.clock.clearTimeout(timer);
+    ws.on('error', () => {});
+    ws.once('message', (data, isBinary) => {
+      const hello = parse(data, isBinary) as Partial<Hello> | undefined;
+      if (!hello || hello.t !== 'hello') return reject('expected hello');
+      if (hello.v !== PROTOCOL_VERSION) return reject(`protocol ${String(hello.v)} is not ${PROTOCOL_VERSION}`);
+      if (typeof hello.node !== 'string' || typeof hello.inc !== 'number' || typeof hello.nonce !== 'string') return reject('malformed hello');
+      const fields = { v: hello.v, node: hello.node, inc: hello.inc, nonce: hello.nonce };
+      if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) return reject('bad MAC');
+      clearTimer();
+      const welcome: Welcome = { t: 'welcome', mac: mac(self.secret, 'acceptor', challenge, fields).toString('base64') };
+      ws.send(JSON.stringify(welcome));
+      onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }));
+    });
+    ws.send(JSON.stringify(challenge));
+  });
+  const addr = wss.address() as AddressInfo;
+  return {
+    address: `${addr.address}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Connects to a node at `url` (`ws://host:port`) and runs the handshake. Rejects
+ * `ERR_HANDSHAKE_FAILED` (wrong secret, protocol mismatch, timeout, socket error).
+ */
+export function connectNodeLink(url: string, self: NodeIdentity, options: NodeLinkOptions): Promise<NodeLink> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload, perMessageDeflate: false });
+    let done = false;
+    const fail = (why: string): void => {
+      if (done) return;
+      done = true;
+      options.clock.clearTimeout(timer);
+      ws.terminate();
+      reject(new ApiaryError(ErrorCodes.HANDSHAKE_FAILED, `handshake with ${url} failed: ${why}`));
+    };
+    const timer = options.clock.setTimeout(() => fail('timeout'), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
+    ws.on('error', (err) => fail(err.message));
+    ws.on('close', () => fail('closed by the peer'));
+    ws.once('message', (data, isBinary) => {
+      const challenge = parse(data, isBinary) as Partial<Challenge> | undefined;
+      if (!challenge || challenge.t !== 'challenge' || typeof challenge.nonce !== 'string' || typeof challenge.node !== 'string' || typeof challenge.inc !== 'number') {
+        return fail('expected a challenge');
+      }
+      if (challenge.v !== PROTOCOL_VERSION) return fail(`protocol ${String(challenge.v)} is not ${PROTOCOL_VERSION}`);
+      const fields = { v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
+      const hello: Hello = { t: 'hello', ...fields, mac: mac(self.secret, 'connector', challenge as Challenge, fields).toString('base64') };
+      ws.once('message', (reply, replyBinary) => {
+        const welcome = parse(reply, replyBinary) as Partial<Welcome> | undefined;
+        if (!welcome || welcome.t !== 'welcome' || !sameMac(mac(self.secret, 'acceptor', challenge as Challenge, fields), welcome.mac)) {
+          return fail('the peer could not prove it holds the secret');
+        }
+        done = true;
+        options.clock.clearTimeout(timer);
+        ws.removeAllListeners('close');
+        resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }));
+      });
+      ws.send(JSON.stringify(hello));
+    });
+  });
+}
