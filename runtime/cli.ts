@@ -12,7 +12,7 @@
  * Owns: argument parsing, one-line errors (no stack traces) and exit codes:
  * 0 success, 1 runtime failure, 2 bad usage or not available.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { isSupervisorSpec, type SupervisorSpec } from '../supervisor/child-spec.
 import { ActorSystem, type ActorSystemOptions } from './actor-system.js';
 import { stopOnSignals } from './signals.js';
 import { consoleChannel } from './alerts.js';
+import { listenNodeLinks, type NodeLinkServer } from '../transport/node-link.js';
 import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from './admin-server.js';
 import { inspectTree, killActor, status } from './cli-inspect.js';
 
@@ -48,6 +49,27 @@ async function loadConfig(file: string): Promise<NodeConfig> {
   return { supervisor: cfg.supervisor, options: cfg.options };
 }
 
+/** The cluster secret from `--secret-file` (trailing newline dropped) or APIARY_SECRET. */
+function readSecret(file: string | undefined): Uint8Array | undefined {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --secret-file ${file}: ${(err as Error).message}`);
+    }
+    const secret = text.replace(/\r?\n$/, '');
+    if (secret.length === 0) throw new UsageError(`--secret-file ${file} is empty`);
+    return new TextEncoder().encode(secret);
+  }
+  const env = process.env.APIARY_SECRET;
+  return env !== undefined && env.length > 0 ? new TextEncoder().encode(env) : undefined;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 async function start(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -61,8 +83,12 @@ async function start(argv: string[]): Promise<void> {
       'secret-file': { type: 'string' },
     },
   });
-  for (const flag of ['listen', 'seeds', 'secret-file'] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} is not available in this version yet`);
+  if (values.seeds !== undefined) throw new UsageError('--seeds is not available in this version yet (membership comes next)');
+  const secret = readSecret(values['secret-file']);
+  let listen = values.listen === undefined ? undefined : parseHostPort(values.listen, '--listen');
+  if (listen !== undefined && secret === undefined) {
+    if (!isLoopback(listen.host)) listen = { host: '127.0.0.1', port: listen.port };
+    console.log(`apiary: no cluster secret (--secret-file or APIARY_SECRET): node links on loopback only (${listen.host})`);
   }
   let threads: number | undefined;
   if (values.threads !== undefined) {
@@ -86,8 +112,27 @@ async function start(argv: string[]): Promise<void> {
     await system.stop();
     throw new Error(`cannot listen on ${http.host}:${http.port} for --http: ${(err as Error).message}`);
   }
+  let links: NodeLinkServer | undefined;
+  if (listen !== undefined) {
+    try {
+      // links are authenticated now; membership and remote actors over them come next
+      links = await listenNodeLinks(
+        listen,
+        { name, incarnation: system.host.incarnation, secret: secret ?? new Uint8Array(0) },
+        { clock: system.clock },
+        () => {},
+      );
+    } catch (err) {
+      await admin.close();
+      await system.stop();
+      throw new Error(`cannot listen on ${listen.host}:${listen.port} for --listen: ${(err as Error).message}`);
+    }
+  }
   stopOnSignals(system, {
-    beforeStop: () => admin.close(),
+    beforeStop: async () => {
+      await links?.close();
+      await admin.close();
+    },
     onStopped: () => console.log(`apiary node ${name} stopped`),
   });
   if (config) await system.spawn(config.supervisor, { name: 'app' });
@@ -98,7 +143,7 @@ async function start(argv: string[]): Promise<void> {
     await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate });
   }
   console.log(
-    `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: - · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
+    `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${links?.address ?? '-'} · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
   );
 }
 

@@ -44,3 +44,42 @@ describe('apiary CLI', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe('apiary start --listen', () => {
+  it('with a secret, listens for node links that must prove they hold it', async () => {
+    const { connectNodeLink } = await import('../../dist/transport/node-link.js');
+    const { RealClock } = await import('../../dist/index.js');
+    process.env.APIARY_SECRET = 'swarm-secret';
+    const node = startNode([cli, 'start', '--threads', '1', '--http', '127.0.0.1:0', '--listen', '127.0.0.1:0', '--name', 'n1']);
+    delete process.env.APIARY_SECRET;
+    try {
+      await node.waitFor(/ready/, 20_000);
+      const ws = /ws: (127\.0\.0\.1:\d+)/.exec(node.stdout())?.[1];
+      expect(ws).toBeDefined();
+      const clock = new RealClock();
+      const good = await connectNodeLink(`ws://${ws}`, { name: 'n2', incarnation: 1, secret: new TextEncoder().encode('swarm-secret') }, { clock });
+      expect(good.peer).toEqual({ name: 'n1', incarnation: 1 });
+      good.close();
+      await expect(
+        connectNodeLink(`ws://${ws}`, { name: 'n3', incarnation: 1, secret: new TextEncoder().encode('guess') }, { clock }),
+      ).rejects.toMatchObject({ code: 'ERR_HANDSHAKE_FAILED' });
+      node.child.kill('SIGTERM');
+      expect(await node.exit(15_000)).toBe(0);
+    } finally {
+      node.dispose();
+    }
+  });
+
+  it('without a secret, binds loopback only and says so', async () => {
+    const node = startNode([cli, 'start', '--threads', '1', '--http', '127.0.0.1:0', '--listen', '0.0.0.0:0']);
+    try {
+      await node.waitFor(/ready/, 20_000);
+      expect(node.stdout()).toMatch(/no cluster secret .*loopback only \(127\.0\.0\.1\)/);
+      expect(node.stdout()).toMatch(/ws: 127\.0\.0\.1:\d+/);
+      node.child.kill('SIGTERM');
+      expect(await node.exit(15_000)).toBe(0);
+    } finally {
+      node.dispose();
+    }
+  });
+});
