@@ -21,12 +21,12 @@ describe('apiary CLI', () => {
   it('start runs the demo swarm, prints one ready line, and SIGTERM stops it with exit code 0', async () => {
     const node = startNode([cli, 'start', '--threads', '2', '--http', '127.0.0.1:0']);
     try {
-      await node.waitFor(/\[reports\] report #1/, 20_000);
+      // (a report can be skipped when an agent of the pipeline fails on it: faults are random)
+      await node.waitFor(/\[reports\] report #\d+: 500 rows/, 30_000);
       expect(node.stdout()).toMatch(/^apiary node demo ready · threads: 2 · ws: - · http: 127\.0\.0\.1:\d+ · demo swarm$/m);
-      expect(node.stdout()).toMatch(/\[reports\] report #1: 500 rows/);
       node.child.kill('SIGTERM');
-      expect(await node.exit(15_000)).toBe(0);
-      expect(node.stdout().trim().endsWith('apiary node demo stopped')).toBe(true);
+      expect(await node.exit(15_000), node.stderr()).toBe(0);
+      expect(node.stdout().trim().endsWith('apiary node demo stopped'), node.stdout()).toBe(true);
       expect(node.stderr()).toBe('');
     } finally {
       node.dispose();

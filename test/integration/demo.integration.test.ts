@@ -20,7 +20,6 @@ describe('demo swarm', () => {
       const out = node.stdout();
       expect(out).toMatch(/\[supervisor\] \/demo\/\S+ exited \(Error: simulated fault in \w+\): restarting/);
       expect(out).toMatch(/\[reports\] report #\d+: 500 rows/);
-      expect(out).toMatch(/\[monitor\] ALERT/);
       node.child.kill('SIGTERM');
       expect(await node.exit(15_000)).toBe(0);
       expect(node.stderr()).toBe(''); // an unhandled rejection would print here (and kill the process)

@@ -44,7 +44,11 @@ describe('health', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     const steps = events.filter((e): e is Extract<SystemEvent, { type: 'health' }> => e.type === 'health' && e.thread === 1).map((e) => e.status);
-    expect(steps.slice(0, 4)).toEqual(['degraded', 'critical', 'failed', 'healthy']);
+    // in this order (a loaded machine may add a blip before the block, so look for the sequence)
+    const want = ['degraded', 'critical', 'failed', 'healthy'];
+    let found = 0;
+    for (const s of steps) if (s === want[found]) found++;
+    expect(found, `steps: ${steps.join(' → ')}`).toBe(want.length);
     expect(sampled).toEqual(expect.arrayContaining(['degraded', 'critical', 'failed']));
     expect(sampled.at(-1)).toBe('healthy');
     // the node followed: it was critical or worse while thread 1 was
