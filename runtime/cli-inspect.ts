@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { TreeEntry, TreeSnapshot } from '../supervisor/tree.js';
 import { ADMIN_DEFAULTS, parseHostPort } from './admin-server.js';
+import { sleep } from './clock.js';
 
 /** A failure to report as one line, exit code 1. */
 export class CliError extends Error {}
@@ -81,7 +82,7 @@ export async function inspectTree(argv: string[]): Promise<void> {
   await once();
   if (!values.watch) return;
   for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     await once();
   }
 }

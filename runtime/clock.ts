@@ -148,3 +148,11 @@ export class ManualClock implements Clock {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
+
+/**
+ * Waits `ms` of real time and keeps the process alive meanwhile (unlike Clock timers):
+ * for command-line loops such as `apiary tree --watch`, not for the runtime.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
