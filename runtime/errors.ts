@@ -42,6 +42,8 @@ export const ErrorCodes = {
   MODULE_NOT_FOUND: 'ERR_MODULE_NOT_FOUND',
   /** The worker thread hosting the target is gone. */
   THREAD_GONE: 'ERR_THREAD_GONE',
+  /** A frame from another node is over budget or does not decode; its link is closed. */
+  MALFORMED_FRAME: 'ERR_MALFORMED_FRAME',
   /** A node link's handshake failed (wrong secret, protocol mismatch, timeout). */
   HANDSHAKE_FAILED: 'ERR_HANDSHAKE_FAILED',
   /** An argument has the wrong type or range; `field` names it. */

@@ -48,6 +48,35 @@ export interface CodecOptions {
   maxMessageBytes?: number;
 }
 
+/** Limits on what a frame from another node may hold. */
+export interface DecodeBudget {
+  maxBytes: number;
+  maxDepth: number;
+  /** Values (array items, object fields, map entries) in one frame. */
+  maxElements: number;
+}
+
+/** DESIGN §6 defaults for node links: 1 MiB, depth 64, 100k values. */
+export const UNTRUSTED_BUDGET: DecodeBudget = { maxBytes: 1024 * 1024, maxDepth: 64, maxElements: 100_000 };
+
+function withinBudget(v: unknown, depth: number, budget: DecodeBudget, count: { n: number }): void {
+  if (++count.n > budget.maxElements) throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, `frame holds more than ${budget.maxElements} values`);
+  if (typeof v !== 'object' || v === null) return;
+  if (depth >= budget.maxDepth) throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, `frame nests deeper than ${budget.maxDepth}`);
+  if (Array.isArray(v)) {
+    for (const x of v) withinBudget(x, depth + 1, budget, count);
+  } else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      withinBudget(k, depth + 1, budget, count);
+      withinBudget(x, depth + 1, budget, count);
+    }
+  } else if (v instanceof Set) {
+    for (const x of v) withinBudget(x, depth + 1, budget, count);
+  } else if (!ArrayBuffer.isView(v) && !(v instanceof Date) && !(v instanceof ActorRef)) {
+    for (const k in v) withinBudget((v as Record<string, unknown>)[k], depth + 1, budget, count);
+  }
+}
+
 export const CODEC_DEFAULTS = {
   maxMessageBytes: 16 * 1024 * 1024,
   /** Deeper nesting than this is refused at the sender. */
@@ -95,6 +124,26 @@ export class Codec {
   /** Decodes a batch written by {@link BatchWriter}: the frames in order. */
   decodeBatch(buffer: Uint8Array): unknown[] {
     return this.unpackr.unpackMultiple(buffer) as unknown[];
+  }
+
+  /**
+   * Decodes a batch from an untrusted peer (another node): throws `ERR_MALFORMED_FRAME` if
+   * it is over `maxBytes`, does not decode, or holds more than `maxElements` values or
+   * nesting deeper than `maxDepth`. The caller closes that link, never the node.
+   */
+  decodeUntrusted(buffer: Uint8Array, budget: DecodeBudget = UNTRUSTED_BUDGET): unknown[] {
+    if (buffer.byteLength > budget.maxBytes) {
+      throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, `frame of ${buffer.byteLength} bytes exceeds ${budget.maxBytes}`);
+    }
+    let frames: unknown[];
+    try {
+      frames = this.decodeBatch(buffer);
+    } catch (err) {
+      throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, `frame does not decode: ${(err as Error).message}`, { cause: err });
+    }
+    const count = { n: 0 };
+    for (const f of frames) withinBudget(f, 0, budget, count);
+    return frames;
   }
 
   /**

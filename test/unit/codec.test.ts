@@ -85,3 +85,26 @@ describe('batches', () => {
     expect(codec.decodeBatch(first)).toEqual([[1]]);
   });
 });
+
+describe('frames from other nodes', () => {
+  const codec = new Codec();
+  const encode = (frames: unknown[]): Uint8Array => {
+    const batch = new BatchWriter();
+    for (const f of frames) codec.append(batch, f);
+    return batch.take();
+  };
+
+  it('decodes frames within budget', () => {
+    const frames = [[0, 1, { a: [1, 2, { b: 'c' }] }, 2, null]];
+    expect(codec.decodeUntrusted(encode(frames))).toEqual(frames);
+  });
+
+  it.each<[string, Uint8Array, { maxBytes: number; maxDepth: number; maxElements: number }]>([
+    ['over the size budget', new Uint8Array(2048), { maxBytes: 1024, maxDepth: 64, maxElements: 1000 }],
+    ['a truncated value', new Uint8Array([0xdb, 0xff, 0xff, 0xff, 0xff, 0x61]), { maxBytes: 1024, maxDepth: 64, maxElements: 1000 }],
+    ['nesting deeper than the budget', new Codec().encode([[[[[[['deep']]]]]]]), { maxBytes: 1024, maxDepth: 4, maxElements: 1000 }],
+    ['more values than the budget', new Codec().encode(Array.from({ length: 500 }, (_, i) => i)), { maxBytes: 1 << 20, maxDepth: 64, maxElements: 100 }],
+  ])('refuses %s with ERR_MALFORMED_FRAME', (_what, bytes, budget) => {
+    expect(() => codec.decodeUntrusted(bytes, budget)).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_FRAME' }));
+  });
+});
