@@ -2,14 +2,17 @@
  * The demo swarm's agents: simulated agents doing real (small) work on generated data.
  *
  * Worker-thread agents (ingest, analysis, synthesis, detector) carry `static module` so any
- * thread can load them; the orchestrators (coordinator, source, alerter) run on the main
- * thread and find the others by name, so they follow restarts. Every worker agent fails
- * now and then (`faultRate`) so a newcomer sees the supervisor tree at work.
- * Time and randomness come from the actor's clock.
+ * thread can load them, take and return plain data, and keep no state worth losing: a
+ * restart costs only the message they failed on. The orchestrators (coordinator, source,
+ * alerter) run on the main thread, own the state (report numbers, sensor histories, the
+ * de-duplication window) and find the others by name, so they follow restarts. Every
+ * worker agent fails now and then (`faultRate`) so a newcomer sees the supervisor tree at
+ * work. Time, timers and randomness come from the actor's clock.
  */
 import { Actor } from '../actors/actor.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 
+/** Constructor argument of the worker agents. */
 export interface AgentArgs {
   /** Probability that one message makes the agent throw. */
   faultRate?: number;
@@ -26,6 +29,7 @@ abstract class FaultyAgent<M, R> extends Actor<M, R> {
   }
 }
 
+/** One generated sale. */
 export interface SaleRow {
   region: string;
   product: string;
@@ -50,6 +54,7 @@ export class Ingest extends FaultyAgent<{ type: 'batch'; size: number }, SaleRow
   }
 }
 
+/** Statistics of one region in a batch. */
 export interface RegionStats {
   region: string;
   count: number;
@@ -87,6 +92,7 @@ export class Analysis extends FaultyAgent<{ type: 'analyse'; rows: SaleRow[] }, 
   }
 }
 
+/** The report synthesis produces (plain data, so it crosses threads). */
 export interface Report {
   id: number;
   rows: number;
@@ -113,6 +119,7 @@ export class Synthesis extends FaultyAgent<{ type: 'synthesise'; id: number; row
   }
 }
 
+/** Constructor argument of the {@link Coordinator}. */
 export interface CoordinatorArgs {
   /** ms between reports. */
   everyMs: number;
@@ -120,7 +127,11 @@ export interface CoordinatorArgs {
   log: (line: string) => void;
 }
 
-/** Drives the report pipeline: ingest → analysis → synthesis, every `everyMs`. */
+/**
+ * Drives the report pipeline: ingest → analysis → synthesis, every `everyMs` (re-armed after
+ * each run). A run in which a step crashes, or is still restarting, is logged as skipped;
+ * the next one starts on time.
+ */
 export class Coordinator extends Actor<{ type: 'tick' }, void> {
   private seq = 0;
   constructor(private readonly args: CoordinatorArgs) {
@@ -155,31 +166,49 @@ export class Coordinator extends Actor<{ type: 'tick' }, void> {
   }
 }
 
-/** Scores sensor readings: z-score against a rolling window per sensor. */
-export class Detector extends FaultyAgent<{ type: 'score'; sensor: string; value: number }, number> {
+export interface ScoreRequest {
+  type: 'score';
+  sensor: string;
+  value: number;
+  /** The sensor's recent readings, oldest first (the source owns them, so a detector restart loses nothing). */
+  history: number[];
+}
+
+/** Fewer readings than this in a sensor's history: too early to judge, the score is 0. */
+export const WARM_UP_READINGS = 5;
+
+/**
+ * Scores one sensor reading: its z-score against the sensor's recent readings (standard
+ * deviation floored at 1, so a flat history does not turn noise into alarms). Stateless:
+ * a restart costs nothing but the reading it failed on.
+ */
+export class Detector extends FaultyAgent<ScoreRequest, number> {
   static readonly module = import.meta.url;
-  private readonly windows = new Map<string, number[]>();
-  receive(msg: { type: 'score'; sensor: string; value: number }): number {
+  receive(msg: ScoreRequest): number {
     this.maybeFail('detector');
-    const w = this.windows.get(msg.sensor) ?? [];
-    const mean = w.length ? w.reduce((s, v) => s + v, 0) / w.length : msg.value;
-    const sd = w.length > 1 ? Math.sqrt(w.reduce((s, v) => s + (v - mean) ** 2, 0) / w.length) : 1;
-    w.push(msg.value);
-    if (w.length > 50) w.shift();
-    this.windows.set(msg.sensor, w);
-    return Math.round(((msg.value - mean) / Math.max(sd, 1e-6)) * 100) / 100;
+    const h = msg.history;
+    if (h.length < WARM_UP_READINGS) return 0;
+    const mean = h.reduce((s, v) => s + v, 0) / h.length;
+    const sd = Math.max(1, Math.sqrt(h.reduce((s, v) => s + (v - mean) ** 2, 0) / h.length));
+    return Math.round(((msg.value - mean) / sd) * 100) / 100;
   }
 }
 
+/** |z| ≥ 5 is `critical`, ≥ 4 `warning`, below that `info`. */
 export type Severity = 'critical' | 'warning' | 'info';
 
+/** Constructor argument of the {@link Alerter}. */
 export interface AlerterArgs {
   /** Same sensor and severity within this window count as one alert. */
   dedupMs: number;
   log: (line: string) => void;
 }
 
-/** Raises alerts with a severity, de-duplicated per sensor and severity. */
+/**
+ * Raises alerts with a severity, de-duplicated per sensor and severity: a repeat within
+ * `dedupMs` of the last raised one is counted, not logged (the next raised alert reports
+ * how many were suppressed). Replies with the severity, or `duplicate`.
+ */
 export class Alerter extends Actor<{ type: 'alert'; sensor: string; z: number }, Severity | 'duplicate'> {
   private readonly lastRaised = new Map<string, { at: number; suppressed: number }>();
   constructor(private readonly args: AlerterArgs) {
@@ -202,16 +231,25 @@ export class Alerter extends Actor<{ type: 'alert'; sensor: string; z: number },
   }
 }
 
+/** Constructor argument of the {@link Source}. */
 export interface SourceArgs {
   everyMs: number;
   sensors: number;
   /** |z| from which a reading goes to the alerter. */
   threshold: number;
+  /** Readings kept per sensor for scoring. Default 20. */
+  historySize?: number;
 }
 
-/** Generates a sensor event stream, has each reading scored, forwards anomalies to the alerter. */
+/**
+ * Generates a sensor event stream (one reading every `everyMs`: a slow sine baseline with
+ * noise and rare spikes), keeps each sensor's recent readings, has each reading scored by
+ * the detector and forwards anomalies to the alerter. A reading the detector crashed on
+ * is not scored (the detector is being restarted); it still joins the history.
+ */
 export class Source extends Actor<{ type: 'tick' }, void> {
   private t = 0;
+  private readonly history = new Map<string, number[]>();
   constructor(private readonly args: SourceArgs) {
     super();
   }
@@ -222,18 +260,21 @@ export class Source extends Actor<{ type: 'tick' }, void> {
     this.t++;
     const r = () => this.context.clock.random();
     const sensor = `sensor-${1 + Math.floor(r() * this.args.sensors)}`;
-    // a sine baseline with noise and rare spikes
-    const value = 50 + 10 * Math.sin(this.t / 20) + (r() - 0.5) * 4 + (r() < 0.03 ? 40 * (r() + 0.5) : 0);
+    const value = Math.round((50 + 10 * Math.sin(this.t / 200) + (r() - 0.5) * 4 + (r() < 0.03 ? 40 * (r() + 0.5) : 0)) * 100) / 100;
+    const history = this.history.get(sensor) ?? [];
     try {
-      const detector = this.context.lookup<{ type: 'score'; sensor: string; value: number }, number>('detector');
+      const detector = this.context.lookup<ScoreRequest, number>('detector');
       const alerter = this.context.lookup<{ type: 'alert'; sensor: string; z: number }, unknown>('alerter');
       if (detector !== undefined) {
-        const z = await detector.ask({ type: 'score', sensor, value });
+        const z = await detector.ask({ type: 'score', sensor, value, history });
         if (Math.abs(z) >= this.args.threshold) alerter?.tell({ type: 'alert', sensor, z });
       }
     } catch {
-      // the detector crashed on this reading; it is being restarted
+      // the detector crashed on this reading; its supervisor is restarting it
     } finally {
+      history.push(value);
+      if (history.length > (this.args.historySize ?? 20)) history.shift();
+      this.history.set(sensor, history);
       this.context.scheduleOnce(this.args.everyMs, { type: 'tick' });
     }
   }

@@ -5,16 +5,21 @@
  *
  *   /demo                      one-for-one
  *   ├─ reports                 rest-for-one: a crash restarts the steps after it
+ *   │  ├─ coordinator (main)   drives the pipeline every few seconds, keeps report numbers
  *   │  ├─ ingest      (auto)   synthetic sales rows
  *   │  ├─ analysis    (auto)   per-region statistics
- *   │  ├─ synthesis   (auto)   JSON report
- *   │  └─ coordinator (main)   drives the pipeline every few seconds
+ *   │  └─ synthesis   (auto)   JSON report
  *   └─ monitoring              one-for-one
- *      ├─ detector    (auto)   z-score of each sensor reading
+ *      ├─ detector    (auto)   z-score of each sensor reading (stateless)
  *      ├─ alerter     (main)   severity + 60 s de-duplication
- *      └─ source      (main)   the generated event stream
+ *      └─ source      (main)   the generated event stream and each sensor's recent readings
  *
- * Worker agents fail at `faultRate` per message, so restarts show up in `apiary tree`.
+ * `auto` agents go to a worker thread when the system has some, else stay on the main
+ * thread. They fail at `faultRate` per message (default 0.05: with ~5 messages a second a
+ * newcomer sees a restart within seconds), so restarts show up in the log and in
+ * `apiary tree`. Orchestrators find the agents by registered name, so they follow
+ * restarts. Timers are actor timers on the system clock (`context.scheduleOnce`).
+ * Does not own: the process (signals, the ready line) — runtime/cli.ts does.
  */
 import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { supervisor, type SupervisorSpec } from '../supervisor/child-spec.js';
@@ -24,7 +29,7 @@ import { describeReason } from '../actors/exit-reason.js';
 import { Alerter, Analysis, Coordinator, Detector, Ingest, Source, Synthesis } from './demo-agents.js';
 
 export interface DemoOptions {
-  /** Probability that one message makes a worker agent throw. Default 0.02. */
+  /** Probability that one message makes a worker agent throw. Default 0.05; 0 turns faults off. */
   faultRate?: number;
   /** ms between reports. Default 3000. */
   reportEveryMs?: number;
@@ -38,14 +43,19 @@ export interface DemoOptions {
   useThreads?: boolean;
 }
 
+/** The demo's defaults: quick enough that a newcomer sees reports, alerts and restarts in ~10 s. */
 export const DEMO_DEFAULTS = {
-  faultRate: 0.02,
+  faultRate: 0.05,
   reportEveryMs: 3000,
   eventEveryMs: 200,
   dedupMs: 60_000,
 } as const;
 
-/** The demo's root supervisor spec. */
+/**
+ * The demo's root supervisor spec (spawn it under any name; {@link startDemo} uses `demo`).
+ * Generous intensities (20–30 restarts a minute per pipeline) keep random faults from
+ * making a pipeline supervisor give up; if one does, the root restarts that pipeline.
+ */
 export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
   const log = options.log ?? ((line: string) => console.log(line));
   const faultRate = options.faultRate ?? DEMO_DEFAULTS.faultRate;
@@ -63,14 +73,15 @@ export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
           intensity: 20,
           period: 60_000,
           children: [
-            { id: 'ingest', name: 'ingest', actor: Ingest, args: agent, thread },
-            { id: 'analysis', name: 'analysis', actor: Analysis, args: agent, thread },
-            { id: 'synthesis', name: 'synthesis', actor: Synthesis, args: agent, thread },
+            // first, so a crashing step does not take it (and its report numbering) down
             {
               id: 'coordinator',
               actor: Coordinator,
               args: { everyMs: options.reportEveryMs ?? DEMO_DEFAULTS.reportEveryMs, batchSize: 500, log },
             },
+            { id: 'ingest', name: 'ingest', actor: Ingest, args: agent, thread },
+            { id: 'analysis', name: 'analysis', actor: Analysis, args: agent, thread },
+            { id: 'synthesis', name: 'synthesis', actor: Synthesis, args: agent, thread },
           ],
         }),
       },
@@ -78,7 +89,7 @@ export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
         id: 'monitoring',
         actor: supervisor({
           strategy: 'one-for-one',
-          intensity: 20,
+          intensity: 30,
           period: 60_000,
           children: [
             { id: 'detector', name: 'detector', actor: Detector, args: agent, thread },
@@ -91,14 +102,43 @@ export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
   });
 }
 
-/** Starts the demo swarm on `system`; logs restarts as they happen. */
-export async function startDemo(system: ActorSystem, options: DemoOptions = {}): Promise<{ root: SupervisorRef; stop(): void }> {
+/** What {@link startDemo} returns. */
+export interface DemoHandle {
+  /** The root supervisor, registered as `demo` (its tree is `/demo/...`). */
+  root: SupervisorRef;
+  /** The spec the root was started from. */
+  spec: SupervisorSpec;
+  /**
+   * Stops logging supervisor events. The swarm itself keeps running until `system.stop()`
+   * (or `system.stopActor(root)`) stops it, children in reverse start order.
+   */
+  stop(): void;
+}
+
+/**
+ * Starts the demo swarm on `system` as `/demo` and logs what its supervisors do (a child
+ * restarted with the reason it exited, a supervisor giving up, a worker thread dying).
+ * Rejects like `system.spawn` (e.g. `ERR_NAME_TAKEN` if `demo` is taken).
+ */
+export async function startDemo(system: ActorSystem, options: DemoOptions = {}): Promise<DemoHandle> {
   const log = options.log ?? ((line: string) => console.log(line));
+  let failed = '';
   const sub: Subscription = system.events$.subscribe((e) => {
-    if (e.type === 'supervisor-decision' && e.directive === 'restart') log(`[supervisor] ${e.child} exited (${describeReason(e.reason)}): restarting`);
+    if (e.type === 'supervisor-decision' && e.directive === 'restart') {
+      failed = e.child;
+      log(`[supervisor] ${e.child} exited (${describeReason(e.reason)}): restarting`);
+    }
+    // bystanders restarted by one-for-all / rest-for-one
+    if (e.type === 'restarted' && e.path !== failed) log(`[supervisor] ${e.path} restarted along with ${failed}`);
     if (e.type === 'escalated') log(`[supervisor] ${e.path} gave up (${describeReason(e.reason)}): escalating`);
     if (e.type === 'thread-down') log(`[threads] thread ${e.thread} died: ${e.reason}`);
   });
-  const root = await system.spawn(demoSpec({ ...options, log }), { name: 'demo' });
-  return { root, stop: () => sub.unsubscribe() };
+  const spec = demoSpec({ ...options, log });
+  try {
+    const root = await system.spawn(spec, { name: 'demo' });
+    return { root, spec, stop: () => sub.unsubscribe() };
+  } catch (err) {
+    sub.unsubscribe();
+    throw err;
+  }
 }

@@ -10,8 +10,15 @@ import type { TreeEntry, TreeSnapshot } from '../supervisor/tree.js';
 import { ADMIN_DEFAULTS, parseHostPort } from './admin-server.js';
 import { sleep } from './clock.js';
 
-/** A failure to report as one line, exit code 1. */
-export class CliError extends Error {}
+/** A failure to report as one line: exit code 1, or 2 when `usage` (the command was misused). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly usage = false,
+  ) {
+    super(message);
+  }
+}
 
 function baseUrl(http: string | undefined): string {
   const { host, port } = parseHostPort(http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
@@ -94,7 +101,7 @@ export async function killActor(argv: string[]): Promise<void> {
     options: { http: { type: 'string' }, reason: { type: 'string' } },
   });
   const path = positionals[0];
-  if (path === undefined) throw new CliError('usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]');
+  if (path === undefined) throw new CliError('usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]', true);
   const base = baseUrl(values.http);
   const query = values.reason ? `?reason=${encodeURIComponent(values.reason)}` : '';
   const target = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');

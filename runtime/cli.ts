@@ -10,7 +10,9 @@
  *   apiary status [--http HOST:PORT] [--json]
  *
  * Owns: argument parsing, one-line errors (no stack traces) and exit codes:
- * 0 success, 1 runtime failure, 2 bad usage or not available.
+ * 0 success, 1 runtime failure, 2 bad usage or not available (yet).
+ * Does not own: what a node runs (the config module or examples/demo-swarm.ts) or how it
+ * stops on signals (signals.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,7 +24,7 @@ import { stopOnSignals } from './signals.js';
 import { consoleChannel } from './alerts.js';
 import { listenNodeLinks, type NodeLinkServer } from '../transport/node-link.js';
 import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from './admin-server.js';
-import { inspectTree, killActor, status } from './cli-inspect.js';
+import { CliError, inspectTree, killActor, status } from './cli-inspect.js';
 
 const USAGE = `usage:
   apiary start [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
@@ -34,6 +36,7 @@ const USAGE = `usage:
 
 With no --config (and no apiary.config.js/.mjs here), start runs the demo swarm.`;
 
+/** Bad usage or a feature not available yet: one line on stderr, exit code 2. */
 class UsageError extends Error {}
 
 /** What a config module exports (default export, or named `supervisor` and `options`). */
@@ -43,6 +46,7 @@ export interface NodeConfig {
 }
 
 async function loadConfig(file: string): Promise<NodeConfig> {
+  if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file`);
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; supervisor?: unknown; options?: unknown };
   const cfg = (mod.default ?? mod) as Partial<NodeConfig>;
   if (!isSupervisorSpec(cfg.supervisor)) throw new UsageError(`${file} must export { supervisor: supervisor({...}) } (default export)`);
@@ -84,6 +88,8 @@ async function start(argv: string[]): Promise<void> {
     },
   });
   if (values.seeds !== undefined) throw new UsageError('--seeds is not available in this version yet (membership comes next)');
+  const faultRate = process.env.APIARY_DEMO_FAULT_RATE === undefined ? undefined : Number(process.env.APIARY_DEMO_FAULT_RATE);
+  if (faultRate !== undefined && !(faultRate >= 0 && faultRate <= 1)) throw new UsageError('APIARY_DEMO_FAULT_RATE must be a number in [0, 1]');
   const secret = readSecret(values['secret-file']);
   let listen = values.listen === undefined ? undefined : parseHostPort(values.listen, '--listen');
   if (listen !== undefined && secret === undefined) {
@@ -134,12 +140,11 @@ async function start(argv: string[]): Promise<void> {
       await admin.close();
     },
     onStopped: () => console.log(`apiary node ${name} stopped`),
+    onFailed: (err) => process.stderr.write(`apiary: stopping node ${name} failed: ${(err as Error)?.message ?? String(err)}\n`),
   });
   if (config) await system.spawn(config.supervisor, { name: 'app' });
   else {
     const { startDemo } = await import('../examples/demo-swarm.js');
-    const faultRate = process.env.APIARY_DEMO_FAULT_RATE === undefined ? undefined : Number(process.env.APIARY_DEMO_FAULT_RATE);
-    if (faultRate !== undefined && !(faultRate >= 0 && faultRate <= 1)) throw new UsageError('APIARY_DEMO_FAULT_RATE must be a number in [0, 1]');
     await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate });
   }
   console.log(
@@ -152,8 +157,16 @@ async function bench(argv: string[]): Promise<void> {
   await runBench(argv);
 }
 
+/**
+ * Runs one `apiary` command. Resolves with the exit code, or -1 for `start` (the node runs
+ * until a signal stops it); rejects with a UsageError (exit 2) or any other error (exit 1).
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && !command.startsWith('-') && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'start':
       await start(rest);
@@ -170,12 +183,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'status':
       await status(rest);
       return 0;
-    case undefined:
     case '--help':
     case '-h':
     case 'help':
       console.log(USAGE);
-      return command === undefined ? 2 : 0;
+      return 0;
+    case undefined:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
     default:
       throw new UsageError(`unknown command '${command}'\n${USAGE}`);
   }
@@ -188,8 +203,13 @@ if (invokedDirectly) {
       if (code >= 0) process.exit(code);
     },
     (err: unknown) => {
-      const code = (err as { code?: string })?.code;
-      const usage = err instanceof UsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_INVALID_ARGUMENT';
+      const code = (err as { code?: unknown })?.code;
+      // node:util parseArgs rejects bad flags with ERR_PARSE_ARGS_* codes
+      const usage =
+        err instanceof UsageError ||
+        (err instanceof CliError && err.usage) ||
+        (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) ||
+        code === 'ERR_INVALID_ARGUMENT';
       process.stderr.write(`apiary: ${(err as Error)?.message ?? String(err)}\n`);
       process.exit(usage ? 2 : 1);
     },

@@ -156,3 +156,13 @@ export class ManualClock implements Clock {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Keeps the process alive until the returned function is called (Clock timers do not): for
+ * the CLI while a node stops, so hooks that wait on the clock are not cut short by the
+ * event loop running dry. Not for the runtime.
+ */
+export function keepAlive(): () => void {
+  const handle = setInterval(() => {}, 1 << 30);
+  return () => clearInterval(handle);
+}
