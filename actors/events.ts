@@ -50,7 +50,13 @@ export type DeadLetterReason =
   | 'dropped-newest'
   | 'dropped-oldest'
   | 'restarting-stash-full'
-  | 'unknown-actor';
+  | 'unknown-actor'
+  /** The recipient's node is down, gone, or was replaced by a new incarnation. */
+  | 'node-down'
+  /** The outbound queue of the link to the recipient's node is full. */
+  | 'link-overflow'
+  /** A peer node addressed a runtime-internal actor (only user actors are reachable). */
+  | 'not-addressable';
 
 export type SystemEventType = SystemEvent['type'];
 

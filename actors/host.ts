@@ -36,12 +36,24 @@ export interface RemoteSpawnRequest {
   parent: ActorCell;
   segment: string;
   thread: number | 'auto';
+  /** Another node of the cluster (see ChildSpec.node). */
+  node?: string;
+  placement?: 'failover' | 'pinned';
 }
 
 /** A child on another thread, as its parent's thread tracks it (see runtime/remote-child.ts). */
 export interface RemoteChildEntry {
   reported(exit: { incarnation: number; reason: ExitReason; resumable: boolean }): void;
-  threadDied(): void;
+  /** Its thread died (`thread-crash`, the default) or its node went down (`node-down`). */
+  threadDied(reason?: 'thread-crash' | 'node-down'): void;
+}
+
+/** How a thread reaches actors on other nodes (set by the cluster on thread 0; workers go through thread 0). */
+export interface NodeRoutes {
+  /** A ref to an actor on another node. */
+  resolve(address: Address, path: string): ActorRef;
+  /** Tells a watcher on another node that `ref` died. */
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
 }
 
 /** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
@@ -98,6 +110,10 @@ export class Host implements LinkHandler {
    * node has worker threads.
    */
   spawnRemote: ((req: RemoteSpawnRequest) => ChildHandle) | undefined;
+  /** Creates (does not start) a child on another node; set by the cluster. */
+  spawnOnNode: ((req: RemoteSpawnRequest & { node: string }) => ChildHandle) | undefined;
+  /** Routes to other nodes; undefined: refs to other nodes are dead. */
+  nodeRoutes: NodeRoutes | undefined;
   /** Refs to actors on other threads, rebuilt from addresses, cached by `thread:id`. */
   private readonly remoteRefs = new Map<string, ActorRef>();
 
@@ -231,6 +247,7 @@ export class Host implements LinkHandler {
 
   /** A ref for an address: the local cell's own ref, or one routed over a thread link. */
   resolveRef(address: Address, path: string): ActorRef {
+    if (address.node !== this.node && this.nodeRoutes !== undefined) return this.nodeRoutes.resolve(address, path);
     if (address.thread === this.thread && address.node === this.node) {
       const cell = this.cells.get(address.id);
       if (cell !== undefined) return cell.ref;
@@ -262,6 +279,7 @@ export class Host implements LinkHandler {
 
   /** Tells a watcher on another thread that `ref` died. */
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
+    if (watcher.node !== this.node) return this.nodeRoutes?.sendTerminated(watcher, ref, reason);
     this.links[watcher.thread]?.sendSys(watcher.id, { k: 'terminated', ref, reason });
   }
 
@@ -313,7 +331,7 @@ export class Host implements LinkHandler {
     }
   }
 
-  async onReq(_link: ThreadLink, target: number, payload: ReqPayload): Promise<ResPayload> {
+  async onReq(_link: ThreadLink | undefined, target: number, payload: ReqPayload): Promise<ResPayload> {
     const cell = this.cells.get(target);
     switch (payload.k) {
       case 'start':

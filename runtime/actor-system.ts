@@ -9,7 +9,7 @@
  * actors placed on them (see runtime/threads.ts).
  * Time: the injected clock (default: the real one).
  */
-import type { Observable } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import type { ActorClass, ArgsOfClass, RefOf, SpawnOptions } from '../actors/actor.js';
 import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
@@ -39,6 +39,9 @@ import { mergeHistograms, type HistogramData } from '../actors/latency-histogram
 import { worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
+import { RemoteNodeChild } from './remote-node-child.js';
+import type { Member, MemberEvent } from '../transport/membership.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
@@ -51,8 +54,13 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   name?: string;
   /** Default: the real clock. Tests pass a `ManualClock`. */
   clock?: Clock;
-  /** This node's incarnation (set by the cluster layer); default 1. */
+  /**
+   * This node's incarnation: a node restarted under the same name must get a larger one.
+   * Default: the wall-clock ms at creation with `cluster`, else 1.
+   */
   incarnation?: number;
+  /** Join a cluster of nodes over WebSocket when the system is `ready()`. */
+  cluster?: ClusterOptions;
 }
 
 export interface NodeHealth {
@@ -70,6 +78,11 @@ export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
    * thread, the default). An actor on a worker needs a class with a static `module`.
    */
   thread?: number | 'auto';
+  /**
+   * Run it on another node of the cluster (its main thread); rejects `ERR_START_FAILED`
+   * (cause `ERR_NODE_DOWN`) if that node is not up. The class needs a static `module`.
+   */
+  node?: string;
 }
 
 export class ActorSystem {
@@ -85,6 +98,7 @@ export class ActorSystem {
   readonly threads: ThreadManager | undefined;
   /** Top-level actors that run on worker threads, in spawn order. */
   private readonly remoteTop = new Set<RemoteChild>();
+
   /** Watches actors on other threads for {@link watch} (threaded systems only). */
   private readonly watcherCell: ActorCell | undefined;
   private readonly waiters: Waiters = new Map();
@@ -93,6 +107,12 @@ export class ActorSystem {
   readonly heartbeats$: Observable<Heartbeat>;
   /** A snapshot of the node's vital numbers every `metricsMs` (after `ready()`). */
   readonly metrics$: Observable<MetricsSnapshot>;
+  /** Cluster member state changes (joining, up, unreachable, down, removed), after `ready()`. */
+  readonly members$: Observable<MemberEvent>;
+  private readonly memberEvents = new Subject<MemberEvent>();
+  private readonly clusterOptions: ClusterOptions | undefined;
+  /** The cluster this node is a member of (after `ready()` with `cluster`). */
+  cluster: Cluster | undefined;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
@@ -101,15 +121,18 @@ export class ActorSystem {
   constructor(options: ActorSystemOptions = {}) {
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
-    this.host = new Host({ ...options, node: this.name, incarnation: options.incarnation ?? 1, thread: 0, clock: this.clock });
+    const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
+    this.host = new Host({ ...options, node: this.name, incarnation, thread: 0, clock: this.clock });
+    this.clusterOptions = options.cluster;
+    this.members$ = this.memberEvents.asObservable();
     this.events$ = this.host.events$;
     this.startedAt = this.clock.now();
     this.observability = new Observability(this, options);
     this.heartbeats$ = this.observability.heartbeats$;
     this.metrics$ = this.observability.metrics$;
-    if ((options.threads ?? 0) > 0) {
+    if ((options.threads ?? 0) > 0 || options.cluster !== undefined) {
       setRefResolver((address, path) => this.host.resolveRef(address, path));
-      this.threads = new ThreadManager(this.host, options);
+      if ((options.threads ?? 0) > 0) this.threads = new ThreadManager(this.host, options);
       this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, undefined, WATCHER_NAME);
       this.watcherCell.internal = true;
       this.host.topLevel.delete(this.watcherCell);
@@ -137,6 +160,10 @@ export class ActorSystem {
     return (this.booting ??= (async () => {
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
+      if (this.clusterOptions !== undefined) {
+        this.cluster = await Cluster.start(this.host, this.clusterOptions);
+        this.cluster.members$.subscribe((e) => this.memberEvents.next(e));
+      }
     })());
   }
 
@@ -151,6 +178,10 @@ export class ActorSystem {
   async spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
     if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
     const isSup = isSupervisorSpec(actor);
+    if (options.node !== undefined && options.node !== this.name) {
+      if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the node that spawns them', { field: 'node' });
+      return this.spawnOnNode(actor as ActorClass, options, options.node);
+    }
     if (options.thread !== undefined && options.thread !== 0) {
       if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
       return this.spawnOnWorker(actor as ActorClass, options, options.thread);
@@ -181,6 +212,31 @@ export class ActorSystem {
     this.shutdowns.set(handle, options.shutdown ?? 5000);
     handle.onDead = () => this.remoteTop.delete(handle);
     return ref;
+  }
+
+  private async spawnOnNode(actor: ActorClass, options: SystemSpawnOptions, node: string): Promise<ActorRef> {
+    await this.ready();
+    const cluster = this.cluster;
+    if (cluster === undefined) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'this system is not in a cluster (create it with the cluster option)', { field: 'node' });
+    }
+    if (options.name !== undefined && this.host.registry.lookup(options.name) !== undefined) {
+      throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${options.name}' is already registered`, { field: 'name' });
+    }
+    const segment = options.name ?? `$${this.host.allocId()}`;
+    const handle = new RemoteNodeChild(cluster, { actor, options, segment, thread: 0, node, placement: 'pinned', parent: undefined }, `/${segment}`);
+    await handle.startNow();
+    this.remoteTop.add(handle);
+    this.shutdowns.set(handle, options.shutdown ?? 5000);
+    handle.onDead = () => this.remoteTop.delete(handle);
+    return handle.ref;
+  }
+
+  /** Cluster members as this node sees them (a node outside a cluster lists itself, `up`). */
+  members(): Member[] {
+    return (
+      this.cluster?.members() ?? [{ node: this.name, incarnation: this.host.incarnation, url: '', state: 'up', since: this.startedAt, self: true }]
+    );
   }
 
   /**
@@ -338,6 +394,8 @@ export class ActorSystem {
       for (const cell of [...this.host.topLevel].reverse()) {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
+      await this.cluster?.stop();
+      this.memberEvents.complete();
       this.observability.stop();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');

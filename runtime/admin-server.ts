@@ -102,6 +102,7 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMe
 }
 
 /** Cluster members as this node sees them; a lone node lists itself. */
-function members(system: ActorSystem): { node: string; state: 'up'; incarnation: number; self: boolean }[] {
-  return [{ node: system.name, state: 'up', incarnation: system.host.incarnation, self: true }];
+function members(system: ActorSystem): { node: string; state: string; incarnation: number; url: string; self: boolean; sinceMs: number }[] {
+  const now = system.clock.now();
+  return system.members().map((m) => ({ node: m.node, state: m.state, incarnation: m.incarnation, url: m.url, self: m.self, sinceMs: Math.round(now - m.since) }));
 }

@@ -22,7 +22,7 @@ import { isSupervisorSpec, type SupervisorSpec } from '../supervisor/child-spec.
 import { ActorSystem, type ActorSystemOptions } from './actor-system.js';
 import { stopOnSignals } from './signals.js';
 import { consoleChannel } from './alerts.js';
-import { listenNodeLinks, type NodeLinkServer } from '../transport/node-link.js';
+import { availableParallelism } from 'node:os';
 import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from './admin-server.js';
 import { CliError, inspectTree, killActor, status } from './cli-inspect.js';
 
@@ -70,6 +70,25 @@ function readSecret(file: string | undefined): Uint8Array | undefined {
   return env !== undefined && env.length > 0 ? new TextEncoder().encode(env) : undefined;
 }
 
+/** `--seeds ws://h:p,ws://h:p` → the URLs; UsageError for anything else. */
+function parseSeeds(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        throw new UsageError(`--seeds: '${s}' is not a ws://HOST:PORT URL`);
+      }
+      if (url.protocol !== 'ws:' || url.port === '') throw new UsageError(`--seeds: '${s}' is not a ws://HOST:PORT URL`);
+      return `ws://${url.host}`;
+    });
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -87,7 +106,6 @@ async function start(argv: string[]): Promise<void> {
       'secret-file': { type: 'string' },
     },
   });
-  if (values.seeds !== undefined) throw new UsageError('--seeds is not available in this version yet (membership comes next)');
   const faultRate = process.env.APIARY_DEMO_FAULT_RATE === undefined ? undefined : Number(process.env.APIARY_DEMO_FAULT_RATE);
   if (faultRate !== undefined && !(faultRate >= 0 && faultRate <= 1)) throw new UsageError('APIARY_DEMO_FAULT_RATE must be a number in [0, 1]');
   const secret = readSecret(values['secret-file']);
@@ -105,12 +123,21 @@ async function start(argv: string[]): Promise<void> {
   const config = configFile !== undefined ? await loadConfig(configFile) : undefined;
   const name = values.name ?? config?.options?.name ?? (config ? 'apiary' : 'demo');
   const http = parseHostPort(values.http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
-  const system = await ActorSystem.start({
+  const seeds = parseSeeds(values.seeds);
+  const system = new ActorSystem({
     alerts: { channels: [consoleChannel()] },
     ...config?.options,
     name,
-    ...(threads !== undefined ? { threads } : {}),
+    threads: threads ?? availableParallelism(),
+    ...(listen !== undefined || seeds.length > 0 ? { cluster: { listen, seeds, secret: secret ?? new Uint8Array(0) } } : {}),
   });
+  try {
+    await system.ready();
+  } catch (err) {
+    await system.stop();
+    const where = listen === undefined ? '' : ` for --listen ${listen.host}:${listen.port}`;
+    throw new Error(`cannot start the node${where}: ${(err as Error).message}`);
+  }
   let admin: AdminServer;
   try {
     admin = await startAdminServer(system, http);
@@ -118,25 +145,8 @@ async function start(argv: string[]): Promise<void> {
     await system.stop();
     throw new Error(`cannot listen on ${http.host}:${http.port} for --http: ${(err as Error).message}`);
   }
-  let links: NodeLinkServer | undefined;
-  if (listen !== undefined) {
-    try {
-      // links are authenticated now; membership and remote actors over them come next
-      links = await listenNodeLinks(
-        listen,
-        { name, incarnation: system.host.incarnation, secret: secret ?? new Uint8Array(0) },
-        { clock: system.clock },
-        () => {},
-      );
-    } catch (err) {
-      await admin.close();
-      await system.stop();
-      throw new Error(`cannot listen on ${listen.host}:${listen.port} for --listen: ${(err as Error).message}`);
-    }
-  }
   stopOnSignals(system, {
     beforeStop: async () => {
-      await links?.close();
       await admin.close();
     },
     onStopped: () => console.log(`apiary node ${name} stopped`),
@@ -148,7 +158,7 @@ async function start(argv: string[]): Promise<void> {
     await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate });
   }
   console.log(
-    `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${links?.address ?? '-'} · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
+    `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${system.cluster?.url.replace('ws://', '') || '-'} · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
   );
 }
 

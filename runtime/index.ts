@@ -16,3 +16,8 @@ export type { PhiOptions } from './phi-accrual.js';
 export { AlertEngine, consoleChannel, webhookChannel, DEFAULT_RULES } from './alerts.js';
 export type { AlertRule, AlertChannel, AlertNotice, Severity } from './alerts.js';
 export type { MetricsSnapshot } from './node-stats.js';
+export { startAdminServer, ADMIN_DEFAULTS } from './admin-server.js';
+export type { AdminServer } from './admin-server.js';
+export { Cluster } from './cluster.js';
+export type { ClusterOptions } from './cluster.js';
+export { CLUSTER_DEFAULTS } from './defaults.js';

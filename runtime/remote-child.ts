@@ -13,10 +13,16 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { ChildHandle } from '../actors/child-handle.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { Host, RemoteChildEntry, RemoteSpawnRequest } from '../actors/host.js';
-import type { ResPayload } from '../transport/frames.js';
-import { errorFrom, type ThreadLink } from '../transport/thread-link.js';
+import type { ReqPayload, ResPayload } from '../transport/frames.js';
+import { errorFrom } from '../transport/thread-link.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 import type { ThreadManager } from './threads.js';
+
+/** How a handle reaches its child's cell: lifecycle requests and one-way orders, in order with its exit reports. */
+export interface ChildChannel {
+  request(payload: ReqPayload): Promise<ResPayload>;
+  sendSys(payload: { k: 'kill'; reason: ExitReason; final: boolean } | { k: 'resume' } | { k: 'exit-now'; reason: ExitReason }): void;
+}
 
 export class RemoteChild implements ChildHandle, RemoteChildEntry {
   status: CellStatus = 'new';
@@ -27,18 +33,18 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
   supervision: unknown;
   mailboxSize = 0;
   thread = -1;
-  private id = 0;
-  private currentRef: ActorRef | undefined;
-  /** Incarnations of cells on threads that died, so the count keeps growing across them. */
+  protected id = 0;
+  protected currentRef: ActorRef | undefined;
+  /** Incarnations of cells on threads (or nodes) that died, so the count keeps growing across them. */
   private incarnationBase = 0;
-  private needsCell = true;
+  protected needsCell = true;
   /** Called once the actor is dead for good (top-level bookkeeping). */
   onDead: (() => void) | undefined;
 
   constructor(
-    private readonly threads: ThreadManager,
-    private readonly host: Host,
-    private readonly req: Omit<RemoteSpawnRequest, 'parent'> & { parent: ActorCell | undefined },
+    private readonly threads: ThreadManager | undefined,
+    protected readonly host: Host,
+    protected readonly req: Omit<RemoteSpawnRequest, 'parent'> & { parent: ActorCell | undefined },
     readonly path: string,
   ) {}
 
@@ -56,8 +62,17 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     return this.id;
   }
 
-  private link(): ThreadLink | undefined {
-    return this.needsCell ? undefined : this.host.links[this.thread];
+  /** The way to the current cell, or undefined if there is none (not created, or its thread died). */
+  protected channel(): ChildChannel | undefined {
+    const link = this.needsCell ? undefined : this.host.links[this.thread];
+    if (link === undefined) return undefined;
+    const id = this.id;
+    return { request: (p) => link.request(id, p), sendSys: (p) => link.sendSys(id, p) };
+  }
+
+  /** Why there is no channel (for start failures). */
+  protected unreachable(): ResPayload {
+    return { ok: false, error: { name: 'ApiaryError', message: `thread ${this.thread} is gone`, code: ErrorCodes.THREAD_GONE } };
   }
 
   startNow(): Promise<void> {
@@ -68,10 +83,8 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     if (this.status === 'dead') throw new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path} is stopped`);
     if (this.needsCell) await this.createCell();
     this.status = 'starting';
-    const link = this.link();
-    const res: ResPayload = link
-      ? await link.request(this.id, { k: 'start' })
-      : { ok: false, error: { name: 'ApiaryError', message: `thread ${this.thread} is gone`, code: ErrorCodes.THREAD_GONE } };
+    const channel = this.channel();
+    const res: ResPayload = channel ? await channel.request({ k: 'start' }) : this.unreachable();
     if (!res.ok) {
       if (this.status === 'starting') this.status = 'restarting';
       const cause = errorFrom(res.error);
@@ -82,10 +95,12 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     this.status = 'running';
   }
 
-  private async createCell(): Promise<void> {
-    const thread = await this.threads.place(this.req.thread);
+  /** Creates a cell for the next incarnation (a new actor with a new ref) where the placement says. */
+  protected async createCell(): Promise<void> {
+    const threads = this.threads!;
+    const thread = await threads.place(this.req.thread);
     const parent = this.req.parent;
-    const id = await this.threads.create(thread, {
+    const id = await threads.create(thread, {
       actor: this.req.actor,
       args: this.req.options.args,
       mailbox: this.req.options.mailbox,
@@ -93,46 +108,51 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
       parent: { thread: this.host.thread, id: parent === undefined ? 0 : parent.id },
     });
     this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
-    this.unregisterName();
     this.thread = thread;
     this.id = id;
-    this.currentRef = this.host.resolveRef({ node: this.host.node, incarnation: this.host.incarnation, thread, id }, this.path);
+    this.adopt(this.host.resolveRef({ node: this.host.node, incarnation: this.host.incarnation, thread, id }, this.path));
     this.host.remoteChildren.set(`${thread}:${id}`, this);
+  }
+
+  /** Makes `ref` the current actor (and its name's holder). */
+  protected adopt(ref: ActorRef): void {
+    this.unregisterName();
+    this.currentRef = ref;
     this.needsCell = false;
     // a name names the current actor; it lives in this thread's registry
     const name = this.req.options.name;
-    if (name !== undefined) this.host.registry.register(name, this.currentRef);
+    if (name !== undefined) this.host.registry.register(name, ref);
   }
 
   async terminate(reason: ExitReason): Promise<ExitReason> {
-    const link = this.link();
-    if (link === undefined || this.status === 'dead') {
+    const channel = this.channel();
+    if (channel === undefined || this.status === 'dead') {
       this.died();
-      return this.needsCell ? 'thread-crash' : reason;
+      return this.needsCell ? this.lostReason : reason;
     }
     this.status = 'stopping';
-    const res = await link.request(this.id, { k: 'terminate', reason });
+    const res = await channel.request({ k: 'terminate', reason });
     this.died();
-    return res.ok ? (res.reason ?? reason) : 'thread-crash';
+    return res.ok ? (res.reason ?? reason) : this.lostReason;
   }
 
   async prepareRestart(reason: ExitReason): Promise<void> {
-    const link = this.link();
-    if (link !== undefined) {
+    const channel = this.channel();
+    if (channel !== undefined) {
       this.status = 'stopping';
-      await link.request(this.id, { k: 'prepare-restart', reason });
+      await channel.request({ k: 'prepare-restart', reason });
     }
     if (this.status !== 'dead') this.status = 'restarting';
   }
 
   kill(reason: ExitReason, final: boolean): void {
-    this.link()?.sendSys(this.id, { k: 'kill', reason, final });
+    this.channel()?.sendSys({ k: 'kill', reason, final });
     if (final) this.died();
     else if (this.status !== 'dead') this.status = 'restarting';
   }
 
   resume(): void {
-    this.link()?.sendSys(this.id, { k: 'resume' });
+    this.channel()?.sendSys({ k: 'resume' });
     if (this.status === 'suspended') this.status = 'running';
   }
 
@@ -146,7 +166,7 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
 
   /** Makes the child exit abnormally where it runs (admin kill). */
   exitNow(reason: ExitReason): void {
-    this.link()?.sendSys(this.id, { k: 'exit-now', reason });
+    this.channel()?.sendSys({ k: 'exit-now', reason });
   }
 
   /** The child exited on its thread; its supervisor decides (a top-level actor just stops). */
@@ -157,15 +177,31 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     this.toParent(exit.reason, exit.resumable);
   }
 
-  /** The child's thread died: it exits with `thread-crash`; its next start makes a new cell. */
-  threadDied(): void {
+  private lostReason: 'thread-crash' | 'node-down' = 'thread-crash';
+
+  /**
+   * The child's thread died (`thread-crash`) or its node went down (`node-down`): it exits
+   * with that reason; its next start makes a new cell where the placement says.
+   */
+  threadDied(reason: 'thread-crash' | 'node-down' = 'thread-crash'): void {
     this.needsCell = true;
+    this.lostReason = reason;
     this.incarnationBase = this.incarnation;
-    this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
+    this.forget();
     if (this.status === 'dead' || this.status === 'suspended' || this.status === 'restarting') return;
     this.status = 'suspended';
-    this.host.emit({ type: 'failed', path: this.path, reason: 'thread-crash', at: this.host.clock.now() });
-    this.toParent('thread-crash', false);
+    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    this.toParent(reason, false);
+  }
+
+  /** Drops the bookkeeping that routes the current cell's exit reports here. */
+  protected forget(): void {
+    this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
+  }
+
+  /** The placement no longer holds the child (for thread load accounting). */
+  protected release(): void {
+    this.threads?.released(this.thread);
   }
 
   private toParent(reason: ExitReason, resumable: boolean): void {
@@ -189,8 +225,8 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     if (this.status === 'dead') return;
     this.unregisterName();
     this.status = 'dead';
-    this.host.remoteChildren.delete(`${this.thread}:${this.id}`);
-    this.threads.released(this.thread);
+    this.forget();
+    this.release();
     this.onDead?.();
   }
 }

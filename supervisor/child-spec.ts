@@ -57,6 +57,15 @@ export interface ChildSpec {
    * main thread; a child on a worker thread needs a class with a static `module`.
    */
   thread?: number | 'auto';
+  /**
+   * The cluster node to run the child on (its main thread). With `placement: 'failover'`
+   * (the default) a start or restart while that node is not up goes to another up member
+   * (by name order); with `pinned` it fails `ERR_START_FAILED` (cause `ERR_NODE_DOWN`) and
+   * counts against intensity. A child on another node needs a class with a static `module`
+   * that node can load.
+   */
+  node?: string;
+  placement?: 'failover' | 'pinned';
 }
 
 /** A child spec for `simple-one-for-one`: everything but the id. */
@@ -102,6 +111,8 @@ export interface NormalizedChildSpec {
   readonly backoff: BackoffPolicy | undefined;
   readonly kind: 'supervisor' | 'worker';
   readonly thread: number | 'auto' | undefined;
+  readonly node: string | undefined;
+  readonly placement: 'failover' | 'pinned';
 }
 
 export function isSupervisorSpec(x: unknown): x is SupervisorSpec {
@@ -163,7 +174,15 @@ export function normalizeChild(spec: ChildSpec, field: string, parentBackoff: Ba
     }
     if (isSup && spec.thread !== 0) throw invalid(`${field}.thread`, 'supervisors run on the main thread (0)');
   }
+  if (spec.node !== undefined) {
+    if (typeof spec.node !== 'string' || spec.node.length === 0) throw invalid(`${field}.node`, 'must be a node name');
+    if (isSup) throw invalid(`${field}.node`, 'supervisors run on their parent\'s node');
+  }
+  const placement = spec.placement ?? 'failover';
+  if (placement !== 'failover' && placement !== 'pinned') throw invalid(`${field}.placement`, "must be 'failover' or 'pinned'");
   return {
+    node: spec.node,
+    placement,
     id: spec.id,
     actor: spec.actor,
     thread: spec.thread,

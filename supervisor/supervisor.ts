@@ -181,10 +181,18 @@ export class Supervisor extends Actor<never, void> {
     const args = isSupervisorSpec(spec.actor) ? spec.actor : spec.args;
     const host = this.cell.host;
     const options = spec.name === undefined && spec.mailbox === undefined ? { args } : { args, mailbox: spec.mailbox, name: spec.name };
+    const onNode = spec.node !== undefined && spec.node !== host.node;
+    if (onNode && host.spawnOnNode === undefined) {
+      throw new ApiaryError(ErrorCodes.START_FAILED, `${this.cell.path}/${spec.id}: node '${spec.node}' is not reachable (this node is not in a cluster)`, {
+        cause: new ApiaryError(ErrorCodes.NODE_DOWN, `no cluster`),
+      });
+    }
     const remote = spec.thread !== undefined && spec.thread !== host.thread && host.spawnRemote !== undefined;
-    const cell: ChildHandle = remote
-      ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
-      : host.createCell(actor, options, this.cell, spec.id);
+    const cell: ChildHandle = onNode
+      ? host.spawnOnNode!({ actor, options, parent: this.cell, segment: spec.id, thread: 0, node: spec.node!, placement: spec.placement })
+      : remote
+        ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
+        : host.createCell(actor, options, this.cell, spec.id);
     if (spec.backoff) cell.stashLimit = spec.backoff.stashCapacity;
     rec.cell = cell;
     cell.supervision = rec;

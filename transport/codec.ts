@@ -36,7 +36,11 @@ addExtension({
     return [a.node, a.incarnation, a.thread, a.id, ref.path];
   },
   read(data: [string, number, number, number, string]) {
+    if (!Array.isArray(data) || data.length !== 5) throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, 'a ref must be [node, incarnation, thread, id, path]');
     const [node, incarnation, thread, id, path] = data;
+    if (typeof node !== 'string' || typeof path !== 'string' || !Number.isInteger(incarnation) || !Number.isInteger(thread) || !Number.isInteger(id)) {
+      throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, 'a ref must be [node, incarnation, thread, id, path]');
+    }
     const address: Address = { node, incarnation, thread, id };
     if (!resolver) throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, 'no ref resolver on this thread');
     return resolver(address, path);
@@ -187,6 +191,11 @@ export class BatchWriter {
 
   get empty(): boolean {
     return this.frames === 0;
+  }
+
+  /** Bytes written since the last `take`. */
+  get bytes(): number {
+    return this.length;
   }
 
   /**

@@ -39,5 +39,5 @@ export type SysPayload =
 export type ReqPayload = { k: 'start' } | { k: 'terminate'; reason: ExitReason } | { k: 'prepare-restart'; reason: ExitReason };
 
 export type ResPayload =
-  | { ok: true; incarnation?: number; startedAt?: number; reason?: ExitReason }
+  | { ok: true; incarnation?: number; startedAt?: number; reason?: ExitReason; thread?: number; id?: number }
   | { ok: false; error: SerializedError };

@@ -42,8 +42,10 @@ export interface NodeLinkOptions {
 /** An authenticated link to a peer node. */
 export interface NodeLink {
   readonly peer: { name: string; incarnation: number };
-  /** Sends one binary frame; false if the link is closed. */
-  send(frame: Uint8Array): boolean;
+  /** Sends one binary frame; false if the link is closed. `written` runs once it left this process. */
+  send(frame: Uint8Array, written?: () => void): boolean;
+  /** Bytes handed to `send` that the socket has not written yet (backpressure). */
+  readonly bufferedAmount: number;
   onFrame(handler: (frame: Uint8Array) => void): void;
   onClose(handler: (code: number, reason: string) => void): void;
   close(code?: number, reason?: string): void;
@@ -80,7 +82,7 @@ function toBytes(data: RawData): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
-function wrap(ws: WebSocket, peer: { name: string; incarnation: number }): NodeLink {
+function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, clock: Clock): NodeLink {
   const frameHandlers: ((frame: Uint8Array) => void)[] = [];
   const closeHandlers: ((code: number, reason: string) => void)[] = [];
   ws.on('message', (data, isBinary) => {
@@ -94,14 +96,22 @@ function wrap(ws: WebSocket, peer: { name: string; incarnation: number }): NodeL
   });
   return {
     peer,
-    send(frame) {
+    send(frame, written) {
       if (ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(frame, { binary: true });
+      ws.send(frame, { binary: true }, written === undefined ? undefined : () => written());
       return true;
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
     },
     onFrame: (h) => void frameHandlers.push(h),
     onClose: (h) => void closeHandlers.push(h),
-    close: (code = 1000, reason = '') => ws.close(code, reason),
+    close: (code = 1000, reason = '') => {
+      ws.close(code, reason);
+      // a peer that does not answer the close handshake is cut off
+      const t = clock.setTimeout(() => ws.terminate(), 1000);
+      ws.once('close', () => clock.clearTimeout(t));
+    },
   };
 }
 
@@ -153,7 +163,7 @@ export async function listenNodeLinks(
       clearTimer();
       const welcome: Welcome = { t: 'welcome', mac: mac(self.secret, 'acceptor', challenge, fields).toString('base64') };
       ws.send(JSON.stringify(welcome));
-      onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }));
+      onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }, options.clock));
     });
     ws.send(JSON.stringify(challenge));
   });
@@ -202,7 +212,7 @@ export function connectNodeLink(url: string, self: NodeIdentity, options: NodeLi
         done = true;
         options.clock.clearTimeout(timer);
         ws.removeAllListeners('close');
-        resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }));
+        resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }, options.clock));
       });
       ws.send(JSON.stringify(hello));
     });

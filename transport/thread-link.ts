@@ -53,6 +53,9 @@ export class ThreadLink implements AskReplyTo {
   private batch = new BatchWriter(4096);
   private flushQueued = false;
   private readonly inflightAsks = new Set<number>();
+  /** Asks relayed for someone else (a node session): negative wire ids → where the answer goes. */
+  private readonly relayed = new Map<number, { replyTo: AskReplyTo; ask: number }>();
+  private nextRelay = 1;
   private readonly requests = new Map<number, (res: ResPayload) => void>();
   private nextReq = 1;
   closed = false;
@@ -82,10 +85,16 @@ export class ThreadLink implements AskReplyTo {
     const sender = (env.sender as ActorRef | undefined) ?? null;
     if (env.ask === 0) {
       this.append([TELL, target, env.msg, env.priority, sender]);
-    } else {
+    } else if (env.replyTo === this.host.asks) {
       this.append([ASK, target, env.msg, env.priority, sender, env.ask]);
       this.inflightAsks.add(env.ask);
       if (this.inflightAsks.size > 10_000) this.pruneAsks();
+    } else {
+      // an ask from another node: the answer goes back to its session, not to this host's asks
+      const wire = -this.nextRelay++;
+      this.append([ASK, target, env.msg, env.priority, sender, wire]);
+      this.relayed.set(wire, { replyTo: env.replyTo!, ask: env.ask });
+      if (this.relayed.size > 100_000) this.relayed.delete(this.relayed.keys().next().value!);
     }
   }
 
@@ -206,13 +215,16 @@ export class ThreadLink implements AskReplyTo {
         return;
       }
       case REPLY:
-        this.inflightAsks.delete(frame[1]);
-        this.host.asks.resolve(frame[1], frame[2]);
+      case FAIL: {
+        const relay = frame[1] < 0 ? this.relayed.get(frame[1]) : undefined;
+        if (relay !== undefined) this.relayed.delete(frame[1]);
+        else this.inflightAsks.delete(frame[1]);
+        const to = relay?.replyTo ?? this.host.asks;
+        const ask = relay?.ask ?? frame[1];
+        if (frame[0] === REPLY) to.resolve(ask, frame[2]);
+        else to.reject(ask, errorFrom(frame[2]));
         return;
-      case FAIL:
-        this.inflightAsks.delete(frame[1]);
-        this.host.asks.reject(frame[1], errorFrom(frame[2]));
-        return;
+      }
       case SYS:
         this.handler.onSys(this, frame[1], frame[2]);
         return;
@@ -254,6 +266,8 @@ export class ThreadLink implements AskReplyTo {
       this.host.asks.reject(id, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
     }
     this.inflightAsks.clear();
+    for (const { replyTo, ask } of this.relayed.values()) replyTo.reject(ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
+    this.relayed.clear();
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(threadGone(this.peer));

@@ -1,0 +1,119 @@
+/**
+ * The frames that cross a node link, as msgpack tuples, and the checks every inbound frame
+ * passes before anything acts on it.
+ *
+ * Owns: the wire vocabulary between nodes and its validation. A peer is untrusted: a frame
+ * of an unknown kind or the wrong shape is malformed, and the caller closes that link (never
+ * the node). Frames on one link keep their order, which gives per-pair ordering.
+ * Does not own: what a frame does (transport/node-session.ts).
+ */
+import type { ActorRef } from '../actors/actor-ref.js';
+import type { ExitReason } from '../actors/exit-reason.js';
+import type { SerializedError } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { ReqPayload, ResPayload } from './frames.js';
+
+export const N_TELL = 0;
+export const N_ASK = 1;
+export const N_REPLY = 2;
+export const N_FAIL = 3;
+export const N_SYS = 4;
+export const N_REQ = 5;
+export const N_RES = 6;
+export const N_HEARTBEAT = 8;
+export const N_GOSSIP = 9;
+
+/** A member as one node tells the others about it. */
+export interface GossipMember {
+  node: string;
+  incarnation: number;
+  /** Where it accepts node links (`ws://host:port`), or '' if it does not listen. */
+  url: string;
+  state: string;
+}
+
+/** What a peer may ask of this node's actors over the watch/exit protocol and remote children. */
+export type NodeSysPayload =
+  | { k: 'watch'; watcher: ActorRef }
+  | { k: 'unwatch'; watcher: ActorRef }
+  | { k: 'terminated'; ref: ActorRef; reason: ExitReason }
+  /** A child this node spawned on the peer exited there. */
+  | { k: 'exit'; incarnation: number; reason: ExitReason; resumable: boolean }
+  /** Only for children the sending node spawned here. */
+  | { k: 'kill'; reason: ExitReason; final: boolean }
+  | { k: 'resume' }
+  | { k: 'exit-now'; reason: ExitReason };
+
+/** Spawning an actor on the peer (its class by module URL and export name). */
+export interface SpawnRequest {
+  k: 'spawn';
+  module: string;
+  exportName: string;
+  args: unknown;
+  path: string;
+  mailbox?: { capacity?: number; overflow?: string };
+  /** `auto` (a worker when the peer has some) or 0. */
+  thread: number | 'auto';
+}
+
+export type NodeReqPayload = ReqPayload | SpawnRequest;
+
+export type NodeFrame =
+  | [typeof N_TELL, thread: number, id: number, msg: unknown, priority: number, sender: ActorRef | null]
+  | [typeof N_ASK, thread: number, id: number, msg: unknown, priority: number, sender: ActorRef | null, ask: number]
+  | [typeof N_REPLY, ask: number, value: unknown]
+  | [typeof N_FAIL, ask: number, error: SerializedError]
+  | [typeof N_SYS, thread: number, id: number, payload: NodeSysPayload]
+  | [typeof N_REQ, thread: number, id: number, req: number, payload: NodeReqPayload]
+  | [typeof N_RES, req: number, payload: ResPayload]
+  | [typeof N_HEARTBEAT, seq: number]
+  | [typeof N_GOSSIP, members: GossipMember[]];
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'kill', 'resume', 'exit-now']);
+const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn']);
+
+function malformed(why: string): never {
+  throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, why);
+}
+
+/**
+ * Checks one decoded frame's kind and shape; throws `ERR_MALFORMED_FRAME` otherwise.
+ * Message bodies are the receiver's business; everything the runtime reads is checked here.
+ */
+export function checkNodeFrame(f: unknown): NodeFrame {
+  if (!Array.isArray(f) || !isInt(f[0])) malformed('a frame must be an array starting with its kind');
+  switch (f[0]) {
+    case N_TELL:
+    case N_ASK:
+      if (f.length !== (f[0] === N_TELL ? 6 : 7) || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[4]) || f[4] < 0 || f[4] > 3) malformed('bad message frame');
+      if (f[0] === N_ASK && !isInt(f[6])) malformed('bad ask id');
+      return f as NodeFrame;
+    case N_REPLY:
+    case N_FAIL:
+      if (f.length !== 3 || !isInt(f[1])) malformed('bad reply frame');
+      if (f[0] === N_FAIL && (!isObj(f[2]) || typeof f[2].message !== 'string')) malformed('bad failure frame');
+      return f as NodeFrame;
+    case N_SYS:
+      if (f.length !== 4 || !isInt(f[1]) || !isInt(f[2]) || !isObj(f[3]) || !SYS_KINDS.has(f[3].k as string)) malformed('bad system frame');
+      return f as NodeFrame;
+    case N_REQ:
+      if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');
+      return f as NodeFrame;
+    case N_RES:
+      if (f.length !== 3 || !isInt(f[1]) || !isObj(f[2]) || typeof f[2].ok !== 'boolean') malformed('bad response frame');
+      return f as NodeFrame;
+    case N_HEARTBEAT:
+      if (f.length !== 2 || !isInt(f[1])) malformed('bad heartbeat frame');
+      return f as NodeFrame;
+    case N_GOSSIP:
+      if (f.length !== 2 || !Array.isArray(f[1]) || f[1].length > 1000) malformed('bad gossip frame');
+      for (const m of f[1] as unknown[]) {
+        if (!isObj(m) || typeof m.node !== 'string' || !isInt(m.incarnation) || typeof m.url !== 'string' || typeof m.state !== 'string') malformed('bad gossip member');
+      }
+      return f as NodeFrame;
+    default:
+      return malformed(`unknown frame kind ${String(f[0])}`);
+  }
+}

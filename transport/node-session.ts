@@ -1,0 +1,383 @@
+/**
+ * NodeSession: this node's side of the conversation with one peer node incarnation.
+ *
+ * Owns: the outbound batch (every frame of one turn goes out as one binary ws frame, at most
+ * MAX_BATCH_FRAMES per frame), the bounded outbound queue with backpressure from the
+ * socket's `bufferedAmount` (frames wait while the peer is slow or the link is being
+ * re-established; past `maxQueuedBytes` a message is refused and becomes a dead letter),
+ * asks and requests in flight to the peer, and handing every checked inbound frame to the
+ * actors it names. Inbound frames from a peer are untrusted: they are decoded within
+ * budgets, checked by shape, and may address user actors only; runtime-internal actors are
+ * not reachable (dropped and counted); lifecycle requests are accepted only for actors this
+ * peer spawned here. A frame that fails a check closes the link (the handler decides), never
+ * the node.
+ * Does not own: membership, heartbeats' meaning or reconnecting (runtime/cluster.ts).
+ * Threads: the main thread (0) of a node; actors on worker threads are reached through
+ * their thread links. Order: one session and one socket per peer, so frames keep their order.
+ */
+import type { ActorCell } from '../actors/actor-cell.js';
+import type { ActorRef } from '../actors/actor-ref.js';
+import type { Host, RemoteChildEntry } from '../actors/host.js';
+import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
+import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
+import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
+import type { ResPayload } from './frames.js';
+import type { NodeLink } from './node-link.js';
+import {
+  checkNodeFrame,
+  N_ASK,
+  N_FAIL,
+  N_GOSSIP,
+  N_HEARTBEAT,
+  N_REPLY,
+  N_REQ,
+  N_RES,
+  N_SYS,
+  N_TELL,
+  type GossipMember,
+  type NodeFrame,
+  type NodeReqPayload,
+  type NodeSysPayload,
+  type SpawnRequest,
+} from './node-frames.js';
+import { errorFrom, MAX_BATCH_FRAMES } from './thread-link.js';
+
+/** What the cluster does with the frames a session does not handle itself. */
+export interface SessionHandler {
+  heartbeat(session: NodeSession, seq: number): void;
+  gossip(session: NodeSession, members: GossipMember[]): void;
+  spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload>;
+  /** A frame failed its checks: the handler closes the link. */
+  malformed(session: NodeSession, err: unknown): void;
+}
+
+export interface SessionOptions {
+  /** Stop handing frames to the socket above this many unsent bytes. */
+  highWaterBytes: number;
+  /** Refuse messages once this many bytes wait (in the batch and the queue). */
+  maxQueuedBytes: number;
+  budget: DecodeBudget;
+}
+
+export class NodeSession implements AskReplyTo {
+  link: NodeLink | undefined;
+  private batch = new BatchWriter(16 * 1024);
+  private flushQueued = false;
+  private readonly queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private readonly asks = new Map<number, { replyTo: AskReplyTo; ask: number }>();
+  private nextAsk = 1;
+  private readonly requests = new Map<number, (res: ResPayload) => void>();
+  private nextReq = 1;
+  /** Local watchers of actors on the peer (told `node-down` if the peer goes down), by watcher id and target. */
+  private readonly watches = new Map<string, { watcher: ActorCell; ref: ActorRef }>();
+  /** Children this node's supervisors placed on the peer, by `thread:id` there. */
+  readonly children = new Map<string, RemoteChildEntry>();
+  /** Actors the peer spawned here (its children), by id on this thread. */
+  readonly hosted = new Map<number, ActorCell>();
+  closed = false;
+  /** Name of the node that opened the current link (ties between duplicate links go to the smaller). */
+  openedBy = '';
+  /** Counters for metrics and tests. */
+  readonly stats = { framesSent: 0, framesReceived: 0, notAddressable: 0, refused: 0, droppedOnDown: 0 };
+
+  constructor(
+    readonly host: Host,
+    private readonly codec: Codec,
+    readonly peer: { name: string; incarnation: number },
+    private readonly handler: SessionHandler,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Uses `link` from now on and sends what waited for it. */
+  attach(link: NodeLink): void {
+    this.link = link;
+    link.onFrame((bytes) => this.receive(bytes));
+    this.drain();
+  }
+
+  /** The link closed; frames queue (bounded) until {@link attach} or {@link close}. */
+  detach(): void {
+    this.link = undefined;
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------
+
+  /**
+   * Queues a tell or ask for actor `thread`/`id` on the peer. Returns false (nothing queued)
+   * when the outbound queue is full; throws `ERR_UNSERIALIZABLE` / `ERR_MESSAGE_TOO_LARGE`.
+   */
+  sendMessage(thread: number, id: number, env: Envelope): boolean {
+    assertPlainData(env.msg);
+    if (this.full()) {
+      this.stats.refused++;
+      return false;
+    }
+    const sender = (env.sender as ActorRef | undefined) ?? null;
+    if (env.ask === 0) this.append([N_TELL, thread, id, env.msg, env.priority, sender]);
+    else {
+      const wire = this.nextAsk++;
+      this.append([N_ASK, thread, id, env.msg, env.priority, sender, wire]);
+      this.asks.set(wire, { replyTo: env.replyTo!, ask: env.ask });
+      if (this.asks.size > 100_000) this.asks.delete(this.asks.keys().next().value!);
+    }
+    return true;
+  }
+
+  /** `watcher` (a cell of this thread) watches `ref` on the peer: one `terminated` comes back. */
+  watch(watcher: ActorCell, ref: ActorRef): void {
+    this.watches.set(`${watcher.id}>${ref.thread}:${ref.id}`, { watcher, ref });
+    this.sendSys(ref.thread, ref.id, { k: 'watch', watcher: watcher.ref });
+  }
+
+  unwatch(watcher: ActorCell, ref: ActorRef): void {
+    this.watches.delete(`${watcher.id}>${ref.thread}:${ref.id}`);
+    this.sendSys(ref.thread, ref.id, { k: 'unwatch', watcher: watcher.ref });
+  }
+
+  sendSys(thread: number, id: number, payload: NodeSysPayload): void {
+    if (!this.closed) this.append([N_SYS, thread, id, payload]);
+  }
+
+  /** A lifecycle request or a spawn; resolves with the answer, or an error result if the peer goes down. */
+  request(thread: number, id: number, payload: NodeReqPayload): Promise<ResPayload> {
+    if (this.closed) return Promise.resolve(this.downResult());
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      this.requests.set(req, resolve);
+      this.append([N_REQ, thread, id, req, payload]);
+    });
+  }
+
+  sendHeartbeat(seq: number): void {
+    if (!this.closed) this.append([N_HEARTBEAT, seq]);
+  }
+
+  sendGossip(members: GossipMember[]): void {
+    if (!this.closed) this.append([N_GOSSIP, members]);
+  }
+
+  /** AskReplyTo: the answer to an ask that came from the peer. */
+  resolve(id: number, value: unknown): boolean {
+    if (this.closed) return false;
+    try {
+      assertPlainData(value, 'reply');
+      this.append([N_REPLY, id, value]);
+    } catch (err) {
+      this.append([N_FAIL, id, serializeError(err)]);
+    }
+    return true;
+  }
+
+  reject(id: number, err: unknown): boolean {
+    if (this.closed) return false;
+    this.append([N_FAIL, id, serializeError(err)]);
+    return true;
+  }
+
+  private full(): boolean {
+    return this.queuedBytes + this.batch.bytes >= this.options.maxQueuedBytes;
+  }
+
+  private append(frame: NodeFrame): void {
+    this.codec.append(this.batch, frame);
+    this.stats.framesSent++;
+    if (this.batch.frames >= MAX_BATCH_FRAMES) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.endOfTurn);
+    }
+  }
+
+  private readonly endOfTurn = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    if (this.batch.empty || this.closed) return;
+    const data = this.batch.take();
+    this.queue.push(data);
+    this.queuedBytes += data.byteLength;
+    this.drain();
+  }
+
+  /** Hands queued batches to the socket while it keeps up (the written callback resumes). */
+  private readonly drain = (): void => {
+    const link = this.link;
+    while (link !== undefined && this.queue.length > 0 && link.bufferedAmount < this.options.highWaterBytes) {
+      const data = this.queue[0]!;
+      if (!link.send(data, this.queue.length > 1 ? this.drain : undefined)) return;
+      this.queue.shift();
+      this.queuedBytes -= data.byteLength;
+    }
+  };
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  private receive(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.host.dispatcher.enteredFromEventLoop();
+    let frames: NodeFrame[];
+    try {
+      frames = this.codec.decodeUntrusted(bytes, this.options.budget).map(checkNodeFrame);
+    } catch (err) {
+      this.handler.malformed(this, err);
+      return;
+    }
+    this.stats.framesReceived += frames.length;
+    for (const f of frames) this.dispatch(f);
+  }
+
+  private dispatch(f: NodeFrame): void {
+    switch (f[0]) {
+      case N_TELL:
+      case N_ASK: {
+        const ask = f[0] === N_ASK ? f[6] : 0;
+        this.deliverLocal(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask, priority: f[4], replyTo: ask !== 0 ? this : undefined });
+        return;
+      }
+      case N_REPLY:
+      case N_FAIL: {
+        const entry = this.asks.get(f[1]);
+        if (entry === undefined) return;
+        this.asks.delete(f[1]);
+        if (f[0] === N_REPLY) entry.replyTo.resolve(entry.ask, f[2]);
+        else entry.replyTo.reject(entry.ask, errorFrom(f[2]));
+        return;
+      }
+      case N_SYS:
+        return this.onSys(f[1], f[2], f[3]);
+      case N_REQ:
+        void this.onReq(f[2], f[4]).then(
+          (res) => !this.closed && this.append([N_RES, f[3], res]),
+          (err: unknown) => !this.closed && this.append([N_RES, f[3], { ok: false, error: serializeError(err) }]),
+        );
+        return;
+      case N_RES: {
+        const resolve = this.requests.get(f[1]);
+        this.requests.delete(f[1]);
+        resolve?.(f[2]);
+        return;
+      }
+      case N_HEARTBEAT:
+        return this.handler.heartbeat(this, f[1]);
+      case N_GOSSIP:
+        return this.handler.gossip(this, f[1]);
+    }
+  }
+
+  /** A user actor of this node by address, or undefined (and counted if it is internal). */
+  private addressable(thread: number, id: number): ActorCell | undefined {
+    if (thread !== this.host.thread) return undefined;
+    const cell = this.host.cell(id);
+    if (cell !== undefined && cell.internal) {
+      this.stats.notAddressable++;
+      return undefined;
+    }
+    return cell;
+  }
+
+  private deliverLocal(thread: number, id: number, env: Envelope): void {
+    const recipient = `${this.host.node}/t${thread}/${id}`;
+    if (thread !== this.host.thread) {
+      // an actor on a worker thread of this node: through its thread link (asks are relayed)
+      const link = thread > 0 ? this.host.links[thread] : undefined;
+      if (link !== undefined) {
+        try {
+          return link.sendMessage(id, env);
+        } catch (err) {
+          if (env.ask !== 0) this.reject(env.ask, err);
+          return;
+        }
+      }
+    } else {
+      const cell = this.addressable(thread, id);
+      if (cell !== undefined) {
+        cell.deliver(env);
+        return;
+      }
+      if (this.host.cell(id)?.internal) {
+        if (env.ask !== 0) this.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${recipient} is not addressable from other nodes`));
+        return this.host.deadLetter(recipient, env, 'not-addressable');
+      }
+    }
+    if (env.ask !== 0) this.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `no actor ${recipient}`));
+    this.host.deadLetter(recipient, env, 'unknown-actor');
+  }
+
+  private onSys(thread: number, id: number, p: NodeSysPayload): void {
+    switch (p.k) {
+      case 'watch':
+      case 'unwatch': {
+        const cell = this.addressable(thread, id);
+        if (p.k === 'unwatch') return cell?.removeRemoteWatcher(p.watcher);
+        if (cell !== undefined) return cell.addRemoteWatcher(p.watcher);
+        const ref = this.host.resolveRef({ node: this.host.node, incarnation: this.host.incarnation, thread, id }, `t${thread}/${id}`);
+        return this.sendSys(p.watcher.thread, p.watcher.id, { k: 'terminated', ref, reason: 'noproc' });
+      }
+      case 'terminated': {
+        // to a watcher of this node, for a watch it made
+        const key = `${id}>${p.ref.thread}:${p.ref.id}`;
+        const entry = this.watches.get(key);
+        if (entry === undefined) return;
+        this.watches.delete(key);
+        return entry.watcher.notifyTerminated(p.ref, p.reason);
+      }
+      case 'exit':
+        return this.children.get(`${thread}:${id}`)?.reported(p);
+      case 'kill':
+      case 'resume':
+      case 'exit-now': {
+        const cell = this.hosted.get(id);
+        if (cell === undefined) return void this.stats.notAddressable++;
+        if (p.k === 'kill') cell.kill(p.reason, p.final);
+        else if (p.k === 'resume') cell.resume();
+        else cell.exitNow(p.reason);
+        return;
+      }
+    }
+  }
+
+  private onReq(id: number, p: NodeReqPayload): Promise<ResPayload> {
+    if (p.k === 'spawn') return this.handler.spawn(this, p);
+    if (!this.hosted.has(id)) {
+      this.stats.notAddressable++;
+      return Promise.resolve({ ok: false, error: { name: 'ApiaryError', message: `actor ${id} was not spawned by ${this.peer.name}`, code: ErrorCodes.ACTOR_STOPPED } });
+    }
+    return this.host.onReq(undefined, id, p);
+  }
+
+  private downResult(): ResPayload {
+    return { ok: false, error: { name: 'ApiaryError', message: `node ${this.peer.name} is down`, code: ErrorCodes.NODE_DOWN } };
+  }
+
+  /**
+   * The peer is down for good: open asks reject `ERR_NODE_DOWN`, requests get an error
+   * answer, local watchers of its actors get `terminated` with `node-down`, children placed
+   * there exit `node-down` (their supervisors decide), actors it spawned here stop, and
+   * queued frames are dropped (counted).
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const down = new ApiaryError(ErrorCodes.NODE_DOWN, `node ${this.peer.name} is down`);
+    for (const { replyTo, ask } of this.asks.values()) replyTo.reject(ask, down);
+    this.asks.clear();
+    const requests = [...this.requests.values()];
+    this.requests.clear();
+    for (const resolve of requests) resolve(this.downResult());
+    for (const { watcher, ref } of this.watches.values()) watcher.notifyTerminated(ref, 'node-down');
+    this.watches.clear();
+    for (const child of this.children.values()) child.threadDied('node-down');
+    this.children.clear();
+    for (const cell of this.hosted.values()) void cell.terminate('node-down');
+    this.hosted.clear();
+    this.stats.droppedOnDown += this.queue.length + this.batch.frames;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.batch.take();
+    this.link?.close(1001, 'node down');
+    this.link = undefined;
+  }
+}
