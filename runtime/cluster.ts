@@ -33,6 +33,9 @@ import { PhiAccrual, type PhiOptions } from './phi-accrual.js';
 import { RemoteNodeChild } from './remote-node-child.js';
 import { CLUSTER_DEFAULTS } from './defaults.js';
 
+/** Close code of a link refused because a live node already has the connecting node's name. */
+const NAME_TAKEN = 4009;
+
 export interface ClusterOptions {
   /** Where to accept node links; omit for a node that only connects out. */
   listen?: { host: string; port: number };
@@ -230,14 +233,14 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     if (this.stopped) return link.close(1001, 'stopping');
     if (name === this.host.node) {
       this.refusedLinks++;
-      return link.close(4009, 'a live node has this name');
+      return link.close(NAME_TAKEN, 'a live node has this name');
     }
     let session = this.sessions.get(name);
     if (session !== undefined && session.peer.incarnation !== incarnation) {
       const live = session.link !== undefined && this.membership.get(name)?.state === 'up';
       if (live || incarnation < session.peer.incarnation) {
         this.refusedLinks++;
-        return link.close(4009, 'a live node has this name');
+        return link.close(NAME_TAKEN, 'a live node has this name');
       }
       this.down(name, 'replaced');
       this.membership.remove(name, now);
@@ -261,17 +264,24 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const known = this.membership.get(name);
     this.membership.set(name, incarnation, url || (known?.incarnation === incarnation ? known.url : ''), known?.state === 'up' ? 'up' : 'joining', now);
     const s = session;
-    link.onClose(() => this.linkLost(s, link));
+    link.onClose((code) => this.linkLost(s, link, code));
     s.attach(link);
     s.sendGossip(this.membership.gossip());
     s.sendHeartbeat(++this.seq);
   }
 
-  private linkLost(session: NodeSession, link: NodeLink): void {
+  private linkLost(session: NodeSession, link: NodeLink, code: number): void {
     if (session.link !== link) return; // a replaced duplicate
     session.detach();
     if (session.closed || this.stopped) return;
     const name = session.peer.name;
+    if (code === NAME_TAKEN) {
+      // the peer refused us: a live node already has our name there
+      this.refusedLinks++;
+      this.down(name, 'replaced');
+      this.membership.remove(name, this.clock.now());
+      return;
+    }
     const m = this.membership.get(name);
     if (m !== undefined && m.incarnation === session.peer.incarnation && (m.state === 'up' || m.state === 'joining')) {
       this.membership.set(name, m.incarnation, m.url, 'unreachable', this.clock.now());

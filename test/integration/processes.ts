@@ -12,12 +12,15 @@ export interface NodeProcess {
   exit(ms: number): Promise<number | null | 'timeout'>;
   /** Waits until stdout matches, bounded by `ms`; throws otherwise. */
   waitFor(pattern: RegExp, ms: number): Promise<void>;
+  /** Writes one line to its stdin. */
+  send(line: string): void;
   /** SIGKILLs it if it still runs. */
   dispose(): void;
 }
 
-export function startNode(args: string[]): NodeProcess {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startNode(args: string[], env: NodeJS.ProcessEnv = process.env): NodeProcess {
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  child.stdin!.on('error', () => {});
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -34,6 +37,9 @@ export function startNode(args: string[]): NodeProcess {
         if (performance.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in output within ${ms} ms:\n${out}${err}`);
         await new Promise((r) => setTimeout(r, 25));
       }
+    },
+    send(line) {
+      child.stdin!.write(`${line}\n`);
     },
     dispose() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

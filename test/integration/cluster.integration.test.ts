@@ -1,0 +1,188 @@
+/**
+ * Nodes joined into one swarm over WebSocket: real processes on 127.0.0.1, real sockets,
+ * real signals. Each test starts its own nodes and kills them all when it ends.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
+import { startNode, type NodeProcess } from './processes.js';
+
+const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+const running: { dispose(): void }[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) p.dispose();
+});
+
+async function node(options: Record<string, unknown> & { name: string }): Promise<DrivenNode> {
+  const n = await startDriven(options);
+  running.push(n.proc);
+  return n;
+}
+
+const allUp = (names: string[]) => (ms: { node: string; state: string }[]) =>
+  names.every((n) => ms.some((m) => m.node === n && m.state === 'up')) && ms.length === names.length;
+
+describe('joining', () => {
+  it('three `apiary start` nodes join through one seed and each lists all three up in /members within 5 s', async () => {
+    const env = { ...process.env, APIARY_SECRET: 'swarm-secret' };
+    const start = (name: string, seeds?: string): NodeProcess => {
+      const args = [cli, 'start', '--name', name, '--threads', '0', '--http', '127.0.0.1:0', '--listen', '127.0.0.1:0'];
+      const p = startNode(seeds ? [...args, '--seeds', seeds] : args, env);
+      running.push(p);
+      return p;
+    };
+    const addresses = async (p: NodeProcess) => {
+      await p.waitFor(/ready/, 20_000);
+      const [, ws, http] = /ws: (\S+) · http: (\S+)/.exec(p.stdout())!;
+      return { ws: `ws://${ws}`, http: `http://${http}` };
+    };
+    const seed = await addresses(start('n1'));
+    const t0 = performance.now();
+    const others = await Promise.all([addresses(start('n2', seed.ws)), addresses(start('n3', seed.ws))]);
+    for (const n of [seed, ...others]) await membersUntil(n.http, allUp(['n1', 'n2', 'n3']), 5000);
+    expect(performance.now() - t0).toBeLessThan(5000 + 2000); // the nodes' own start included
+  });
+
+  it('a node with the wrong secret is refused and never listed; a second live node with a taken name is refused', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    const intruder = await node({ name: 'x', seeds: [a.url], secret: 'guess' });
+    const twin = await node({ name: 'b', seeds: [a.url] });
+    // both keep retrying; give them a few rounds
+    await new Promise((r) => setTimeout(r, 1500));
+    const members = await membersUntil(a.http, () => true, 1000);
+    expect(members.map((m) => m.node).sort()).toEqual(['a', 'b']);
+    const original = (await b.cmd<{ node: string; incarnation: number }[]>({ cmd: 'members' })).find((m) => m.node === 'b')!;
+    expect(members.find((m) => m.node === 'b')!.incarnation).toBe(original.incarnation);
+    expect((await intruder.cmd<{ node: string }[]>({ cmd: 'members' })).map((m) => m.node)).toEqual(['x']);
+    expect((await twin.cmd<{ node: string }[]>({ cmd: 'members' })).map((m) => m.node)).toEqual(['b']);
+  });
+});
+
+describe('remote actors', () => {
+  it('100k tells from node A to an actor B spawned on node B arrive in order, none twice; asks cross too', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(b.http, allUp(['a', 'b']), 5000);
+    expect(await b.cmd({ cmd: 'spawn', node: 'a', as: 'sink' })).toMatchObject({ node: 'a' });
+    const { refused, report } = await b.cmd<{ refused: number; report: { count: number; outOfOrder: number; node: string } }>({
+      cmd: 'tell',
+      to: 'sink',
+      n: 100_000,
+    });
+    expect(refused).toBe(0);
+    expect(report).toEqual({ count: 100_000, outOfOrder: 0, node: 'a' });
+    expect(await b.cmd({ cmd: 'ask', to: 'sink', n: 42 })).toEqual({ pong: 42, node: 'a' });
+  });
+});
+
+describe('failure', () => {
+  it('SIGKILL: the others mark the node unreachable within 2 s, a remote watcher gets node-down, and a supervised child runs again on a live node', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    const c = await node({ name: 'c', seeds: [a.url] });
+    for (const n of [a, b, c]) await membersUntil(n.http, allUp(['a', 'b', 'c']), 5000);
+    await a.cmd({ cmd: 'spawn', node: 'b', as: 'onB' });
+    await a.cmd({ cmd: 'watch', to: 'onB' });
+    await a.cmd({ cmd: 'supervise', node: 'b' });
+    expect(await a.cmd({ cmd: 'child' })).toEqual({ running: true, node: 'b', reply: { pong: 7, node: 'b' } });
+
+    const killedAt = performance.now();
+    b.proc.child.kill('SIGKILL');
+    for (const n of [a, c]) {
+      const at = await n.waitResult((v) => v.member === 'b' && v.state === 'unreachable', 2000);
+      expect(at - killedAt).toBeLessThan(2000);
+    }
+    await a.waitResult((v) => v.terminated === 'onB' && v.reason === 'node-down', 5000);
+    const deadline = performance.now() + 5000;
+    let child: any;
+    do {
+      child = await a.cmd({ cmd: 'child' });
+      if (child.running && child.node === 'c') break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (performance.now() < deadline);
+    expect(child).toEqual({ running: true, node: 'c', reply: { pong: 7, node: 'c' } });
+  });
+
+  it('SIGSTOP shorter than the acceptable pause raises nothing; longer → unreachable, then up again after SIGCONT', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    await new Promise((r) => setTimeout(r, 1000)); // a few heartbeat intervals for the detector
+    b.proc.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 500));
+    b.proc.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(a.results().filter((r) => r.value.member === 'b' && r.value.state === 'unreachable')).toEqual([]);
+
+    b.proc.child.kill('SIGSTOP');
+    const stoppedAt = performance.now();
+    try {
+      const at = await a.waitResult((v) => v.member === 'b' && v.state === 'unreachable', 3000);
+      expect(at - stoppedAt).toBeGreaterThan(1000); // not before the acceptable pause
+    } finally {
+      b.proc.child.kill('SIGCONT');
+    }
+    await a.waitResult((v) => v.member === 'b' && v.state === 'up' && a.results().some((r) => r.value.state === 'unreachable'), 3000);
+    await membersUntil(a.http, allUp(['a', 'b']), 3000);
+  });
+
+  it('a node restarted under the same name rejoins with a new incarnation; a message for the old one is a dead letter', async () => {
+    const a = await node({ name: 'a' });
+    const b1 = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    await a.cmd({ cmd: 'spawn', node: 'b', as: 'old' });
+    const before = (await membersUntil(a.http, allUp(['a', 'b']), 1000)).find((m) => m.node === 'b')!.incarnation;
+    b1.proc.child.kill('SIGKILL');
+    await a.waitResult((v) => v.member === 'b' && v.state === 'down', 5000);
+    await node({ name: 'b', seeds: [a.url] });
+    const after = await membersUntil(a.http, (ms) => allUp(['a', 'b'])(ms) && ms.find((m) => m.node === 'b')!.incarnation !== before, 5000);
+    expect(after.find((m) => m.node === 'b')!.incarnation).toBeGreaterThan(before);
+    expect(await a.cmd({ cmd: 'tellDead', to: 'old' })).toEqual({ queued: false, deadLetter: ['node-down'] });
+    expect(await a.cmd({ cmd: 'askError', to: 'old' })).toEqual({ code: 'ERR_NODE_DOWN' });
+  });
+});
+
+describe('untrusted peers', () => {
+  it('garbage, a frame before the handshake and a 2 MiB frame each get a raw client cut off within 1 s; /health stays healthy and members stay up', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    const attacks: [string, (ws: WebSocket) => void][] = [
+      ['garbage text', (ws) => ws.send('garbage{')],
+      ['a binary frame before the handshake', (ws) => ws.send(new Uint8Array([0x93, 0, 1, 2]))],
+      ['a 2 MiB frame', (ws) => ws.send(new Uint8Array(2 * 1024 * 1024))],
+    ];
+    for (const [, attack] of attacks) {
+      const ws = new WebSocket(a.url);
+      ws.on('error', () => {});
+      await new Promise((r) => ws.once('open', r));
+      const sentAt = performance.now();
+      const closed = new Promise<number>((r) => ws.once('close', () => r(performance.now() - sentAt)));
+      attack(ws);
+      expect(await closed).toBeLessThan(1000);
+    }
+    const health = (await (await fetch(`${a.http}/health`)).json()) as { status: string };
+    expect(health.status).toBe('healthy');
+    await membersUntil(a.http, allUp(['a', 'b']), 1000);
+    expect(b.results().some((r) => r.value.member === 'a' && r.value.state !== 'up' && r.value.state !== 'joining')).toBe(false);
+  });
+
+  it('an authenticated peer sending a malformed frame loses its link only', async () => {
+    const { connectNodeLink } = await import('../../dist/transport/node-link.js');
+    const { RealClock } = await import('../../dist/index.js');
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    const link = await connectNodeLink(a.url, { name: 'm', incarnation: 1, secret: new TextEncoder().encode('test-secret') }, { clock: new RealClock() });
+    const closed = new Promise<number>((r) => link.onClose((code) => r(code)));
+    link.send(new Uint8Array([0xc1, 0xc1, 0xc1])); // 0xc1 is never valid msgpack
+    expect(await closed).toBe(1008);
+    await membersUntil(a.http, (ms) => ms.some((m) => m.node === 'b' && m.state === 'up'), 1000);
+    const health = (await (await fetch(`${a.http}/health`)).json()) as { status: string };
+    expect(health.status).toBe('healthy');
+    void b;
+  });
+});
