@@ -8,10 +8,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { crossThread } from './cross-thread.js';
+import { crossNode } from './cross-node.js';
 import type { BenchRow } from './stats.js';
 
 const SCENARIOS: Record<string, (quick: boolean) => Promise<BenchRow[]>> = {
   'cross-thread': (quick) => crossThread({ pings: quick ? 2000 : 20_000, messages: quick ? 200_000 : 1_000_000 }),
+  'cross-node': (quick) => crossNode({ pings: quick ? 2000 : 10_000, messages: quick ? 200_000 : 1_000_000 }),
 };
 
 export async function runBench(argv: string[]): Promise<BenchRow[]> {

@@ -1,0 +1,80 @@
+/**
+ * Cross-node scenarios (two processes, ws on 127.0.0.1):
+ * - `cross-node-ask`: apiary ask RTT to an actor spawned on the other node;
+ * - `cross-node-throughput`: apiary tells to an actor on the other node (one-way,
+ *   completion confirmed by asking it for its count).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { ActorRef } from '../actors/actor-ref.js';
+import { ActorSystem } from '../runtime/actor-system.js';
+import { BenchCounter, BenchEcho } from './actors.js';
+import { Latency, round, type BenchRow } from './stats.js';
+
+export interface CrossNodeOptions {
+  pings: number;
+  messages: number;
+}
+
+const PEER = fileURLToPath(new URL('./cross-node-peer.js', import.meta.url));
+
+/** Starts the peer process; resolves with its ws URL and a function that ends it. */
+async function startPeer(secret: string): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [PEER, secret], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (ws:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`bench peer exited with ${code}`)));
+  });
+  return { url, stop: () => child.stdin!.end() };
+}
+
+async function untilUp(system: ActorSystem, node: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (system.members().some((m) => m.node === node && m.state === 'up')) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${node} did not come up`);
+}
+
+export async function crossNode(options: CrossNodeOptions): Promise<BenchRow[]> {
+  const secret = randomBytes(16).toString('hex');
+  const peer = await startPeer(secret);
+  const system = new ActorSystem({ name: 'bench', threads: 0, cluster: { seeds: [peer.url], secret: new TextEncoder().encode(secret) } });
+  try {
+    await system.ready();
+    await untilUp(system, 'bench-peer');
+    const echo = await system.spawn(BenchEcho, { node: 'bench-peer' });
+    const counter = await system.spawn(BenchCounter, { node: 'bench-peer' });
+    const lat = new Latency();
+    for (let i = 0; i < Math.min(500, options.pings); i++) await echo.ask(i);
+    for (let i = 0; i < options.pings; i++) {
+      const t0 = performance.now();
+      await echo.ask(i);
+      lat.recordMs(performance.now() - t0);
+    }
+    const throughput = await tells(counter as ActorRef<unknown, number | undefined>, options.messages);
+    return [...lat.rows('cross-node-ask', 'apiary'), { scenario: 'cross-node-throughput', system: 'apiary', metric: 'throughput', value: round(throughput), unit: 'msg/s' }];
+  } finally {
+    await system.stop();
+    peer.stop();
+  }
+}
+
+/** Sends `n` tells in chunks (yielding between them, as a busy actor would) and waits until all arrived. */
+async function tells(ref: ActorRef<unknown, number | undefined>, n: number): Promise<number> {
+  const base = (await ref.ask('count')) ?? 0;
+  const t0 = performance.now();
+  const chunk = 8192;
+  for (let i = 0; i < n; i += chunk) {
+    for (let j = i; j < Math.min(n, i + chunk); j++) ref.tell({ seq: j, kind: 'tick' });
+    await new Promise((r) => setImmediate(r));
+  }
+  while (((await ref.ask('count', { timeout: 60_000 })) ?? 0) - base < n) await new Promise((r) => setTimeout(r, 1));
+  return n / ((performance.now() - t0) / 1000);
+}
