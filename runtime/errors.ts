@@ -50,8 +50,6 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   /** The target's node is down, gone, or not (yet) a member; an ask to it rejects at once. */
   NODE_DOWN: 'ERR_NODE_DOWN',
-  /** No member of the cluster has that name (spawn on a node). */
-  NO_SUCH_NODE: 'ERR_NO_SUCH_NODE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
