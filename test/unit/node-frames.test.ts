@@ -1,0 +1,67 @@
+/**
+ * Frames from other nodes are untrusted: every kind and shape is checked before anything
+ * acts on it, and the member table changes state one step at a time.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkNodeFrame } from '../../transport/node-frames.js';
+import { Membership, type MemberEvent } from '../../transport/membership.js';
+
+describe('checkNodeFrame', () => {
+  it.each([
+    ['a tell', [0, 0, 5, { hi: 1 }, 2, null]],
+    ['an ask', [1, 1, 5, 'x', 0, null, 9]],
+    ['a reply', [2, 9, { ok: true }]],
+    ['a failure', [3, 9, { name: 'Error', message: 'boom' }]],
+    ['a watch', [4, 0, 5, { k: 'watch', watcher: null }]],
+    ['a spawn request', [5, -1, 0, 1, { k: 'spawn' }]],
+    ['a response', [6, 1, { ok: true }]],
+    ['a heartbeat', [8, 12]],
+    ['gossip', [9, [{ node: 'a', incarnation: 1, url: 'ws://127.0.0.1:1', state: 'up' }]]],
+  ])('accepts %s', (_name, frame) => {
+    expect(checkNodeFrame(frame)).toBe(frame);
+  });
+
+  it.each([
+    ['not an array', { k: 1 }],
+    ['an unknown kind', [77, 1, 2]],
+    ['a tell with a non-integer target', [0, 0, 'five', 'x', 2, null]],
+    ['a tell with a priority out of range', [0, 0, 5, 'x', 9, null]],
+    ['an ask without its id', [1, 0, 5, 'x', 2, null]],
+    ['a system frame of an unknown kind', [4, 0, 5, { k: 'supervise' }]],
+    ['a request of an unknown kind', [5, 0, 5, 1, { k: 'eval' }]],
+    ['a failure without a message', [3, 1, { name: 'Error' }]],
+    ['gossip with a malformed member', [9, [{ node: 'a' }]]],
+  ])('rejects %s with ERR_MALFORMED_FRAME', (_name, frame) => {
+    expect(() => checkNodeFrame(frame)).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_FRAME' }));
+  });
+});
+
+describe('Membership', () => {
+  it('emits each state change once, and a new incarnation removes the old member first', () => {
+    const m = new Membership({ node: 'a', incarnation: 1, url: 'ws://127.0.0.1:1' }, 0);
+    const seen: MemberEvent[] = [];
+    m.changes$.subscribe((e) => seen.push(e));
+    m.set('b', 10, 'ws://127.0.0.1:2', 'joining', 1);
+    m.set('b', 10, '', 'up', 2);
+    m.set('b', 10, '', 'up', 3); // no change, no event
+    m.set('b', 10, '', 'unreachable', 4);
+    m.set('b', 11, 'ws://127.0.0.1:3', 'joining', 5);
+    expect(seen.map((e) => [e.node, e.incarnation, e.previous, e.state])).toEqual([
+      ['b', 10, undefined, 'joining'],
+      ['b', 10, 'joining', 'up'],
+      ['b', 10, 'up', 'unreachable'],
+      ['b', 10, 'unreachable', 'removed'],
+      ['b', 11, undefined, 'joining'],
+    ]);
+    expect(m.list().map((x) => [x.node, x.incarnation, x.state, x.self])).toEqual([
+      ['a', 1, 'up', true],
+      ['b', 11, 'joining', false],
+    ]);
+  });
+
+  it('never removes this node itself', () => {
+    const m = new Membership({ node: 'a', incarnation: 1, url: '' }, 0);
+    m.remove('a', 1);
+    expect(m.gossip()).toEqual([{ node: 'a', incarnation: 1, url: '', state: 'up' }]);
+  });
+});
