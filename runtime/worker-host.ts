@@ -14,6 +14,8 @@ import { Host } from '../actors/host.js';
 import { stopWithin } from '../actors/shutdown.js';
 import { snapshotCell } from '../supervisor/tree.js';
 import { Codec, setRefResolver } from '../transport/codec.js';
+import { ForwardTarget } from '../transport/remote-target.js';
+import { ActorRef } from '../actors/actor-ref.js';
 import { ThreadLink } from '../transport/thread-link.js';
 import { loadActorClass } from './actor-module.js';
 import { RealClock } from './clock.js';
@@ -52,6 +54,14 @@ const host = new Host({
 });
 const codec = new Codec({ maxMessageBytes: boot.maxMessageBytes });
 setRefResolver((address, path) => host.resolveRef(address, path));
+// actors on other nodes are reached through thread 0, which holds the node sessions
+host.nodeRoutes = {
+  resolve(address, path) {
+    const target = new ForwardTarget(host);
+    return (target.ref = new ActorRef(address, path, target));
+  },
+  sendTerminated: (watcher, ref, reason) => host.links[0]?.forwardTerminated(watcher, ref, reason),
+};
 
 function addLink(peer: number, port: MessagePort): void {
   host.links[peer] = new ThreadLink(host, peer, port, codec, host);

@@ -74,3 +74,46 @@ export class RemoteTarget implements RefTarget {
     this.link()?.sendSys(this.id, { k: 'exit-now', reason });
   }
 }
+
+/**
+ * ForwardTarget: on a worker thread, where a ref to an actor on another node sends its
+ * messages — to thread 0, which holds the node sessions. Whether that node is up is known
+ * there: a message for a node that is down becomes a dead letter on thread 0, and an ask
+ * rejects `ERR_NODE_DOWN`. Watching such a ref from a worker is not supported (the watcher
+ * gets `terminated` at once, with an `ERR_UNSUPPORTED` error as the reason).
+ */
+export class ForwardTarget implements RefTarget {
+  ref!: ActorRef;
+
+  constructor(private readonly host: Host) {}
+
+  get asks(): AskRegistry {
+    return this.host.asks;
+  }
+
+  get dead(): boolean {
+    return this.host.links[0] === undefined;
+  }
+
+  deliver(env: Envelope): boolean {
+    const link = this.host.links[0];
+    if (link === undefined) {
+      if (env.ask !== 0) env.replyTo!.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.ref.path}: no route to thread 0`));
+      this.host.deadLetter(this.ref.path, env, 'stopped');
+      return false;
+    }
+    try {
+      link.forwardMessage(this.ref, env);
+    } catch (err) {
+      if (env.ask === 0) throw err;
+      env.replyTo!.reject(env.ask, err);
+      return false;
+    }
+    return true;
+  }
+
+  addWatcher(watcher: ActorCell): void {
+    const message = 'watching an actor on another node from a worker thread is not supported yet';
+    watcher.notifyTerminated(this.ref, { error: { name: 'ApiaryError', message, code: ErrorCodes.UNSUPPORTED } });
+  }
+}

@@ -12,6 +12,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Envelope, AskReplyTo } from '../actors/mailbox.js';
 import type { SystemEvent } from '../actors/events.js';
+import type { ExitReason } from '../actors/exit-reason.js';
 import type { Host } from '../actors/host.js';
 import type { Heartbeat } from '../runtime/heartbeat.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
@@ -40,6 +41,10 @@ export const MAX_BATCH_FRAMES = 1024;
 export const EVT = 7;
 /** So do heartbeats. */
 export const HB = 8;
+/** A message from a worker for an actor on another node, routed by thread 0: [FWD, target ref, msg, priority, sender, ask]. */
+export const FWD = 9;
+/** A `terminated` from a worker for a watcher on another node: [FWD_TERMINATED, watcher, ref, reason]. */
+export const FWD_TERMINATED = 10;
 
 /** What the host does with inbound frames it does not route to a cell itself. */
 export interface LinkHandler {
@@ -96,6 +101,22 @@ export class ThreadLink implements AskReplyTo {
       this.relayed.set(wire, { replyTo: env.replyTo!, ask: env.ask });
       if (this.relayed.size > 100_000) this.relayed.delete(this.relayed.keys().next().value!);
     }
+  }
+
+  /**
+   * Queues a tell or ask for an actor on another node; thread 0 (the peer of this link)
+   * routes it over its node session. Throws like {@link sendMessage}.
+   */
+  forwardMessage(target: ActorRef, env: Envelope): void {
+    assertPlainData(env.msg);
+    this.append([FWD, target, env.msg, env.priority, (env.sender as ActorRef | undefined) ?? null, env.ask] as unknown as Frame);
+    if (env.ask !== 0) this.inflightAsks.add(env.ask);
+  }
+
+  /** Tells a watcher on another node, through thread 0, that `ref` died. */
+  forwardTerminated(watcher: ActorRef, ref: ActorRef, reason: unknown): void {
+    if (this.closed) return;
+    this.append([FWD_TERMINATED, watcher, ref, reason] as unknown as Frame);
   }
 
   sendSys(target: number, payload: SysPayload): void {
@@ -247,6 +268,21 @@ export class ThreadLink implements AskReplyTo {
       default:
         if ((frame as unknown[])[0] === EVT) this.handler.onEvent((frame as unknown[])[1] as SystemEvent);
         else if ((frame as unknown[])[0] === HB) this.handler.onHeartbeat((frame as unknown[])[1] as Heartbeat);
+        else if ((frame as unknown[])[0] === FWD) this.forwarded(frame as unknown as [number, ActorRef, unknown, number, ActorRef | null, number]);
+        else if ((frame as unknown[])[0] === FWD_TERMINATED) {
+          const [, watcher, ref, reason] = frame as unknown as [number, ActorRef, ActorRef, ExitReason];
+          this.host.sendTerminated(watcher, ref, reason);
+        }
+    }
+  }
+
+  /** A worker's message for another node: delivered through the ref (a node route on this thread). */
+  private forwarded([, target, msg, priority, sender, ask]: [number, ActorRef, unknown, number, ActorRef | null, number]): void {
+    const env: Envelope = { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined };
+    try {
+      target.target.deliver(env);
+    } catch (err) {
+      if (ask !== 0) this.reject(ask, err);
     }
   }
 

@@ -76,6 +76,14 @@ describe('remote actors', () => {
     expect(report).toEqual({ count: 100_000, outOfOrder: 0, node: 'a' });
     expect(await b.cmd({ cmd: 'ask', to: 'sink', n: 42 })).toEqual({ pong: 42, node: 'a' });
   });
+
+  it('an actor on a worker thread reaches an actor on another node through thread 0, in order, and gets its answer', async () => {
+    const a = await node({ name: 'a', threads: 1 });
+    const b = await node({ name: 'b', seeds: [a.url] });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    await a.cmd({ cmd: 'spawn', node: 'b', as: 'sink' });
+    expect(await a.cmd({ cmd: 'relay', to: 'sink', n: 10_000 })).toEqual({ thread: 1, report: { count: 10_000, outOfOrder: 0, node: 'b' } });
+  });
 });
 
 describe('failure', () => {
