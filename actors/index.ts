@@ -1,6 +1,6 @@
 /** The actor model: Actor, ActorRef, mailboxes, dispatcher, ask, dead letters, names. */
 export { Actor, isTerminated } from './actor.js';
-export type { ActorClass, ActorContext, SpawnOptions, Terminated, MessageOf, ReplyOf, RefOf, ArgsOfClass } from './actor.js';
+export type { ActorClass, ActorContext, DeferredReply, SpawnOptions, Terminated, MessageOf, ReplyOf, RefOf, ArgsOfClass } from './actor.js';
 export { ActorRef } from './actor-ref.js';
 export type { AskOptions, TellOptions } from './actor-ref.js';
 export type { Address } from './address.js';
