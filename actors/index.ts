@@ -12,3 +12,4 @@ export type { MailboxOptions, OverflowPolicy, Priority } from './mailbox.js';
 export type { SystemEvent, SystemEventType, DeadLetterReason, Directive } from './events.js';
 export type { Shutdown } from './shutdown.js';
 export { DEFAULTS as ACTOR_DEFAULTS } from './defaults.js';
+export * from './toolkit/index.js';

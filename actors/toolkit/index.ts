@@ -1,0 +1,28 @@
+/** The agent-orchestration toolkit: retries, breakers, limits, routers, priority, degradation, workflows. */
+export { DEFAULTS as TOOLKIT_DEFAULTS } from './defaults.js';
+export { sleep, withTimeout, abortedError } from './abort.js';
+export {
+  retryPolicy,
+  fixedRetry,
+  linearRetry,
+  exponentialRetry,
+  baseDelay,
+  jitteredDelay,
+  nextRetry,
+  retryAfterOf,
+  byCode,
+  byClass,
+} from './retry-policy.js';
+export type { RetryPolicy, RetryOptions, RetryDecision, DelayShape, Jitter, ErrorPredicate, StopReason } from './retry-policy.js';
+export { withRetry } from './with-retry.js';
+export type { WithRetryOptions } from './with-retry.js';
+export { CircuitBreaker, breakerPolicy, initialBreakerState, breakerAt, admit, record } from './circuit-breaker.js';
+export type { BreakerOptions, BreakerPolicy, BreakerState, BreakerStateName } from './circuit-breaker.js';
+export { RateLimiter, takeToken, fullBucket } from './rate-limiter.js';
+export type { RateLimiterOptions, BucketPolicy, Bucket } from './rate-limiter.js';
+export { Bulkhead } from './bulkhead.js';
+export type { BulkheadOptions } from './bulkhead.js';
+export { withFallback } from './fallback.js';
+export type { Fallback } from './fallback.js';
+export { Guard, guarded, guardRef } from './guard.js';
+export type { GuardArgs, GuardControl, GuardParts } from './guard.js';
