@@ -32,3 +32,5 @@ export { Router, RouterActor, isRouterControl } from './router.js';
 export type { RouterOptions, RouterControl, RouteeHealth } from './router.js';
 export { poolRouter, PoolRouterActor, resizeDecision } from './pool-router.js';
 export type { PoolRouterOptions } from './pool-router.js';
+export { PriorityQueueActor, pickClass, mailboxPriority, minimumShare, TASK_CLASSES } from './priority.js';
+export type { TaskClass, PriorityQueueArgs } from './priority.js';
