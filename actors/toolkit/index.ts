@@ -34,3 +34,5 @@ export { poolRouter, PoolRouterActor, resizeDecision } from './pool-router.js';
 export type { PoolRouterOptions } from './pool-router.js';
 export { PriorityQueueActor, pickClass, mailboxPriority, minimumShare, TASK_CLASSES } from './priority.js';
 export type { TaskClass, PriorityQueueArgs } from './priority.js';
+export { DegradationController, degradationStep, demandedLevel, HEALTH_RULES, DEGRADATION_LEVELS } from './degradation.js';
+export type { DegradationLevel, DegradationOptions, DegradationRule, DegradationSignals, DegradationState } from './degradation.js';
