@@ -36,3 +36,7 @@ export { PriorityQueueActor, pickClass, mailboxPriority, minimumShare, TASK_CLAS
 export type { TaskClass, PriorityQueueArgs } from './priority.js';
 export { DegradationController, degradationStep, demandedLevel, HEALTH_RULES, DEGRADATION_LEVELS } from './degradation.js';
 export type { DegradationLevel, DegradationOptions, DegradationRule, DegradationSignals, DegradationState } from './degradation.js';
+export { topologicalOrder, dependentsOf } from './workflow-graph.js';
+export type { GraphNode } from './workflow-graph.js';
+export { runWorkflow } from './workflow.js';
+export type { TaskSpec, TaskState, TaskInputs, TaskOutcome, WorkflowSpec, WorkflowResult, WorkflowHandle, RunOptions } from './workflow.js';
