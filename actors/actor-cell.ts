@@ -24,7 +24,9 @@ import type { AskRegistry } from './ask.js';
 import type { Runnable } from './dispatcher.js';
 import { errorReason, type ExitReason } from './exit-reason.js';
 import type { DeadLetterReason } from './events.js';
-import { Mailbox, type Envelope } from './mailbox.js';
+import { Mailbox, type AskReplyTo, type Envelope } from './mailbox.js';
+import type { DeferredReply } from './actor.js';
+import type { SystemEvent } from './events.js';
 import type { Host } from './host.js';
 import { stopWithin } from './shutdown.js';
 import type { ChildHandle } from './child-handle.js';
@@ -87,6 +89,12 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private timers: Set<TimerHandle> | undefined;
   /** Children made with `context.spawn`, in start order. */
   contextChildren: ActorCell[] | undefined;
+  /** The message whose synchronous part of `receive` is running. */
+  private current: Envelope | undefined;
+  /** The abort controller of the message being processed, made when `signal` is first read. */
+  private messageAbort: AbortController | undefined;
+  /** Asks cancelled by their askers: queued ones (skipped) and deferred replies (aborted), by reply route. */
+  private cancels: Cancels | undefined;
 
   constructor(
     readonly host: Host,
@@ -138,6 +146,25 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     return true;
   }
 
+  /** The asker (on this thread) abandoned ask `id`. */
+  cancel(id: number): void {
+    this.cancelAsk(this.host.asks, id);
+  }
+
+  /**
+   * Ask `id` answered through `replyTo` was cancelled by its asker: a message in progress
+   * has its signal aborted, a deferred reply its `signal`, a queued one is skipped.
+   */
+  cancelAsk(replyTo: AskReplyTo, id: number): void {
+    if (this.status === 'dead') return;
+    const env = this.current ?? this.inFlight;
+    if (env !== undefined && env.ask === id && env.replyTo === replyTo) {
+      (this.messageAbort ??= new AbortController()).abort();
+      return;
+    }
+    (this.cancels ??= new Cancels()).cancel(replyTo, id);
+  }
+
   // ---- Runnable ----------------------------------------------------------------------
 
   get runnable(): boolean {
@@ -169,17 +196,22 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
   private invoke(env: Envelope): void {
     const msg = env.msg;
     if (msg instanceof TerminatedMessage && !this.watches.takeNotice(msg)) return; // unwatched meanwhile: discard
+    if (this.cancels !== undefined && env.ask !== 0 && this.cancels.skip(env)) return; // its asker gave up
     this.sender = env.sender as ActorRef | undefined;
     const host = this.host;
     // time one message in PROCESSING_SAMPLE: enough for the histogram, cheap for the hot path
     const t0 = (++host.processed & (PROCESSING_SAMPLE - 1)) === 0 ? host.clock.now() : -1;
     let result: unknown;
+    this.current = env;
+    this.messageAbort = undefined;
     try {
       result = this.instance!.receive(msg);
     } catch (err) {
+      this.current = undefined;
       this.receiveFailed(err, env);
       return;
     }
+    this.current = undefined;
     if (isThenable(result)) {
       this.busy = true;
       this.inFlight = env;
@@ -190,6 +222,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
           if (t0 >= 0) host.processing.observe(host.clock.now() - t0);
           this.busy = false;
           this.inFlight = undefined;
+          this.messageAbort = undefined;
           if (env.ask !== 0) env.replyTo!.resolve(env.ask, value);
           this.wake();
         },
@@ -197,6 +230,7 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
           if (token !== this.token) return;
           this.busy = false;
           this.inFlight = undefined;
+          this.messageAbort = undefined;
           this.receiveFailed(err, env);
           this.wake();
         },
@@ -667,6 +701,25 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
     return this.host.registry.lookup(name) as ActorRef<M, R> | undefined;
   }
 
+  get signal(): AbortSignal {
+    if (this.current === undefined && this.inFlight === undefined) return NEVER_ABORTED;
+    return (this.messageAbort ??= new AbortController()).signal;
+  }
+
+  replyLater<R = unknown>(): DeferredReply<R> | undefined {
+    const env = this.current ?? this.inFlight;
+    if (env === undefined || env.ask === 0) return undefined;
+    const id = env.ask;
+    const replyTo = env.replyTo!;
+    env.ask = 0; // the cell no longer answers it
+    const aborted = this.messageAbort?.signal.aborted === true;
+    return (this.cancels ??= new Cancels()).defer<R>(replyTo, id, aborted);
+  }
+
+  publish(event: SystemEvent): void {
+    this.host.emit(event);
+  }
+
   /** User messages waiting. */
   get mailboxSize(): number {
     return this.mailbox.size;
@@ -678,6 +731,70 @@ export class ActorCell implements ActorContext, Runnable, RefTarget, ChildHandle
 
   get node(): string {
     return this.host.node;
+  }
+}
+
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * Cancelled asks of one cell: ids of queued messages to skip, and deferred replies whose
+ * signal a cancel aborts. Allocated on the first cancel or `replyLater`, so plain actors
+ * carry none of it.
+ */
+class Cancels {
+  private readonly skipped = new Map<AskReplyTo, Set<number>>();
+  private readonly deferred = new Map<AskReplyTo, Map<number, AbortController | null>>();
+
+  cancel(replyTo: AskReplyTo, id: number): void {
+    const waiting = this.deferred.get(replyTo);
+    if (waiting?.has(id)) {
+      const ctl = waiting.get(id) ?? new AbortController();
+      waiting.set(id, ctl);
+      ctl.abort();
+      return;
+    }
+    let set = this.skipped.get(replyTo);
+    if (set === undefined) this.skipped.set(replyTo, (set = new Set()));
+    if (set.size < 10_000) set.add(id);
+  }
+
+  /** True (and forgotten) if this queued ask was cancelled. */
+  skip(env: Envelope): boolean {
+    const set = this.skipped.get(env.replyTo!);
+    if (set === undefined || !set.delete(env.ask)) return false;
+    if (set.size === 0) this.skipped.delete(env.replyTo!);
+    return true;
+  }
+
+  defer<R>(replyTo: AskReplyTo, id: number, aborted: boolean): DeferredReply<R> {
+    let waiting = this.deferred.get(replyTo);
+    if (waiting === undefined) this.deferred.set(replyTo, (waiting = new Map()));
+    const map = waiting;
+    let ctl: AbortController | null = null;
+    if (aborted) (ctl = new AbortController()).abort();
+    map.set(id, ctl);
+    let settled = false;
+    const done = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      map.delete(id);
+      if (map.size === 0) this.deferred.delete(replyTo);
+      return true;
+    };
+    return {
+      resolve: (value) => {
+        if (done()) replyTo.resolve(id, value);
+      },
+      reject: (err) => {
+        if (done()) replyTo.reject(id, err);
+      },
+      get signal() {
+        if (settled) return NEVER_ABORTED;
+        let c = map.get(id);
+        if (c === undefined || c === null) map.set(id, (c = new AbortController()));
+        return c.signal;
+      },
+    };
   }
 }
 

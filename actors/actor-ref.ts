@@ -29,6 +29,8 @@ export interface RefTarget {
   removeWatcher?(watcher: ActorCell): void;
   /** Makes the actor exit abnormally (admin kill) where it lives. */
   exitNow?(reason: ExitReason): void;
+  /** The asker gave up on ask `id` (opened in `asks`): abort it where the actor lives. */
+  cancel?(id: number): void;
 }
 
 export interface TellOptions {
@@ -41,6 +43,17 @@ export interface TellOptions {
 export interface AskOptions extends TellOptions {
   /** ms; default 5000. `Infinity` waits for ever. */
   timeout?: number;
+  /**
+   * Cancels the ask: when it fires, the ask rejects `ERR_ABORTED` at once (a later reply is
+   * dropped) and a cancel goes to the actor — on this thread or another — whose
+   * `context.signal` (or `replyLater().signal`) for that message aborts. A message not yet
+   * started is skipped. Already aborted: rejects at once, nothing is sent.
+   */
+  signal?: AbortSignal;
+}
+
+function abortedError(path: string): ApiaryError {
+  return new ApiaryError(ErrorCodes.ABORTED, `ask to ${path} was aborted`);
 }
 
 export class ActorRef<M = unknown, R = unknown> implements Address {
@@ -95,6 +108,8 @@ export class ActorRef<M = unknown, R = unknown> implements Address {
     if (!(timeout > 0)) {
       return Promise.reject(new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'ask timeout must be > 0', { field: 'timeout' }));
     }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortedError(this.path));
     const asks = this.target.asks;
     const { id, promise } = asks.open<R>(timeout, () => this.path);
     this.target.deliver({
@@ -104,6 +119,13 @@ export class ActorRef<M = unknown, R = unknown> implements Address {
       replyTo: asks,
       priority: options?.priority === undefined ? 2 : priorityIndex(options.priority),
     });
+    if (signal === undefined || !asks.isOpen(id)) return promise;
+    const onAbort = (): void => {
+      if (asks.reject(id, abortedError(this.path))) this.target.cancel?.(id);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = (): void => signal.removeEventListener('abort', onAbort);
+    promise.then(detach, detach);
     return promise;
   }
 

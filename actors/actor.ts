@@ -12,6 +12,7 @@ import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
 import type { ActorRef } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { MailboxOptions } from './mailbox.js';
+import type { SystemEvent } from './events.js';
 
 /** How to start an actor: which class, its constructor argument, mailbox and name. */
 export interface SpawnOptions<Args = unknown> {
@@ -53,6 +54,29 @@ export interface ActorContext {
   scheduleOnce(ms: number, message: unknown): () => void;
   /** A registered name on this node, or undefined. */
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined;
+  /**
+   * Aborts when the asker of the message being processed cancels its ask (`ask(msg, {
+   * signal })`, from any thread). Created on first read, so actors that never look pay
+   * nothing. Outside a message: a signal that never aborts.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Takes over the answer to the ask being processed (OTP's `{noreply, …}` + `gen_server:reply`):
+   * what `receive` returns is then ignored and the ask waits for `reply.resolve`/`reject`
+   * (or its own timeout), so an actor can answer later without blocking its next message.
+   * `reply.signal` aborts if the asker cancels. Undefined for a tell.
+   */
+  replyLater<R = unknown>(): DeferredReply<R> | undefined;
+  /** Publishes a toolkit event on the node's `events$` (from a worker thread too). */
+  publish(event: SystemEvent): void;
+}
+
+/** The answer to an ask taken over with {@link ActorContext.replyLater}; settle it once. */
+export interface DeferredReply<R = unknown> {
+  resolve(value: R): void;
+  reject(err: unknown): void;
+  /** Aborts when the asker cancels this ask. */
+  readonly signal: AbortSignal;
 }
 
 let constructing: ActorContext | undefined;

@@ -34,6 +34,22 @@ export type SystemEvent =
       at: number;
     }
   | { type: 'thread-down'; thread: number; reason: string; at: number }
+  | { type: 'breaker-state'; name: string; state: 'closed' | 'open' | 'half-open'; previous: 'closed' | 'open' | 'half-open'; at: number }
+  | {
+      type: 'degradation-level';
+      name: string;
+      level: 'FULL' | 'REDUCED' | 'MINIMAL' | 'EMERGENCY';
+      previous: 'FULL' | 'REDUCED' | 'MINIMAL' | 'EMERGENCY';
+      at: number;
+    }
+  | {
+      type: 'task-state';
+      workflow: string;
+      task: string;
+      state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      attempt: number;
+      at: number;
+    }
   | {
       type: 'dead-letter';
       sender: string | undefined;

@@ -328,6 +328,9 @@ export class Host implements LinkHandler {
       case 'exit-now':
         cell?.exitNow(payload.reason);
         return;
+      case 'cancel':
+        cell?.cancelAsk(link, payload.ask);
+        return;
     }
   }
 

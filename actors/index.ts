@@ -1,6 +1,6 @@
 /** The actor model: Actor, ActorRef, mailboxes, dispatcher, ask, dead letters, names. */
 export { Actor, isTerminated } from './actor.js';
-export type { ActorClass, ActorContext, SpawnOptions, Terminated, MessageOf, ReplyOf, RefOf, ArgsOfClass } from './actor.js';
+export type { ActorClass, ActorContext, DeferredReply, SpawnOptions, Terminated, MessageOf, ReplyOf, RefOf, ArgsOfClass } from './actor.js';
 export { ActorRef } from './actor-ref.js';
 export type { AskOptions, TellOptions } from './actor-ref.js';
 export type { Address } from './address.js';
@@ -12,3 +12,4 @@ export type { MailboxOptions, OverflowPolicy, Priority } from './mailbox.js';
 export type { SystemEvent, SystemEventType, DeadLetterReason, Directive } from './events.js';
 export type { Shutdown } from './shutdown.js';
 export { DEFAULTS as ACTOR_DEFAULTS } from './defaults.js';
+export * from './toolkit/index.js';

@@ -68,6 +68,8 @@ export interface NodeHealth {
   status: HealthStatus;
   uptimeMs: number;
   threads: ThreadHealth[];
+  /** Degradation levels of this node's controllers, by name (absent when there are none). */
+  degradation?: Record<string, 'FULL' | 'REDUCED' | 'MINIMAL' | 'EMERGENCY'>;
 }
 
 export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
@@ -371,7 +373,16 @@ export class ActorSystem {
       { thread: 0, status: 'healthy', phi: 0, lagMs: 0, utilization: 0, silentMs: undefined },
     ];
     const status: HealthStatus = this.stopping ? 'failed' : worst(threads.map((t) => t.status));
-    return { node: this.name, status, uptimeMs, threads };
+    if (this.degradation.size === 0) return { node: this.name, status, uptimeMs, threads };
+    return { node: this.name, status, uptimeMs, threads, degradation: Object.fromEntries(this.degradation) };
+  }
+
+  /** Current level of each degradation controller on this node (kept by the controllers). */
+  readonly degradation = new Map<string, 'FULL' | 'REDUCED' | 'MINIMAL' | 'EMERGENCY'>();
+
+  /** Publishes a toolkit event (breaker, degradation, workflow) on `events$`. */
+  publish(event: SystemEvent): void {
+    this.host.emit(event);
   }
 
   private readonly startedAt: number;

@@ -50,6 +50,26 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   /** The target's node is down, gone, or not (yet) a member; an ask to it rejects at once. */
   NODE_DOWN: 'ERR_NODE_DOWN',
+  /** A circuit breaker is open (or its one half-open probe is in flight): the call failed fast, nothing was sent. */
+  CIRCUIT_OPEN: 'ERR_CIRCUIT_OPEN',
+  /** A rate limiter had no token for this call within its wait budget; nothing was sent. */
+  RATE_LIMITED: 'ERR_RATE_LIMITED',
+  /** A bulkhead's slots and wait queue were full; nothing was sent. */
+  BULKHEAD_FULL: 'ERR_BULKHEAD_FULL',
+  /** A retry policy gave up (attempts, deadline or a stop-on predicate); `cause` is the last error. */
+  RETRIES_EXHAUSTED: 'ERR_RETRIES_EXHAUSTED',
+  /** The caller's AbortSignal fired: the wait or the call was abandoned. */
+  ABORTED: 'ERR_ABORTED',
+  /** A call wrapped with a timeout did not settle in time (counts as a breaker failure). */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** A workflow's tasks depend on each other in a cycle; `field` names a task on it. */
+  WORKFLOW_CYCLE: 'ERR_WORKFLOW_CYCLE',
+  /** A workflow task depends on a task id the workflow does not have; `field` names it. */
+  UNKNOWN_DEPENDENCY: 'ERR_UNKNOWN_DEPENDENCY',
+  /** A workflow task did not run because a task it depends on failed or was cancelled. */
+  DEPENDENCY_FAILED: 'ERR_DEPENDENCY_FAILED',
+  /** A router has no routee it may use (none, or all skipped as unhealthy). */
+  NO_ROUTEE: 'ERR_NO_ROUTEE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -85,8 +85,31 @@ export class NodeMetrics {
         for (const t of system.health().threads) this.set({ thread: String(t.thread) }, t.lagMs);
       },
     });
+    const BREAKER = { closed: 0, 'half-open': 1, open: 2 } as const;
+    const DEGRADATION = { FULL: 0, REDUCED: 1, MINIMAL: 2, EMERGENCY: 3 } as const;
+    const breakerState = new Gauge({
+      name: 'apiary_breaker_state',
+      help: 'Circuit breakers by name: 0 closed, 1 half-open, 2 open (names are the breakers an app creates: bounded)',
+      labelNames: ['name'],
+      registers,
+    });
+    const breakerTransitions = new Counter({ name: 'apiary_breaker_transitions_total', help: 'Circuit breaker state changes, by new state', labelNames: ['state'], registers });
+    new Gauge({
+      name: 'apiary_degradation_level',
+      help: 'Degradation level per controller: 0 FULL, 1 REDUCED, 2 MINIMAL, 3 EMERGENCY',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        for (const [name, level] of system.degradation) this.set({ name }, DEGRADATION[level]);
+      },
+    });
+    const tasks = new Counter({ name: 'apiary_workflow_tasks_total', help: 'Workflow task state changes, by state', labelNames: ['state'], registers });
     this.sub = system.events$.subscribe((e) => {
-      if (e.type === 'restarted') restarts.inc();
+      if (e.type === 'breaker-state') {
+        breakerState.set({ name: e.name }, BREAKER[e.state]);
+        breakerTransitions.inc({ state: e.state });
+      } else if (e.type === 'task-state') tasks.inc({ state: e.state });
+      else if (e.type === 'restarted') restarts.inc();
       else if (e.type === 'escalated') escalations.inc();
       else if (e.type === 'dead-letter') deadLetters.inc({ reason: e.reason });
       else if (e.type === 'thread-down') threadRestarts.inc();

@@ -33,7 +33,8 @@ export type SysPayload =
   | { k: 'terminated'; ref: ActorRef; reason: ExitReason }
   | { k: 'resume' }
   | { k: 'kill'; reason: ExitReason; final: boolean }
-  | { k: 'exit-now'; reason: ExitReason };
+  | { k: 'exit-now'; reason: ExitReason }
+  | { k: 'cancel'; ask: number };
 
 /** Requests a parent makes of a child cell on another thread. */
 export type ReqPayload = { k: 'start' } | { k: 'terminate'; reason: ExitReason } | { k: 'prepare-restart'; reason: ExitReason };

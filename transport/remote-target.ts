@@ -69,6 +69,11 @@ export class RemoteTarget implements RefTarget {
     this.link()?.sendSys(this.id, { k: 'unwatch', watcher: watcher.ref });
   }
 
+  /** The asker abandoned ask `id`: the actor's signal for that message aborts over there. */
+  cancel(id: number): void {
+    this.link()?.sendSys(this.id, { k: 'cancel', ask: id });
+  }
+
   /** Makes the remote actor exit abnormally (admin kill). */
   exitNow(reason: ExitReason): void {
     this.link()?.sendSys(this.id, { k: 'exit-now', reason });
