@@ -11,6 +11,9 @@
  */
 import { Actor } from '../actors/actor.js';
 import type { ActorRef } from '../actors/actor-ref.js';
+import { Router } from '../actors/toolkit/router.js';
+import { runWorkflow, type TaskInputs } from '../actors/toolkit/workflow.js';
+import { fixedRetry } from '../actors/toolkit/retry-policy.js';
 
 /** Constructor argument of the worker agents. */
 export interface AgentArgs {
@@ -127,15 +130,25 @@ export interface CoordinatorArgs {
   log: (line: string) => void;
 }
 
+/** An analysis task that crashed its agent is tried once more (the restarted agent, or the other one). */
+const ANALYSIS_RETRY = fixedRetry(300, { maxAttempts: 2 });
+
+/** Registered names of the analysis agents the coordinator's router spreads work over. */
+export const ANALYSTS = ['analysis', 'analysis-2'];
+
 /**
- * Drives the report pipeline: ingest → analysis → synthesis, every `everyMs` (re-armed after
- * each run). A run in which a step crashes, or is still restarting, is logged as skipped;
- * the next one starts on time.
+ * Drives the report pipeline every `everyMs` (re-armed after each run) as a workflow:
+ * ingest → one analysis task per region (in parallel, spread over the analysis agents by a
+ * least-loaded router, each tried twice) → synthesis → summary (the API-calling agent; when it fails the
+ * report says `summary unavailable`). A run in which a step fails, or is still restarting,
+ * is logged as skipped; the next one starts on time.
  */
 export class Coordinator extends Actor<{ type: 'tick' }, void> {
   private seq = 0;
+  private readonly router: Router<{ type: 'analyse'; rows: SaleRow[] }, RegionStats[]>;
   constructor(private readonly args: CoordinatorArgs) {
     super();
+    this.router = new Router({ strategy: 'least-loaded' }, this.context.clock);
   }
   override started(): void {
     this.context.scheduleOnce(this.args.everyMs, { type: 'tick' });
@@ -144,13 +157,54 @@ export class Coordinator extends Actor<{ type: 'tick' }, void> {
     const id = ++this.seq;
     try {
       const ingest = this.lookup<{ type: 'batch'; size: number }, SaleRow[]>('ingest');
-      const analysis = this.lookup<{ type: 'analyse'; rows: SaleRow[] }, RegionStats[]>('analysis');
       const synthesis = this.lookup<{ type: 'synthesise'; id: number; rows: number; stats: RegionStats[] }, Report>('synthesis');
-      const rows = await ingest.ask({ type: 'batch', size: this.args.batchSize });
-      const stats = await analysis.ask({ type: 'analyse', rows });
-      const report = await synthesis.ask({ type: 'synthesise', id, rows: rows.length, stats });
+      this.refreshAnalysts();
+      const summariser = this.context.lookup<unknown, string>('summariser');
+      const rowsOf = (inputs: TaskInputs) => inputs.ingest as SaleRow[];
+      const analyse = REGIONS.map((region) => ({
+        id: `analyse-${region}`,
+        dependsOn: ['ingest'],
+        target: this.router,
+        retry: ANALYSIS_RETRY,
+        message: (inputs: TaskInputs) => ({ type: 'analyse' as const, rows: rowsOf(inputs).filter((r) => r.region === region) }),
+      }));
+      const wf = runWorkflow(
+        {
+          name: `report-${id}`,
+          tasks: [
+            { id: 'ingest', target: ingest, message: { type: 'batch', size: this.args.batchSize } },
+            ...analyse,
+            {
+              id: 'synthesis',
+              dependsOn: ['ingest', ...analyse.map((t) => t.id)],
+              target: synthesis,
+              message: (inputs: TaskInputs) => ({
+                type: 'synthesise',
+                id,
+                rows: rowsOf(inputs).length,
+                stats: analyse.flatMap((t) => inputs[t.id] as RegionStats[]),
+              }),
+            },
+            {
+              id: 'summary',
+              dependsOn: ['synthesis'],
+              target: summariser ?? { ask: () => Promise.reject(new Error('summariser is restarting')) },
+              message: (inputs: TaskInputs) => ({ type: 'summarise', report: inputs.synthesis }),
+              timeout: 4000,
+              fallback: () => 'summary unavailable',
+            },
+          ],
+        },
+        { clock: this.context.clock, publish: (e) => this.context.publish(e) },
+      );
+      const result = await wf.result;
+      if (result.status !== 'completed') {
+        const failed = Object.values(result.tasks).find((t) => t.state === 'failed' && t.error?.code !== 'ERR_DEPENDENCY_FAILED');
+        throw new Error(failed?.error?.message ?? result.status);
+      }
+      const report = result.tasks.synthesis!.value as Report;
       this.args.log(
-        `[reports] report #${report.id}: ${report.rows} rows, revenue ${report.revenue}, top region ${report.topRegion}, ${report.outliers} outliers`,
+        `[reports] report #${report.id}: ${report.rows} rows, revenue ${report.revenue}, top region ${report.topRegion}, ${report.outliers} outliers · ${String(result.tasks.summary!.value)}`,
       );
     } catch (err) {
       // a pipeline step crashed mid-report (its supervisor restarts it): skip this report
@@ -158,6 +212,13 @@ export class Coordinator extends Actor<{ type: 'tick' }, void> {
     } finally {
       this.context.scheduleOnce(this.args.everyMs, { type: 'tick' });
     }
+  }
+  /** The router follows the analysts' current refs (a thread crash gives a restarted agent a new one). */
+  private refreshAnalysts(): void {
+    const current = ANALYSTS.map((n) => this.context.lookup<{ type: 'analyse'; rows: SaleRow[] }, RegionStats[]>(n)).filter((r) => r !== undefined);
+    for (const old of this.router.routees) if (!current.some((r) => r.equals(old))) this.router.remove(old);
+    for (const r of current) this.router.add(r);
+    if (current.length === 0) throw new Error('analysis is restarting');
   }
   private lookup<M, R>(name: string): ActorRef<M, R> {
     const ref = this.context.lookup<M, R>(name);

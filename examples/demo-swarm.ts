@@ -7,7 +7,11 @@
  *   ├─ reports                 rest-for-one: a crash restarts the steps after it
  *   │  ├─ coordinator (main)   drives the pipeline every few seconds, keeps report numbers
  *   │  ├─ ingest      (auto)   synthetic sales rows
- *   │  ├─ analysis    (auto)   per-region statistics
+ *   │  ├─ summariser  (main)   one-line summary from a simulated flaky, rate-limited API,
+ *   │                          behind breaker + retry + rate limit (examples/demo-api.ts)
+ *   │  ├─ ingest      (auto)   synthetic sales rows
+ *   │  ├─ analysis    (auto)   per-region statistics   } a router spreads the
+ *   │  ├─ analysis-2  (auto)   per-region statistics   } regions over both
  *   │  └─ synthesis   (auto)   JSON report
  *   └─ monitoring              one-for-one
  *      ├─ detector    (auto)   z-score of each sensor reading (stateless)
@@ -27,6 +31,7 @@ import type { ActorSystem } from '../runtime/actor-system.js';
 import type { Subscription } from 'rxjs';
 import { describeReason } from '../actors/exit-reason.js';
 import { Alerter, Analysis, Coordinator, Detector, Ingest, Source, Synthesis } from './demo-agents.js';
+import { Summariser } from './demo-api.js';
 
 export interface DemoOptions {
   /** Probability that one message makes a worker agent throw. Default 0.05; 0 turns faults off. */
@@ -41,6 +46,10 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** Place worker agents on worker threads (`auto`) or keep everything on the main thread. Default true. */
   useThreads?: boolean;
+  /** Probability that the simulated summary API answers 503. Default 0.2 (`APIARY_DEMO_API_ERROR_RATE`). */
+  apiErrorRate?: number;
+  /** Probability that it answers 429 with a Retry-After. Default 0.1 (`APIARY_DEMO_API_THROTTLE_RATE`). */
+  apiThrottleRate?: number;
 }
 
 /** The demo's defaults: quick enough that a newcomer sees reports, alerts and restarts in ~10 s. */
@@ -49,6 +58,10 @@ export const DEMO_DEFAULTS = {
   reportEveryMs: 3000,
   eventEveryMs: 200,
   dedupMs: 60_000,
+  apiErrorRate: 0.2,
+  apiThrottleRate: 0.1,
+  /** The simulated API's own limit, calls per second. */
+  apiLimitPerSecond: 3,
 } as const;
 
 /**
@@ -79,8 +92,20 @@ export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
               actor: Coordinator,
               args: { everyMs: options.reportEveryMs ?? DEMO_DEFAULTS.reportEveryMs, batchSize: 500, log },
             },
+            // before the steps, so their crashes do not restart it (and reset its circuit breaker)
+            {
+              id: 'summariser',
+              name: 'summariser',
+              actor: Summariser,
+              args: {
+                errorRate: options.apiErrorRate ?? DEMO_DEFAULTS.apiErrorRate,
+                throttleRate: options.apiThrottleRate ?? DEMO_DEFAULTS.apiThrottleRate,
+                limitPerSecond: DEMO_DEFAULTS.apiLimitPerSecond,
+              },
+            },
             { id: 'ingest', name: 'ingest', actor: Ingest, args: agent, thread },
             { id: 'analysis', name: 'analysis', actor: Analysis, args: agent, thread },
+            { id: 'analysis-2', name: 'analysis-2', actor: Analysis, args: agent, thread },
             { id: 'synthesis', name: 'synthesis', actor: Synthesis, args: agent, thread },
           ],
         }),
@@ -132,6 +157,7 @@ export async function startDemo(system: ActorSystem, options: DemoOptions = {}):
     if (e.type === 'restarted' && e.path !== failed) log(`[supervisor] ${e.path} restarted along with ${failed}`);
     if (e.type === 'escalated') log(`[supervisor] ${e.path} gave up (${describeReason(e.reason)}): escalating`);
     if (e.type === 'thread-down') log(`[threads] thread ${e.thread} died: ${e.reason}`);
+    if (e.type === 'breaker-state') log(`[api] circuit ${e.name} ${e.previous} → ${e.state}`);
   });
   const spec = demoSpec({ ...options, log });
   try {

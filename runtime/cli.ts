@@ -106,8 +106,16 @@ async function start(argv: string[]): Promise<void> {
       'secret-file': { type: 'string' },
     },
   });
-  const faultRate = process.env.APIARY_DEMO_FAULT_RATE === undefined ? undefined : Number(process.env.APIARY_DEMO_FAULT_RATE);
-  if (faultRate !== undefined && !(faultRate >= 0 && faultRate <= 1)) throw new UsageError('APIARY_DEMO_FAULT_RATE must be a number in [0, 1]');
+  const rateFromEnv = (name: string): number | undefined => {
+    const raw = process.env[name];
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`${name} must be a number in [0, 1]`);
+    return v;
+  };
+  const faultRate = rateFromEnv('APIARY_DEMO_FAULT_RATE');
+  const apiErrorRate = rateFromEnv('APIARY_DEMO_API_ERROR_RATE');
+  const apiThrottleRate = rateFromEnv('APIARY_DEMO_API_THROTTLE_RATE');
   const secret = readSecret(values['secret-file']);
   let listen = values.listen === undefined ? undefined : parseHostPort(values.listen, '--listen');
   if (listen !== undefined && secret === undefined) {
@@ -155,7 +163,7 @@ async function start(argv: string[]): Promise<void> {
   if (config) await system.spawn(config.supervisor, { name: 'app' });
   else {
     const { startDemo } = await import('../examples/demo-swarm.js');
-    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate });
+    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate, apiErrorRate, apiThrottleRate });
   }
   console.log(
     `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${system.cluster?.url.replace('ws://', '') || '-'} · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,

@@ -39,4 +39,4 @@ export type { DegradationLevel, DegradationOptions, DegradationRule, Degradation
 export { topologicalOrder, dependentsOf } from './workflow-graph.js';
 export type { GraphNode } from './workflow-graph.js';
 export { runWorkflow } from './workflow.js';
-export type { TaskSpec, TaskState, TaskInputs, TaskOutcome, WorkflowSpec, WorkflowResult, WorkflowHandle, RunOptions } from './workflow.js';
+export type { Askable, TaskSpec, TaskState, TaskInputs, TaskOutcome, WorkflowSpec, WorkflowResult, WorkflowHandle, RunOptions } from './workflow.js';

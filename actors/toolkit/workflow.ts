@@ -11,7 +11,7 @@
  * queued tasks never start. Does not own: validation (workflow-graph.ts) or retry timing
  * (with-retry.ts). Time: the given clock. Threads: the caller's; agents anywhere.
  */
-import type { ActorRef } from '../actor-ref.js';
+import type { AskOptions } from '../actor-ref.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../../runtime/errors.js';
 import type { SystemEvent } from '../events.js';
@@ -26,11 +26,16 @@ export type TaskState = 'queued' | 'running' | 'completed' | 'failed' | 'cancell
 /** The results of a task's dependencies, by task id. */
 export type TaskInputs = Record<string, unknown>;
 
+/** Anything with `ask`: an ActorRef (local, other thread, a RouterActor, a Guard) or a {@link Router}. */
+export interface Askable<M = any, R = any> {
+  ask(message: M, options?: AskOptions): Promise<R>;
+}
+
 export interface TaskSpec<M = any, R = any> {
   id: string;
   dependsOn?: string[];
-  /** The agent: any ref (a router or a Guard too). */
-  target: ActorRef<M, R>;
+  /** The agent: any ref (a router or a Guard too), or a Router. */
+  target: Askable<M, R>;
   /** The message, or a function of the dependencies' results. */
   message: M | ((inputs: TaskInputs) => M);
   /** ms per attempt. Default 30 000. */
@@ -127,9 +132,15 @@ export function runWorkflow(spec: WorkflowSpec, options: RunOptions): WorkflowHa
   const start = (t: TaskSpec): void => {
     const inputs: TaskInputs = {};
     for (const d of t.dependsOn ?? []) inputs[d] = outcomes.get(d)!.value;
-    const message = typeof t.message === 'function' ? (t.message as (i: TaskInputs) => unknown)(inputs) : t.message;
     const timeout = t.timeout ?? DEFAULTS.workflow.taskTimeout;
     const signal = abort.signal;
+    let message: unknown;
+    try {
+      message = typeof t.message === 'function' ? (t.message as (i: TaskInputs) => unknown)(inputs) : t.message;
+    } catch (err) {
+      set(t.id, { state: 'running', attempts: 0, startedAt: clock.now() });
+      return failed(t, err);
+    }
     const attempt = (n: number): Promise<unknown> => {
       set(t.id, n === 1 ? { state: 'running', attempts: 1, startedAt: clock.now() } : { state: 'running', attempts: n });
       return t.target.ask(message, { timeout, signal });
@@ -147,14 +158,19 @@ export function runWorkflow(spec: WorkflowSpec, options: RunOptions): WorkflowHa
       (err: unknown) => {
         if (outcomes.get(t.id)!.state !== 'running') return;
         if (signal.aborted) return set(t.id, { state: 'cancelled', error: serializeError(err), endedAt: clock.now() });
-        set(t.id, { state: 'failed', error: serializeError(err), endedAt: clock.now() });
-        const dependencyFailed = serializeError(new ApiaryError(ErrorCodes.DEPENDENCY_FAILED, `task '${t.id}' failed`));
-        for (const d of dependentsOf(spec.tasks, t.id)) {
-          if (outcomes.get(d)!.state === 'queued') set(d, { state: 'failed', error: dependencyFailed });
-        }
-        startReady();
+        failed(t, err);
       },
     );
+  };
+
+  /** A running task failed: it and its queued dependents (only those) fail. */
+  const failed = (t: TaskSpec, err: unknown): void => {
+    set(t.id, { state: 'failed', error: serializeError(err), endedAt: clock.now() });
+    const dependencyFailed = serializeError(new ApiaryError(ErrorCodes.DEPENDENCY_FAILED, `task '${t.id}' failed`));
+    for (const d of dependentsOf(spec.tasks, t.id)) {
+      if (outcomes.get(d)!.state === 'queued') set(d, { state: 'failed', error: dependencyFailed });
+    }
+    startReady();
   };
 
   const cancel = (): void => {

@@ -60,7 +60,7 @@ async function setup(agents = 4): Promise<ActorRef<Job, string>[]> {
 
 function task(id: string, target: ActorRef<Job, string>, dependsOn: string[] = [], extra: Partial<Job> & Partial<TaskSpec> = {}): TaskSpec {
   const { failTimes, hold, ...spec } = extra;
-  return { id, target, dependsOn, message: (inputs) => ({ task: id, inputs, failTimes, hold }), ...spec };
+  return { id, target, dependsOn, message: (inputs: Record<string, unknown>) => ({ task: id, inputs, failTimes, hold }), ...spec };
 }
 
 const run = (spec: WorkflowSpec) => runWorkflow(spec, { clock: t.clock, publish: (e) => t.system.publish(e) });
@@ -170,5 +170,21 @@ describe('running a workflow', () => {
     await first;
     await t.settle();
     expect(Agent.log).toEqual(['start first', 'end first']);
+  });
+});
+
+describe('a task whose message cannot be built', () => {
+  it('fails that task and its dependents, not the process', async () => {
+    const [a] = await setup(1);
+    const wf = run({
+      tasks: [
+        task('a', a!),
+        { id: 'b', dependsOn: ['a'], target: a!, message: () => { throw new Error('bad input'); } },
+        task('c', a!, ['b']),
+      ],
+    });
+    const result = await wf.result;
+    expect([result.tasks.a!.state, result.tasks.b!.state, result.tasks.c!.state]).toEqual(['completed', 'failed', 'failed']);
+    expect(result.tasks.b!.error!.message).toBe('bad input');
   });
 });
