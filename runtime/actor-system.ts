@@ -211,9 +211,10 @@ export class ActorSystem {
     target.onTermination?.(() => this.host.registry.unregister(name, ref));
   }
 
-  /** The ref of the live actor at a tree path (e.g. `/app/reports/ingest`), or undefined. */
+  /** The ref of the live actor at a tree path (e.g. `/app/reports/ingest`), wherever it runs, or undefined. */
   at<M = unknown, R = unknown>(path: string): ActorRef<M, R> | undefined {
-    return this.host.cellAt(path)?.ref as ActorRef<M, R> | undefined;
+    const handle = this.handleAt(path);
+    return handle === undefined || handle.status === 'dead' ? undefined : (handle.ref as ActorRef<M, R>);
   }
 
   /**
