@@ -25,7 +25,7 @@ function ratio(m: Metrics, other: Metrics | undefined): string {
   const b = other.get(a.metric);
   if (b === undefined || b === 0) return '';
   const r = a.value / b;
-  return a.metric === 'p50' ? `RTT ×${r.toFixed(2)}` : `${a.metric === 'heap-per-actor' ? 'heap' : ''}×${r.toFixed(2)}`;
+  return `${a.metric === "throughput" ? "" : `${a.metric} `}×${r.toFixed(2)}`;
 }
 
 function fmt(v: number | undefined, unit = ''): string {

@@ -58,7 +58,7 @@ export function nactSpawner(): { spawn(n: number): Promise<void>; stop(): void }
   const idle = (state: unknown): unknown => state;
   return {
     spawn: async (n) => {
-      for (let i = 0; i < n; i++) refs.push(nact.spawn(system, idle));
+      for (let i = 0; i < n; i++) refs.push(nact.spawn(system, idle, `idle-${refs.length}`)); // unnamed ones collide past ~10^5
     },
     stop: () => nact.stop(system),
   };

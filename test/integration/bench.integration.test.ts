@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { startNode } from './processes.js';
+import type { BenchRow } from '../../bench/stats.js';
 
 const SCENARIOS = [
   'in-thread-ping-pong',
@@ -22,14 +23,7 @@ const SCENARIOS = [
 const SYSTEMS = ['apiary', 'nact', 'comedy', 'raw'];
 const UNITS: Record<string, string> = { p50: 'us', p99: 'us', p999: 'us', throughput: 'msg/s', rate: 'actors/s', 'heap-per-actor': 'bytes' };
 
-interface Row {
-  scenario: string;
-  system: string;
-  metric: string;
-  value: number;
-  unit: string;
-  variant?: string;
-}
+type Row = BenchRow;
 
 function expectContract(rows: Row[]): void {
   expect(rows.length).toBeGreaterThan(0);
