@@ -3,8 +3,9 @@
  * between two processes on 127.0.0.1 on this machine (no apiary on either side).
  * - `cross-node-ask` / `raw`: one msgpack message out, one back, over one socket;
  * - `cross-node-throughput` / `raw`: 256 msgpack frames per binary ws frame, counted by the peer.
- * The apiary side (node links) sits next to these: start a peer with
- * {@link startRawWsPeer}-like plumbing and reuse {@link wsPingPong} / {@link wsBatched}.
+ * The apiary side (node links, added with the cluster) goes next to these: a second node in
+ * a child process like {@link startRawWsPeer}'s, measured with the same pings and batch
+ * counts, its rows appended in {@link crossNodeRaw}'s caller with system `apiary`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { WebSocket } from 'ws';

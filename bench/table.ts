@@ -25,7 +25,7 @@ function ratio(m: Metrics, other: Metrics | undefined): string {
   const b = other.get(a.metric);
   if (b === undefined || b === 0) return '';
   const r = a.value / b;
-  return `${a.metric === "throughput" ? "" : `${a.metric} `}×${r.toFixed(2)}`;
+  return `${a.metric === 'throughput' ? '' : `${a.metric} `}×${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}`;
 }
 
 function fmt(v: number | undefined, unit = ''): string {
