@@ -1,7 +1,8 @@
 /**
  * Cross-thread scenarios, each beside its raw baseline measured in the same run:
  * - `cross-thread-ping-pong`: raw MessagePort ping-pong RTT vs an ask to an actor on a
- *   worker thread (main → worker → main), apiary and comedy's threaded mode;
+ *   worker thread (main → worker → main), apiary and comedy's threaded mode; variant `spin`:
+ *   the SharedArrayBuffer busy-polling limit (what a spin-before-park mode could reach);
  * - `cross-thread-throughput`: raw batched msgpack over postMessage (1000 frames per post,
  *   transferred) vs one-way tells to an actor on a worker thread, counted there.
  */
@@ -19,7 +20,13 @@ export interface CrossThreadOptions {
 }
 
 const RAW_WORKER = new URL('./raw-worker.js', import.meta.url);
-const ROUNDS = 5;
+const SPIN_WORKER = new URL('./raw-spin-worker.js', import.meta.url);
+/**
+ * Rounds of ping-pong per system. Wake-up latency here is bimodal (~15 µs or ~50 µs per
+ * round trip, switching every few hundred ms with the OS's thread placement), so many short
+ * rounds let every system sample both modes.
+ */
+const ROUNDS = 20;
 /** comedy's threaded mode moves ~0.1M msg/s: it gets this fraction of the messages. */
 const COMEDY_SHARE = 10;
 
@@ -71,6 +78,30 @@ async function rawBatched(w: Worker, n: number, iterations: number): Promise<num
 }
 
 /**
+ * The busy-polling limit (DESIGN §8): ping-pong through two slots of a SharedArrayBuffer,
+ * both threads spinning — no wake-up at all. This thread blocks while it measures.
+ */
+async function rawSpin(n: number, lat: Latency): Promise<void> {
+  const shared = new SharedArrayBuffer(8);
+  const slots = new Int32Array(shared);
+  const w = new Worker(SPIN_WORKER, { workerData: shared });
+  await new Promise((resolve) => w.once('online', resolve));
+  try {
+    for (let i = 1; i <= n; i++) {
+      const t0 = performance.now();
+      Atomics.store(slots, 0, i);
+      Atomics.notify(slots, 0);
+      while (Atomics.load(slots, 1) !== i);
+      if (i > n / 10) lat.recordMs(performance.now() - t0); // the first tenth warms up
+    }
+  } finally {
+    Atomics.store(slots, 0, -1);
+    Atomics.notify(slots, 0);
+    await w.terminate();
+  }
+}
+
+/**
  * Baselines and systems alternate in rounds, so all see the same machine (its wake-up
  * latency swings between runs); all rounds are pooled for latency.
  */
@@ -84,6 +115,9 @@ export async function crossThread(options: CrossThreadOptions): Promise<Scenario
     for (const s of list) await pingPong(s, warm, new Latency());
     for (let r = 0; r < ROUNDS; r++) for (const s of list) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!);
     const rows: BenchRow[] = list.flatMap((s) => lat.get(s.system)!.rows('cross-thread-ping-pong', s.system));
+    const spin = new Latency();
+    await rawSpin(options.pings, spin);
+    rows.push(...spin.rows('cross-thread-ping-pong', 'raw', 'spin'));
     rows.push(throughputRow('cross-thread-throughput', 'raw', await rawBatched(worker, options.messages, options.iterations)));
     rows.push(throughputRow('cross-thread-throughput', 'apiary', await flood(list[1]!, options.messages, options.iterations)));
     const comedyMessages = Math.max(1000, options.messages / COMEDY_SHARE);
