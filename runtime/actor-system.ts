@@ -148,17 +148,25 @@ export class ActorSystem {
    */
   spawn(spec: SupervisorSpec, options?: SystemSpawnOptions<never>): Promise<SupervisorRef>;
   spawn<C extends ActorClass>(actor: C, options?: SystemSpawnOptions<ArgsOfClass<C>>): Promise<RefOf<InstanceType<C>>>;
-  async spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
-    if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
-    const isSup = isSupervisorSpec(actor);
-    if (options.thread !== undefined && options.thread !== 0) {
-      if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
-      return this.spawnOnWorker(actor as ActorClass, options, options.thread);
+  // not `async`: a local actor that starts synchronously costs one resolved promise (spawn rate);
+  // every error still surfaces as a rejection
+  spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
+    try {
+      if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
+      const isSup = isSupervisorSpec(actor);
+      if (options.thread !== undefined && options.thread !== 0) {
+        if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
+        return this.spawnOnWorker(actor as ActorClass, options, options.thread);
+      }
+      const cell = this.host.createCell(isSup ? Supervisor : actor, isSup ? { ...options, args: actor } : options);
+      // only non-default shutdowns are kept (every lookup falls back to 5000): one WeakMap entry less per actor
+      const shutdown = options.shutdown ?? (isSup ? 'infinity' : undefined);
+      if (shutdown !== undefined) this.shutdowns.set(cell, shutdown);
+      const started = this.host.startCell(cell);
+      return isSup ? started.then((ref) => SupervisorRef.of(ref)) : started;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const cell = this.host.createCell(isSup ? Supervisor : actor, isSup ? { ...options, args: actor } : options);
-    this.shutdowns.set(cell, options.shutdown ?? (isSup ? 'infinity' : 5000));
-    const ref = await this.host.startCell(cell);
-    return isSup ? SupervisorRef.of(ref) : ref;
   }
 
   private async spawnOnWorker(actor: ActorClass, options: SystemSpawnOptions, thread: number | 'auto'): Promise<ActorRef> {
