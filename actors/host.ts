@@ -189,13 +189,18 @@ export class Host implements LinkHandler {
 
   /** Starts a created cell; on a failed start the cell dies and the promise rejects `ERR_START_FAILED`. */
   startCell(cell: ActorCell): Promise<ActorRef> {
-    return cell.start().then(
-      () => cell.ref,
-      (err: unknown) => {
-        cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
-        throw err;
-      },
-    );
+    const failed = (err: unknown): never => {
+      cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
+      throw err;
+    };
+    let started: Promise<void> | undefined;
+    try {
+      started = cell.startNow();
+    } catch (err) {
+      return Promise.reject(err).catch(failed);
+    }
+    // a synchronous start (the common case) needs no promise chain: spawning stays cheap
+    return started === undefined ? Promise.resolve(cell.ref) : started.then(() => cell.ref, failed);
   }
 
   /** The live cell with this id on this thread. */

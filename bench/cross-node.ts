@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import type { ActorRef } from '../actors/actor-ref.js';
 import { BatchWriter, Codec } from '../transport/codec.js';
 import { ActorSystem } from '../runtime/actor-system.js';
-import { BenchCounter, BenchEcho } from './actors.js';
+import { BenchTarget } from './actors.js';
 import { Latency, round, type BenchRow } from './stats.js';
 
 export interface CrossNodeOptions {
@@ -54,8 +54,8 @@ export async function crossNode(options: CrossNodeOptions): Promise<BenchRow[]> 
     rawRows = await rawWs(peer.raw, options);
     await system.ready();
     await untilUp(system, 'bench-peer');
-    const echo = await system.spawn(BenchEcho, { node: 'bench-peer' });
-    const counter = await system.spawn(BenchCounter, { node: 'bench-peer' });
+    const echo = await system.spawn(BenchTarget, { node: 'bench-peer' });
+    const counter = await system.spawn(BenchTarget, { node: 'bench-peer' });
     const lat = new Latency();
     for (let i = 0; i < Math.min(500, options.pings); i++) await echo.ask(i);
     for (let i = 0; i < options.pings; i++) {

@@ -1,121 +1,137 @@
 /**
  * Cross-thread scenarios, each beside its raw baseline measured in the same run:
- * - `cross-thread-ping-pong`: raw MessagePort ping-pong RTT vs apiary ask to an actor on a
- *   worker thread (main → worker → main);
- * - `cross-thread-throughput`: raw batched msgpack over postMessage vs apiary tells to an
- *   actor on a worker thread (one-way, completion confirmed by a final ask).
+ * - `cross-thread-ping-pong`: raw MessagePort ping-pong RTT vs an ask to an actor on a
+ *   worker thread (main → worker → main), apiary and comedy's threaded mode; variant `spin`:
+ *   the SharedArrayBuffer busy-polling limit (what a spin-before-park mode could reach);
+ * - `cross-thread-throughput`: raw batched msgpack over postMessage (1000 frames per post,
+ *   transferred) vs one-way tells to an actor on a worker thread, counted there.
  */
 import { Worker } from 'node:worker_threads';
-import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorSystem } from '../runtime/actor-system.js';
 import { BatchWriter, Codec } from '../transport/codec.js';
-import { BenchCounter, BenchEcho } from './actors.js';
-import { Latency, round, type BenchRow } from './stats.js';
+import { comedySubject } from './peers/comedy.js';
+import { Latency, throughput, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';
+import { apiarySubject, flood, pingPong, TICK, type Subject } from './subject.js';
 
 export interface CrossThreadOptions {
   pings: number;
   messages: number;
+  iterations: number;
 }
 
 const RAW_WORKER = new URL('./raw-worker.js', import.meta.url);
+const SPIN_WORKER = new URL('./raw-spin-worker.js', import.meta.url);
+/**
+ * Rounds of ping-pong per system. Wake-up latency here is bimodal (~15 µs or ~50 µs per
+ * round trip, switching every few hundred ms with the OS's thread placement), so many short
+ * rounds let every system sample both modes.
+ */
+const ROUNDS = 20;
+/** comedy's threaded mode moves ~0.1M msg/s: it gets this fraction of the messages. */
+const COMEDY_SHARE = 10;
 
 function once<T>(w: Worker): Promise<T> {
   return new Promise((resolve) => w.once('message', resolve));
 }
 
-async function rawPingPong(w: Worker, n: number, lat: Latency): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    w.postMessage(i);
-    await once(w);
-    lat.recordMs(performance.now() - t0);
-  }
+/** A bare worker that echoes numbers: the MessagePort round trip with nothing else. */
+function rawPortSubject(w: Worker): Subject {
+  return {
+    system: 'raw',
+    ask: (v) => {
+      const answer = once(w);
+      w.postMessage(v);
+      return answer;
+    },
+    tell: () => {
+      throw new Error('raw: tells go in batches (rawBatched)');
+    },
+    counted: async () => {},
+    stop: async () => void (await w.terminate()),
+  };
 }
 
-async function rawBatched(w: Worker, n: number): Promise<number> {
+/** Batched msgpack over postMessage: the cross-thread throughput limit. */
+async function rawBatched(w: Worker, n: number, iterations: number): Promise<number> {
   const codec = new Codec();
   const batch = new BatchWriter(64 * 1024);
   const perBatch = 1000;
-  w.postMessage('count');
-  const before = await once<number>(w);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    codec.append(batch, [0, 1, { seq: i, kind: 'tick' }, 2, null]);
-    if (batch.frames === perBatch) {
+  return throughput('raw batched postMessage', n, iterations, async () => {
+    w.postMessage('count');
+    const before = await once<number>(w);
+    for (let i = 0; i < n; i++) {
+      codec.append(batch, [0, 1, TICK, 2, null]);
+      if (batch.frames === perBatch) {
+        const data = batch.take();
+        w.postMessage(data, [data.buffer as ArrayBuffer]);
+        if ((i / perBatch) % 8 === 0) await yieldToLoop(); // as a runtime would between turns
+      }
+    }
+    if (!batch.empty) {
       const data = batch.take();
       w.postMessage(data, [data.buffer as ArrayBuffer]);
-      // yield now and then, as a runtime would between turns
-      if ((i / perBatch) % 16 === 0) await new Promise((r) => setImmediate(r));
     }
-  }
-  if (!batch.empty) {
-    const data = batch.take();
-    w.postMessage(data, [data.buffer as ArrayBuffer]);
-  }
-  w.postMessage('count');
-  const after = await once<number>(w);
-  const elapsed = performance.now() - t0;
-  if (after - before !== n) throw new Error(`raw batched: expected ${n} frames, worker counted ${after - before}`);
-  return (n / elapsed) * 1000;
-}
-
-async function apiaryPingPong(echo: ActorRef<unknown, unknown>, n: number, lat: Latency): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await echo.ask(i);
-    lat.recordMs(performance.now() - t0);
-  }
-}
-
-async function apiaryThroughput(system: ActorSystem, n: number): Promise<number> {
-  const counter = await system.spawn(BenchCounter, { thread: 1 });
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    counter.tell({ seq: i, kind: 'tick' });
-    // yield now and then so batches go out while we produce, as real senders would
-    if (i % 16_000 === 15_999) await new Promise((r) => setImmediate(r));
-  }
-  const got = await counter.ask('count', { timeout: 120_000 });
-  const elapsed = performance.now() - t0;
-  if (got !== n) throw new Error(`apiary throughput: expected ${n}, counted ${got}`);
-  return (n / elapsed) * 1000;
+    w.postMessage('count');
+    const after = await once<number>(w);
+    if (after - before !== n) throw new Error(`raw batched: expected ${n} frames, worker counted ${after - before}`);
+  });
 }
 
 /**
- * Baseline and apiary run in the same process and alternate in rounds, so both see the same
- * machine (this one's wake-up latency swings between runs); the best round of each is kept
- * for throughput, all rounds are pooled for latency.
+ * The busy-polling limit (DESIGN §8): ping-pong through two slots of a SharedArrayBuffer,
+ * both threads spinning — no wake-up at all. This thread blocks while it measures.
  */
-export async function crossThread(options: CrossThreadOptions): Promise<BenchRow[]> {
-  const rounds = 10;
-  const raw = new Worker(RAW_WORKER);
-  const system = await ActorSystem.start({ threads: 1 });
+async function rawSpin(n: number, lat: Latency): Promise<void> {
+  const shared = new SharedArrayBuffer(8);
+  const slots = new Int32Array(shared);
+  const w = new Worker(SPIN_WORKER, { workerData: shared });
+  await new Promise((resolve) => w.once('online', resolve));
   try {
-    await new Promise((r) => setTimeout(r, 100));
-    const echo = await system.spawn(BenchEcho, { thread: 1 });
-    const warm = Math.min(1000, options.pings / 10);
-    await rawPingPong(raw, warm, new Latency());
-    await apiaryPingPong(echo, warm, new Latency());
-    const rawLat = new Latency();
-    const apiaryLat = new Latency();
-    for (let r = 0; r < rounds; r++) {
-      await rawPingPong(raw, options.pings / rounds, rawLat);
-      await apiaryPingPong(echo, options.pings / rounds, apiaryLat);
+    for (let i = 1; i <= n; i++) {
+      const t0 = performance.now();
+      Atomics.store(slots, 0, i);
+      Atomics.notify(slots, 0);
+      while (Atomics.load(slots, 1) !== i);
+      if (i > n / 10) lat.recordMs(performance.now() - t0); // the first tenth warms up
     }
-    let rawBest = 0;
-    let apiaryBest = 0;
-    for (let r = 0; r < 3; r++) {
-      rawBest = Math.max(rawBest, await rawBatched(raw, options.messages));
-      apiaryBest = Math.max(apiaryBest, await apiaryThroughput(system, options.messages));
-    }
-    return [
-      ...rawLat.rows('cross-thread-ping-pong', 'raw'),
-      { scenario: 'cross-thread-throughput', system: 'raw', metric: 'throughput', value: round(rawBest), unit: 'msg/s' },
-      ...apiaryLat.rows('cross-thread-ping-pong', 'apiary'),
-      { scenario: 'cross-thread-throughput', system: 'apiary', metric: 'throughput', value: round(apiaryBest), unit: 'msg/s' },
-    ];
   } finally {
-    await raw.terminate();
+    Atomics.store(slots, 0, -1);
+    Atomics.notify(slots, 0);
+    await w.terminate();
+  }
+}
+
+/**
+ * Baselines and systems alternate in rounds, so all see the same machine (its wake-up
+ * latency swings between runs); all rounds are pooled for latency.
+ */
+export async function crossThread(options: CrossThreadOptions): Promise<ScenarioResult> {
+  const worker = new Worker(RAW_WORKER);
+  const system = await ActorSystem.start({ threads: 1 });
+  const list: Subject[] = [rawPortSubject(worker), await apiarySubject(system, 1), await comedySubject('threaded')];
+  try {
+    const lat = new Map(list.map((s) => [s.system, new Latency()]));
+    const warm = Math.min(500, options.pings / 10);
+    for (const s of list) await pingPong(s, warm, new Latency());
+    for (let r = 0; r < ROUNDS; r++) for (const s of list) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!);
+    const rows: BenchRow[] = list.flatMap((s) => lat.get(s.system)!.rows('cross-thread-ping-pong', s.system));
+    const spin = new Latency();
+    await rawSpin(options.pings, spin);
+    rows.push(...spin.rows('cross-thread-ping-pong', 'raw', 'spin'));
+    rows.push(throughputRow('cross-thread-throughput', 'raw', await rawBatched(worker, options.messages, options.iterations)));
+    rows.push(throughputRow('cross-thread-throughput', 'apiary', await flood(list[1]!, options.messages, options.iterations)));
+    const comedyMessages = Math.max(1000, options.messages / COMEDY_SHARE);
+    rows.push(throughputRow('cross-thread-throughput', 'comedy', await flood(list[2]!, comedyMessages, options.iterations)));
+    const noThreads = 'nact runs in-process only (no worker threads)';
+    return {
+      rows,
+      notes: [
+        { scenario: 'cross-thread-*', system: 'nact', note: noThreads },
+        { scenario: 'cross-thread-throughput', system: 'comedy', note: `threaded mode, ${comedyMessages} messages per run (≈0.1M msg/s)` },
+      ],
+    };
+  } finally {
+    for (const s of list) await s.stop();
     await system.stop();
   }
 }

@@ -177,21 +177,29 @@ export class ActorSystem {
    */
   spawn(spec: SupervisorSpec, options?: SystemSpawnOptions<never>): Promise<SupervisorRef>;
   spawn<C extends ActorClass>(actor: C, options?: SystemSpawnOptions<ArgsOfClass<C>>): Promise<RefOf<InstanceType<C>>>;
-  async spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
-    if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
-    const isSup = isSupervisorSpec(actor);
-    if (options.node !== undefined && options.node !== this.name) {
-      if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the node that spawns them', { field: 'node' });
-      return this.spawnOnNode(actor as ActorClass, options, options.node);
+  // not `async`: a local actor that starts synchronously costs one resolved promise (spawn rate);
+  // every error still surfaces as a rejection
+  spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
+    try {
+      if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
+      const isSup = isSupervisorSpec(actor);
+      if (options.node !== undefined && options.node !== this.name) {
+        if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the node that spawns them', { field: 'node' });
+        return this.spawnOnNode(actor as ActorClass, options, options.node);
+      }
+      if (options.thread !== undefined && options.thread !== 0) {
+        if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
+        return this.spawnOnWorker(actor as ActorClass, options, options.thread);
+      }
+      const cell = this.host.createCell(isSup ? Supervisor : actor, isSup ? { ...options, args: actor } : options);
+      // only non-default shutdowns are kept (every lookup falls back to 5000): one WeakMap entry less per actor
+      const shutdown = options.shutdown ?? (isSup ? 'infinity' : undefined);
+      if (shutdown !== undefined) this.shutdowns.set(cell, shutdown);
+      const started = this.host.startCell(cell);
+      return isSup ? started.then((ref) => SupervisorRef.of(ref)) : started;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (options.thread !== undefined && options.thread !== 0) {
-      if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the main thread (0)', { field: 'thread' });
-      return this.spawnOnWorker(actor as ActorClass, options, options.thread);
-    }
-    const cell = this.host.createCell(isSup ? Supervisor : actor, isSup ? { ...options, args: actor } : options);
-    this.shutdowns.set(cell, options.shutdown ?? (isSup ? 'infinity' : 5000));
-    const ref = await this.host.startCell(cell);
-    return isSup ? SupervisorRef.of(ref) : ref;
   }
 
   private async spawnOnWorker(actor: ActorClass, options: SystemSpawnOptions, thread: number | 'auto'): Promise<ActorRef> {
@@ -269,9 +277,10 @@ export class ActorSystem {
     target.onTermination?.(() => this.host.registry.unregister(name, ref));
   }
 
-  /** The ref of the live actor at a tree path (e.g. `/app/reports/ingest`), or undefined. */
+  /** The ref of the live actor at a tree path (e.g. `/app/reports/ingest`), wherever it runs, or undefined. */
   at<M = unknown, R = unknown>(path: string): ActorRef<M, R> | undefined {
-    return this.host.cellAt(path)?.ref as ActorRef<M, R> | undefined;
+    const handle = this.handleAt(path);
+    return handle === undefined || handle.status === 'dead' ? undefined : (handle.ref as ActorRef<M, R>);
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * The HTTP admin server of a node (DESIGN §4): GET /tree, /health, /metrics, /members and
- * POST /actors/{path}/kill.
+ * The HTTP admin server of a node (DESIGN §4): GET /tree, /health, /metrics, /members,
+ * POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message; answers
+ * `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
  * 400 malformed request — never a stack trace) and binding (127.0.0.1:9464 by default;
@@ -98,7 +99,47 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMe
     if (!killed) return fail(res, 404, 'ERR_NOT_FOUND', `no running actor at ${actorPath}`);
     return send(res, 200, { killed: actorPath });
   }
+  const ask = /^\/actors\/(.+)\/ask$/.exec(path);
+  if (ask) {
+    if (method !== 'POST') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', 'ask takes POST');
+    let actorPath: string;
+    let message: unknown;
+    try {
+      actorPath = `/${decodeURIComponent(ask[1]!).replace(/^\/+/, '')}`;
+      message = JSON.parse((await readBody(req, ASK_BODY_LIMIT)) || 'null');
+    } catch {
+      return fail(res, 400, 'ERR_BAD_REQUEST', 'malformed actor path or JSON body');
+    }
+    const ref = system.at(actorPath);
+    if (ref === undefined) return fail(res, 404, 'ERR_NOT_FOUND', `no running actor at ${actorPath}`);
+    try {
+      return send(res, 200, { reply: (await ref.ask(message)) ?? null });
+    } catch (err) {
+      const code = err instanceof ApiaryError ? err.code : 'ERR_ACTOR_FAILED';
+      return fail(res, 502, code, err instanceof Error ? err.message : 'ask failed');
+    }
+  }
   return fail(res, 404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/** Largest JSON body `POST /actors/{path}/ask` accepts. */
+const ASK_BODY_LIMIT = 1024 * 1024;
+
+/** The request body as text; rejects past `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 /** Cluster members as this node sees them; a lone node lists itself. */

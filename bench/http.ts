@@ -1,0 +1,97 @@
+/**
+ * `apiary bench --http HOST:PORT`: measures a running node through its admin API.
+ * - ask RTT (`cross-node-ask`, variant `http`): `POST /actors/{path}/ask` with the message as
+ *   JSON, beside `raw` (same variant) = `GET /health`, the HTTP round trip alone;
+ * - kill → restart (`restart`, variant `http-kill`): `POST /actors/{path}/kill`, then `/tree`
+ *   polled until the actor runs again with one more restart (and answers an ask, if it does).
+ * The actor is `--path`, or else the first running worker in the tree; the message is
+ * `--message` (JSON, default `"ping"`): pick one the actor answers without failing.
+ */
+import { parseHostPort } from '../runtime/admin-server.js';
+import { Latency, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
+
+/** How long a killed actor gets to run (and answer) again before the kill → restart run gives up. */
+const RESTART_WAIT_MS = 10_000;
+
+export interface HttpBenchOptions {
+  http: string;
+  path: string | undefined;
+  message: string | undefined;
+  quick: boolean;
+}
+
+interface Entry {
+  path: string;
+  kind: string;
+  status: string;
+  restarts: number;
+  children?: Entry[];
+}
+
+function find(entries: Entry[], pred: (e: Entry) => boolean): Entry | undefined {
+  for (const e of entries) {
+    if (pred(e)) return e;
+    const inner = find(e.children ?? [], pred);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResult> {
+  const { host, port } = parseHostPort(options.http, 'http');
+  const base = `http://${host}:${port}`;
+  const tree = async (): Promise<Entry[]> => ((await (await fetch(`${base}/tree`)).json()) as { children: Entry[] }).children;
+  const worker = options.path ?? find(await tree(), (e) => e.kind === 'worker' && e.status === 'running')?.path;
+  if (worker === undefined) throw new Error(`no running worker at ${base}/tree (give one with --path)`);
+  const path = worker.startsWith('/') ? worker : `/${worker}`;
+  const body = options.message ?? '"ping"';
+  JSON.parse(body); // a malformed --message fails here, not on the node
+  const n = options.quick ? 200 : 2000;
+  const kills = options.quick ? 3 : 10;
+  const rows: BenchRow[] = [];
+  const notes: BenchNote[] = [];
+
+  const health = new Latency();
+  const askLat = new Latency();
+  const ask = async (): Promise<boolean> => {
+    const res = await fetch(`${base}/actors${path}/ask`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    await res.arrayBuffer();
+    return res.ok;
+  };
+  const asks = await ask();
+  for (let i = 0; i < n; i++) {
+    let t0 = performance.now();
+    await (await fetch(`${base}/health`)).arrayBuffer();
+    health.recordMs(performance.now() - t0);
+    if (!asks) continue;
+    t0 = performance.now();
+    await ask();
+    askLat.recordMs(performance.now() - t0);
+  }
+  rows.push(...health.rows('cross-node-ask', 'raw', 'http'));
+  if (asks) rows.push(...askLat.rows('cross-node-ask', 'apiary', 'http'));
+  else notes.push({ scenario: 'cross-node-ask', system: 'apiary', note: `POST ${path}/ask did not answer (no ask route, or the actor fails on ${body})` });
+
+  const restart = new Latency();
+  for (let i = 0; i < kills; i++) {
+    const before = find(await tree(), (e) => e.path === path);
+    if (before === undefined || before.status !== 'running') break;
+    const t0 = performance.now();
+    const res = await fetch(`${base}/actors${path}/kill`, { method: 'POST' });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`POST ${path}/kill answered ${res.status}`);
+    let back = false;
+    while (!back && performance.now() - t0 < RESTART_WAIT_MS) {
+      const now = find(await tree(), (e) => e.path === path);
+      back = now !== undefined && now.status === 'running' && now.restarts > before.restarts;
+    }
+    if (back && (!asks || (await ask()))) restart.recordMs(performance.now() - t0);
+    else {
+      notes.push({ scenario: 'restart', system: 'apiary', note: `${path} was not running and answering ${RESTART_WAIT_MS} ms after a kill` });
+      break;
+    }
+  }
+  if (restart.count > 0) rows.push(...restart.rows('restart', 'apiary', 'http-kill'));
+  notes.push({ scenario: 'cross-node-ask / restart', system: 'apiary', note: `measured over HTTP against ${base}, actor ${path}` });
+  return { rows, notes };
+}

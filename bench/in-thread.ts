@@ -1,0 +1,61 @@
+/**
+ * In-thread scenarios: every system runs its actor on the caller's thread.
+ * - `in-thread-ping-pong`: ask → reply round trip to one actor (p50/p99/p999 of
+ *   `CHUNK`-round-trip means: a single in-thread round trip is shorter than a timer read);
+ * - `in-thread-throughput`: one-way tells to one actor, counted there (tinybench, median run).
+ * Systems: `raw` (a bare function-call queue), `apiary`, `nact`, `comedy` (in-memory mode).
+ */
+import { ActorSystem } from '../runtime/actor-system.js';
+import { comedySubject } from './peers/comedy.js';
+import { nactSubject } from './peers/nact.js';
+import { Latency, throughputRow, type ScenarioResult } from './stats.js';
+import { apiarySubject, flood, pingPong, rawQueueSubject, type Subject } from './subject.js';
+
+export interface InThreadOptions {
+  /** Ping-pong samples per system. */
+  pings: number;
+  /** Tells per throughput run (the issue's 1M). */
+  messages: number;
+  /** Throughput runs per system (median kept). */
+  iterations: number;
+}
+
+const CHUNK = 8;
+const ROUNDS = 5;
+
+/** Starts the four in-thread subjects; each scenario below runs them all. */
+async function subjects(): Promise<{ list: Subject[]; close(): Promise<void> }> {
+  const system = new ActorSystem();
+  const list = [rawQueueSubject(), await apiarySubject(system), nactSubject(), await comedySubject('in-memory')];
+  return {
+    list,
+    close: async () => {
+      for (const s of list) await s.stop();
+      await system.stop();
+    },
+  };
+}
+
+export async function inThreadPingPong(options: InThreadOptions): Promise<ScenarioResult> {
+  const { list, close } = await subjects();
+  try {
+    const lat = new Map(list.map((s) => [s.system, new Latency()]));
+    for (const s of list) await pingPong(s, Math.min(1000, options.pings / 10), new Latency(), CHUNK); // warm-up
+    // alternate systems in rounds so each sees the same machine (it is shared and noisy)
+    for (let r = 0; r < ROUNDS; r++) for (const s of list) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!, CHUNK);
+    return { rows: list.flatMap((s) => lat.get(s.system)!.rows('in-thread-ping-pong', s.system)), notes: [] };
+  } finally {
+    await close();
+  }
+}
+
+export async function inThreadThroughput(options: InThreadOptions): Promise<ScenarioResult> {
+  const { list, close } = await subjects();
+  try {
+    const rows = [];
+    for (const s of list) rows.push(throughputRow('in-thread-throughput', s.system, await flood(s, options.messages, options.iterations)));
+    return { rows, notes: [] };
+  } finally {
+    await close();
+  }
+}

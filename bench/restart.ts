@@ -1,0 +1,121 @@
+/**
+ * `restart`: from a crash to the actor answering again, under a one-for-one supervisor.
+ * - in-thread (headline rows): `receive` throws → the supervisor restarts the actor → an
+ *   ask queued right behind the crash is answered (apiary; nact with `onCrash: reset`);
+ * - variant `thread-crash`: the actor ends its worker thread (`process.exit`) → the thread
+ *   is replaced → the supervisor restarts the actor there → it answers an ask. Its baseline
+ *   (`raw`, same variant) is a bare worker thread started from scratch until it answers.
+ */
+import { Worker } from 'node:worker_threads';
+import { filter, firstValueFrom } from 'rxjs';
+import type { ActorRef } from '../actors/actor-ref.js';
+import { ActorSystem } from '../runtime/actor-system.js';
+import { supervisor } from '../supervisor/child-spec.js';
+import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
+import { BenchCrasher } from './actors.js';
+import { nactCrasher } from './peers/nact.js';
+import { Latency, type BenchRow, type ScenarioResult } from './stats.js';
+
+export interface RestartOptions {
+  /** In-thread crash → answer samples. */
+  inThread: number;
+  /** Thread crashes (each costs a worker start, ~50–100 ms). */
+  threadCrashes: number;
+}
+
+const RAW_WORKER = new URL('./raw-worker.js', import.meta.url);
+
+function crasherTree(thread: number) {
+  return supervisor({ strategy: 'one-for-one', intensity: 1_000_000, period: 1000, children: [{ id: 'crasher', actor: BenchCrasher, thread }] });
+}
+
+async function childRef(sup: SupervisorRef): Promise<ActorRef<unknown, unknown>> {
+  const [child] = await sup.whichChildren();
+  if (child?.ref === undefined) throw new Error('restart bench: the crasher is not running');
+  return child.ref as ActorRef<unknown, unknown>;
+}
+
+async function inThread(n: number): Promise<Latency> {
+  const system = new ActorSystem();
+  try {
+    const ref = await childRef(await system.spawn(crasherTree(0)));
+    const lat = new Latency();
+    for (let i = -Math.min(100, n / 10); i < n; i++) {
+      const t0 = performance.now();
+      ref.tell('crash');
+      await ref.ask(i); // the cell outlives restarts: the ask waits in the mailbox for the new instance
+      if (i >= 0) lat.recordMs(performance.now() - t0);
+    }
+    return lat;
+  } finally {
+    await system.stop();
+  }
+}
+
+async function nactRestart(n: number): Promise<Latency> {
+  const nact = nactCrasher();
+  try {
+    const lat = new Latency();
+    for (let i = -Math.min(100, n / 10); i < n; i++) {
+      const t0 = performance.now();
+      nact.crash();
+      await nact.ask(i);
+      if (i >= 0) lat.recordMs(performance.now() - t0);
+    }
+    return lat;
+  } finally {
+    nact.stop();
+  }
+}
+
+async function threadCrash(n: number, lat: Latency): Promise<void> {
+  const system = await ActorSystem.start({ threads: 1 });
+  try {
+    const sup = await system.spawn(crasherTree(1), { name: 'bench-restart' });
+    for (let i = -1; i < n; i++) {
+      const ref = await childRef(sup);
+      await ref.ask(0);
+      const restarted = firstValueFrom(system.events$.pipe(filter((e) => e.type === 'restarted' && e.path.endsWith('/crasher'))));
+      const t0 = performance.now();
+      ref.tell('exit-thread');
+      await restarted;
+      await (await childRef(sup)).ask(i);
+      if (i >= 0) lat.recordMs(performance.now() - t0);
+    }
+  } finally {
+    await system.stop();
+  }
+}
+
+/** A bare worker (msgpackr loaded, no apiary runtime) from `new Worker` to its first answer. */
+async function workerStart(n: number, lat: Latency): Promise<void> {
+  for (let i = -1; i < n; i++) {
+    const t0 = performance.now();
+    const w = new Worker(RAW_WORKER);
+    const answered = new Promise((resolve) => w.once('message', resolve));
+    w.postMessage(1);
+    await answered;
+    if (i >= 0) lat.recordMs(performance.now() - t0);
+    await w.terminate();
+  }
+}
+
+export async function restart(options: RestartOptions): Promise<ScenarioResult> {
+  const rows: BenchRow[] = [
+    ...(await inThread(options.inThread)).rows('restart', 'apiary'),
+    ...(await nactRestart(options.inThread)).rows('restart', 'nact'),
+  ];
+  // alternate the two thread measurements so both see the same machine
+  const raw = new Latency();
+  const crash = new Latency();
+  const half = Math.max(1, Math.round(options.threadCrashes / 2));
+  for (let r = 0; r < 2; r++) {
+    await workerStart(half, raw);
+    await threadCrash(half, crash);
+  }
+  rows.push(...raw.rows('restart', 'raw', 'thread-crash'), ...crash.rows('restart', 'apiary', 'thread-crash'));
+  return {
+    rows,
+    notes: [{ scenario: 'restart', system: 'comedy', note: 'restarts only forked/threaded actors by respawning a process or thread; not comparable in-thread' }],
+  };
+}
