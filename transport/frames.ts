@@ -6,7 +6,8 @@
  */
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import type { SerializedError } from '../runtime/errors.js';
+import { serializeError, type SerializedError } from '../runtime/errors.js';
+import { assertPlainData } from './codec.js';
 
 export const TELL = 0;
 export const ASK = 1;
@@ -42,3 +43,16 @@ export type ReqPayload = { k: 'start' } | { k: 'terminate'; reason: ExitReason }
 export type ResPayload =
   | { ok: true; incarnation?: number; startedAt?: number; reason?: ExitReason; thread?: number; id?: number }
   | { ok: false; error: SerializedError };
+
+/**
+ * The answer to an ask as a frame: the reply, or a failure if the value cannot cross
+ * (not plain data). Thread links and node links share REPLY/FAIL numbers.
+ */
+export function answerFrame(id: number, value: unknown): ReplyFrame | FailFrame {
+  try {
+    assertPlainData(value, 'reply');
+    return [REPLY, id, value];
+  } catch (err) {
+    return [FAIL, id, serializeError(err)];
+  }
+}

@@ -21,7 +21,7 @@ import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
 import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
-import type { ResPayload } from './frames.js';
+import { answerFrame, type ResPayload } from './frames.js';
 import type { NodeLink } from './node-link.js';
 import {
   checkNodeFrame,
@@ -160,12 +160,8 @@ export class NodeSession implements AskReplyTo {
   /** AskReplyTo: the answer to an ask that came from the peer. */
   resolve(id: number, value: unknown): boolean {
     if (this.closed) return false;
-    try {
-      assertPlainData(value, 'reply');
-      this.append([N_REPLY, id, value]);
-    } catch (err) {
-      this.append([N_FAIL, id, serializeError(err)]);
-    }
+    // REPLY/FAIL share their numbers with N_REPLY/N_FAIL
+    this.append(answerFrame(id, value) as NodeFrame);
     return true;
   }
 

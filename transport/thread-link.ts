@@ -25,6 +25,7 @@ import {
   RES,
   SYS,
   TELL,
+  answerFrame,
   type Frame,
   type ReqPayload,
   type ResPayload,
@@ -151,12 +152,7 @@ export class ThreadLink implements AskReplyTo {
   /** AskReplyTo: the answer to an ask that came from the peer. */
   resolve(id: number, value: unknown): boolean {
     if (this.closed) return false;
-    try {
-      assertPlainData(value, 'reply');
-      this.append([REPLY, id, value]);
-    } catch (err) {
-      this.append([FAIL, id, serializeError(err)]);
-    }
+    this.append(answerFrame(id, value));
     return true;
   }
 
