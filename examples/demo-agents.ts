@@ -153,7 +153,10 @@ export class Coordinator extends Actor<{ type: 'tick' }, void> {
   override started(): void {
     this.context.scheduleOnce(this.args.everyMs, { type: 'tick' });
   }
-  async receive(): Promise<void> {
+  async receive(msg: { type: 'tick' }): Promise<void> {
+    // Only its own timer drives it: any other message (an admin ask, a bench ping) is answered
+    // at once and schedules nothing, so it cannot start a second report loop.
+    if (msg?.type !== 'tick') return;
     const id = ++this.seq;
     try {
       const ingest = this.lookup<{ type: 'batch'; size: number }, SaleRow[]>('ingest');
