@@ -11,7 +11,7 @@ export type {
   SupervisorSpec,
 } from './child-spec.js';
 export { Supervisor } from './supervisor.js';
-export type { ChildInfo, ChildCounts } from './supervisor.js';
+export type { ChildInfo, ChildCounts } from './child-table.js';
 export { SupervisorRef } from './supervisor-ref.js';
 export { backoffDelay, attemptAfterRun } from './backoff.js';
 export type { BackoffOptions, BackoffPolicy } from './backoff.js';

@@ -9,7 +9,8 @@ import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
 import type { ChildSpec } from './child-spec.js';
-import type { ChildCounts, ChildInfo, ControlOp } from './supervisor.js';
+import type { ChildCounts, ChildInfo } from './child-table.js';
+import type { ControlOp } from './supervisor.js';
 
 export class SupervisorRef extends ActorRef<never, void> {
   /** Wraps the ref of a supervisor actor. */

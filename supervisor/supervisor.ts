@@ -27,26 +27,9 @@ import {
   type NormalizedChildSpec,
   type SupervisorSpec,
 } from './child-spec.js';
+import { ChildTable, type ChildRecord } from './child-table.js';
 import { recordRestart } from './restart-intensity.js';
 import { restartGroup } from './strategy.js';
-
-/** One child as `whichChildren()` reports it (OTP's `which_children/1`). */
-export interface ChildInfo {
-  id: string;
-  /** Undefined while the child is terminated (not running and not restarting). */
-  ref: ActorRef | undefined;
-  kind: 'supervisor' | 'worker';
-  status: 'running' | 'restarting' | 'stopped';
-  restarts: number;
-}
-
-/** OTP's `count_children/1`. */
-export interface ChildCounts {
-  specs: number;
-  active: number;
-  supervisors: number;
-  workers: number;
-}
 
 /** @internal Requests handled on the supervisor's system queue. */
 export type ControlOp =
@@ -58,30 +41,16 @@ export type ControlOp =
   | { op: 'count-children' }
   | { op: 'backoff-restart'; records: ChildRecord[]; generation: number };
 
-/** @internal */
-export interface ChildRecord {
-  spec: NormalizedChildSpec;
-  cell: ChildHandle | undefined;
-  restarts: number;
-  attempt: number;
-  timer: TimerHandle | undefined;
-  generation: number;
-  /** Set once the record left the child list. */
-  removed: boolean;
-}
-
 const DIRECTIVES: readonly ErrorDirective[] = ['restart', 'resume', 'stop', 'escalate'];
 
 export class Supervisor extends Actor<never, void> {
   private readonly spec: SupervisorSpec;
   private readonly cell: ActorCell;
-  private readonly children: ChildRecord[] = [];
-  /** id → record, built on the first lookup by id (static children are validated up front). */
-  private index: Map<string, ChildRecord> | undefined;
+  private readonly table: ChildTable;
+  /** The records in start order (the table's array). */
+  private readonly children: ChildRecord[];
   private restartLog: number[] = [];
   private exiting = false;
-  /** True once the static children are up; later additions check ids against the index. */
-  private childrenUp = false;
   private dynamicSeq = 0;
   private generation = 0;
 
@@ -97,6 +66,8 @@ export class Supervisor extends Actor<never, void> {
     }
     this.spec = spec;
     this.cell = this.context as unknown as ActorCell;
+    this.table = new ChildTable(() => this.cell.path);
+    this.children = this.table.records;
   }
 
   /** Supervisors take no user messages; anything sent is ignored. */
@@ -115,7 +86,7 @@ export class Supervisor extends Actor<never, void> {
       await this.stopAll();
       throw err;
     }
-    this.childrenUp = true;
+    this.table.sealed = true;
   }
 
   /** Starts children from index `i` until one starts asynchronously; returns where to go on. */
@@ -159,16 +130,7 @@ export class Supervisor extends Actor<never, void> {
   }
 
   private addRecord(spec: NormalizedChildSpec): ChildRecord {
-    if (this.index !== undefined || this.childrenUp) {
-      const index = this.idIndex();
-      if (index.has(spec.id)) {
-        throw new ApiaryError(ErrorCodes.DUPLICATE_CHILD_ID, `duplicate child id '${spec.id}'`, { field: 'id' });
-      }
-    }
-    const rec: ChildRecord = { spec, cell: undefined, restarts: 0, attempt: 0, timer: undefined, generation: 0, removed: false };
-    this.children.push(rec);
-    this.index?.set(spec.id, rec);
-    return rec;
+    return this.table.add(spec);
   }
 
   /**
@@ -264,12 +226,7 @@ export class Supervisor extends Actor<never, void> {
 
   private removeRecord(rec: ChildRecord): void {
     this.cancelTimer(rec);
-    if (rec.removed) return;
-    // from the end: shutdown removes last-started children first
-    const i = this.children.lastIndexOf(rec);
-    if (i >= 0) this.children.splice(i, 1);
-    rec.removed = true;
-    if (this.index?.get(rec.spec.id) === rec) this.index.delete(rec.spec.id);
+    this.table.remove(rec);
   }
 
   private cancelTimer(rec: ChildRecord): void {
@@ -411,7 +368,7 @@ export class Supervisor extends Actor<never, void> {
       case 'start-child':
         return this.startChild(op.spec);
       case 'terminate-child': {
-        const rec = this.find(op.id);
+        const rec = this.table.find(op.id);
         await this.terminateRecord(rec, 'shutdown');
         return undefined;
       }
@@ -419,7 +376,7 @@ export class Supervisor extends Actor<never, void> {
         if (this.spec.strategy === 'simple-one-for-one') {
           throw new ApiaryError(ErrorCodes.UNSUPPORTED, 'restartChild is not supported by simple-one-for-one');
         }
-        const rec = this.find(op.id);
+        const rec = this.table.find(op.id);
         if (rec.cell !== undefined) throw new ApiaryError(ErrorCodes.CHILD_RUNNING, `child '${op.id}' is running`, { field: 'id' });
         return this.launch(rec);
       }
@@ -427,22 +384,15 @@ export class Supervisor extends Actor<never, void> {
         if (this.spec.strategy === 'simple-one-for-one') {
           throw new ApiaryError(ErrorCodes.UNSUPPORTED, 'deleteChild is not supported by simple-one-for-one');
         }
-        const rec = this.find(op.id);
+        const rec = this.table.find(op.id);
         if (rec.cell !== undefined) throw new ApiaryError(ErrorCodes.CHILD_RUNNING, `child '${op.id}' is running`, { field: 'id' });
         this.removeRecord(rec);
         return undefined;
       }
       case 'which-children':
-        return this.children.map((r) => childInfo(r));
-      case 'count-children': {
-        let active = 0;
-        let supervisors = 0;
-        for (const r of this.children) {
-          if (r.cell !== undefined && r.cell.status !== 'dead') active++;
-          if (r.spec.kind === 'supervisor') supervisors++;
-        }
-        return { specs: this.children.length, active, supervisors, workers: this.children.length - supervisors } satisfies ChildCounts;
-      }
+        return this.table.which();
+      case 'count-children':
+        return this.table.counts();
       case 'backoff-restart': {
         const records = op.records.filter((r) => r.generation === op.generation);
         await this.startGroup(records);
@@ -460,26 +410,6 @@ export class Supervisor extends Actor<never, void> {
     const spec = normalizeChild(input as ChildSpec, 'spec', this.spec.backoff);
     return this.startNew(spec);
   }
-
-  private idIndex(): Map<string, ChildRecord> {
-    if (this.index === undefined) {
-      this.index = new Map();
-      for (const r of this.children) this.index.set(r.spec.id, r);
-    }
-    return this.index;
-  }
-
-  private find(id: string | ActorRef): ChildRecord {
-    if (typeof id === 'string') {
-      const rec = this.idIndex().get(id);
-      if (rec) return rec;
-    } else {
-      for (const r of this.children) if (r.cell !== undefined && r.cell.ref.equals(id)) return r;
-    }
-    throw new ApiaryError(ErrorCodes.NO_SUCH_CHILD, `no child ${typeof id === 'string' ? `'${id}'` : id.path} under ${this.cell.path}`, {
-      field: 'id',
-    });
-  }
 }
 
 setChildrenOf((cell) => {
@@ -491,22 +421,3 @@ setChildrenOf((cell) => {
   }
   return cell.contextChildren ?? [];
 });
-
-function childInfo(r: ChildRecord): ChildInfo {
-  const cell = r.cell;
-  const status = cell === undefined || cell.status === 'dead' ? 'stopped' : cellStatusForTree(cell);
-  return { id: r.spec.id, ref: status === 'stopped' ? undefined : cell?.ref, kind: r.spec.kind, status, restarts: r.restarts };
-}
-
-/** Collapses a cell's lifecycle state into the three statuses of the tree contract. */
-export function cellStatusForTree(cell: ChildHandle): 'running' | 'restarting' | 'stopped' {
-  switch (cell.status) {
-    case 'dead':
-      return 'stopped';
-    case 'suspended':
-    case 'restarting':
-      return 'restarting';
-    default:
-      return 'running';
-  }
-}

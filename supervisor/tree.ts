@@ -6,7 +6,8 @@
  */
 import { ActorCell as ActorCellClass } from '../actors/actor-cell.js';
 import type { ChildHandle } from '../actors/child-handle.js';
-import { Supervisor, cellStatusForTree } from './supervisor.js';
+import { cellStatusForTree } from './child-table.js';
+import { Supervisor } from './supervisor.js';
 
 export interface TreeEntry {
   id: string;
