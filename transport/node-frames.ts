@@ -42,7 +42,9 @@ export type NodeSysPayload =
   /** Only for children the sending node spawned here. */
   | { k: 'kill'; reason: ExitReason; final: boolean }
   | { k: 'resume' }
-  | { k: 'exit-now'; reason: ExitReason };
+  | { k: 'exit-now'; reason: ExitReason }
+  /** The asker gave up on ask `ask` (the sender's wire id): the actor's signal for it aborts. */
+  | { k: 'cancel'; ask: number };
 
 /** Spawning an actor on the peer (its class by module URL and export name). */
 export interface SpawnRequest {
@@ -71,7 +73,7 @@ export type NodeFrame =
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'kill', 'resume', 'exit-now']);
+const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'kill', 'resume', 'exit-now', 'cancel']);
 const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn']);
 
 function malformed(why: string): never {
@@ -97,6 +99,7 @@ export function checkNodeFrame(f: unknown): NodeFrame {
       return f as NodeFrame;
     case N_SYS:
       if (f.length !== 4 || !isInt(f[1]) || !isInt(f[2]) || !isObj(f[3]) || !SYS_KINDS.has(f[3].k as string)) malformed('bad system frame');
+      if (f[3].k === 'cancel' && !isInt(f[3].ask)) malformed('bad cancel');
       return f as NodeFrame;
     case N_REQ:
       if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');

@@ -124,6 +124,21 @@ export class NodeSession implements AskReplyTo {
     return true;
   }
 
+  /**
+   * The asker gave up on an ask sent here (answered through `replyTo` as `ask`): the peer
+   * aborts it where the actor runs, and its answer, if one still comes, is dropped.
+   * Cancels are rare, so the open asks are scanned rather than indexed a second time.
+   */
+  cancelAsk(thread: number, id: number, replyTo: AskReplyTo, ask: number): void {
+    for (const [wire, entry] of this.asks) {
+      if (entry.ask === ask && entry.replyTo === replyTo) {
+        this.asks.delete(wire);
+        this.sendSys(thread, id, { k: 'cancel', ask: wire });
+        return;
+      }
+    }
+  }
+
   /** `watcher` (a cell of this thread) watches `ref` on the peer: one `terminated` comes back. */
   watch(watcher: ActorCell, ref: ActorRef): void {
     this.watches.set(`${watcher.id}>${ref.thread}:${ref.id}`, { watcher, ref });
@@ -322,6 +337,10 @@ export class NodeSession implements AskReplyTo {
       }
       case 'exit':
         return this.children.get(`${thread}:${id}`)?.reported(p);
+      case 'cancel':
+        // only asks this peer sent (answered through this session) can be cancelled by it
+        if (thread === this.host.thread) return this.addressable(thread, id)?.cancelAsk(this, p.ask);
+        return this.host.links[thread]?.cancelRelayed(this, p.ask, id);
       case 'kill':
       case 'resume':
       case 'exit-now': {

@@ -12,6 +12,7 @@ import type { ActorCell } from '../actors/actor-cell.js';
 import type { ActorRef, RefTarget } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
 import type { AskRegistry } from '../actors/ask.js';
+import type { AskReplyTo } from '../actors/mailbox.js';
 import type { Host } from '../actors/host.js';
 import type { Envelope } from '../actors/mailbox.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
@@ -67,6 +68,16 @@ export class NodeTarget implements RefTarget {
     }
     this.sessions.host.deadLetter(this.path, env, refused);
     return false;
+  }
+
+  /** The asker gave up on ask `id`: it is aborted on the peer, and a late answer is dropped. */
+  cancel(id: number): void {
+    this.cancelFor(this.sessions.host.asks, id);
+  }
+
+  /** The same for an ask answered through `replyTo` (a worker's ask that thread 0 forwarded). */
+  cancelFor(replyTo: AskReplyTo, id: number): void {
+    this.session()?.cancelAsk(this.address.thread, this.address.id, replyTo, id);
   }
 
   addWatcher(watcher: ActorCell): void {

@@ -117,6 +117,11 @@ export class ForwardTarget implements RefTarget {
     return true;
   }
 
+  /** The asker gave up on ask `id`: thread 0 passes the cancel on to the actor's node. */
+  cancel(id: number): void {
+    this.host.links[0]?.forwardCancel(this.ref, id);
+  }
+
   addWatcher(watcher: ActorCell): void {
     const message = 'watching an actor on another node from a worker thread is not supported yet';
     watcher.notifyTerminated(this.ref, { error: { name: 'ApiaryError', message, code: ErrorCodes.UNSUPPORTED } });

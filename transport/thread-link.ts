@@ -46,6 +46,8 @@ export const HB = 8;
 export const FWD = 9;
 /** A `terminated` from a worker for a watcher on another node: [FWD_TERMINATED, watcher, ref, reason]. */
 export const FWD_TERMINATED = 10;
+/** A worker's asker gave up on a forwarded ask: [FWD_CANCEL, target ref, ask]. */
+export const FWD_CANCEL = 11;
 
 /** What the host does with inbound frames it does not route to a cell itself. */
 export interface LinkHandler {
@@ -118,6 +120,27 @@ export class ThreadLink implements AskReplyTo {
   forwardTerminated(watcher: ActorRef, ref: ActorRef, reason: unknown): void {
     if (this.closed) return;
     this.append([FWD_TERMINATED, watcher, ref, reason] as unknown as Frame);
+  }
+
+  /** The asker gave up on a forwarded ask (see {@link forwardMessage}). */
+  forwardCancel(target: ActorRef, ask: number): void {
+    if (this.closed) return;
+    this.inflightAsks.delete(ask);
+    this.append([FWD_CANCEL, target, ask] as unknown as Frame);
+  }
+
+  /**
+   * An ask relayed here for `replyTo` (a node session) was cancelled by its asker: the
+   * target's signal for it aborts on the peer thread, and a late answer is dropped.
+   */
+  cancelRelayed(replyTo: AskReplyTo, ask: number, target: number): void {
+    for (const [wire, r] of this.relayed) {
+      if (r.replyTo === replyTo && r.ask === ask) {
+        this.relayed.delete(wire);
+        this.sendSys(target, { k: 'cancel', ask: wire });
+        return;
+      }
+    }
   }
 
   sendSys(target: number, payload: SysPayload): void {
@@ -235,6 +258,7 @@ export class ThreadLink implements AskReplyTo {
       case FAIL: {
         const relay = frame[1] < 0 ? this.relayed.get(frame[1]) : undefined;
         if (relay !== undefined) this.relayed.delete(frame[1]);
+        else if (frame[1] < 0) return; // a relayed ask its asker cancelled: nobody waits for it
         else this.inflightAsks.delete(frame[1]);
         const to = relay?.replyTo ?? this.host.asks;
         const ask = relay?.ask ?? frame[1];
@@ -265,7 +289,10 @@ export class ThreadLink implements AskReplyTo {
         if ((frame as unknown[])[0] === EVT) this.handler.onEvent((frame as unknown[])[1] as SystemEvent);
         else if ((frame as unknown[])[0] === HB) this.handler.onHeartbeat((frame as unknown[])[1] as Heartbeat);
         else if ((frame as unknown[])[0] === FWD) this.forwarded(frame as unknown as [number, ActorRef, unknown, number, ActorRef | null, number]);
-        else if ((frame as unknown[])[0] === FWD_TERMINATED) {
+        else if ((frame as unknown[])[0] === FWD_CANCEL) {
+          const [, target, ask] = frame as unknown as [number, ActorRef, number];
+          (target.target as { cancelFor?(replyTo: AskReplyTo, id: number): void }).cancelFor?.(this, ask);
+        } else if ((frame as unknown[])[0] === FWD_TERMINATED) {
           const [, watcher, ref, reason] = frame as unknown as [number, ActorRef, ActorRef, ExitReason];
           this.host.sendTerminated(watcher, ref, reason);
         }

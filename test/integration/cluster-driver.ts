@@ -65,7 +65,7 @@ export async function startDriven(options: Record<string, unknown> & { name: str
       proc.send(JSON.stringify({ ...cmd, id }));
       await waitResult((v) => v.id === id, ms);
       const r = seen.find((x) => x.value.id === id)!.value;
-      if ('error' in r) throw Object.assign(new Error(String(r.error)), { code: r.error });
+      if ('error' in r) throw Object.assign(new Error(`${String(r.error)} ${r.message ?? ''} ${r.cause ?? ''}`), { code: r.error });
       return r.ok;
     },
   };

@@ -86,6 +86,26 @@ describe('remote actors', () => {
   });
 });
 
+describe('ask cancellation across nodes', () => {
+  it("an ask its asker cancels aborts the actor's signal on the other node: on its main thread, on a worker there, and from a worker here", async () => {
+    const a = await node({ name: 'a', threads: 1 });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    const aborted = (held: number, thread: number) => ({ code: 'ERR_ABORTED', report: { held, aborted: held, node: 'b', thread } });
+    // a holder on b's main thread, spawned from a
+    await a.cmd({ cmd: 'holder', node: 'b', as: 'h0' });
+    expect(await a.cmd({ cmd: 'holdAndCancel', to: 'h0', afterMs: 100 })).toEqual(aborted(1, 0));
+    // a holder on b's worker thread: a's ask is relayed by b's thread 0
+    await b.cmd({ cmd: 'spawn', node: 'a', as: 'inbox' });
+    await b.cmd({ cmd: 'holder', thread: 1, as: 'h1' });
+    await b.cmd({ cmd: 'sendRef', to: 'inbox', ref: 'h1' });
+    expect(await a.cmd({ cmd: 'takeRef', as: 'h1' })).toEqual({ node: 'b', thread: 1 });
+    expect(await a.cmd({ cmd: 'holdAndCancel', to: 'h1', afterMs: 100 })).toEqual(aborted(1, 1));
+    // the asker on a's worker thread: its ask is forwarded by a's thread 0
+    expect(await a.cmd({ cmd: 'relayCancel', to: 'h0', afterMs: 100 })).toEqual({ thread: 1, ...aborted(2, 0) });
+  });
+});
+
 describe('failure', () => {
   it('SIGKILL: the others mark the node unreachable within 2 s, a remote watcher gets node-down, and a supervised child runs again on a live node', async () => {
     const a = await node({ name: 'a' });
