@@ -54,6 +54,8 @@ export interface NodeRoutes {
   resolve(address: Address, path: string): ActorRef;
   /** Tells a watcher on another node that `ref` died. */
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
+  /** Worker thread `thread` of this node died (thread 0 only). */
+  threadDown?(thread: number): void;
 }
 
 /** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
@@ -303,6 +305,7 @@ export class Host implements LinkHandler {
     for (const [key, child] of this.remoteChildren) {
       if (key.startsWith(`${thread}:`)) child.threadDied();
     }
+    this.nodeRoutes?.threadDown?.(thread);
   }
 
   onSys(link: ThreadLink, target: number, payload: SysPayload): void {
@@ -315,7 +318,8 @@ export class Host implements LinkHandler {
         if (cell !== undefined) cell.addRemoteWatcher(payload.watcher);
         else {
           const ref = this.resolveRef({ node: this.node, incarnation: this.incarnation, thread: this.thread, id: target }, `t${this.thread}/${target}`);
-          link.sendSys(payload.watcher.id, { k: 'terminated', ref, reason: 'noproc' });
+          // the watcher may be on another node (a watch relayed by thread 0)
+          this.sendTerminated(payload.watcher, ref, 'noproc');
         }
         return;
       case 'unwatch':

@@ -151,7 +151,12 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   }
 
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
-    this.session(watcher.node, watcher.incarnation)?.sendSys(watcher.thread, watcher.id, { k: 'terminated', ref, reason });
+    this.session(watcher.node, watcher.incarnation)?.sendTerminated(watcher, ref, reason);
+  }
+
+  /** Worker thread `thread` of this node died: the watches that crossed through it end. */
+  threadDown(thread: number): void {
+    for (const s of this.sessions.values()) if (!s.closed) s.watches.threadDown(thread);
   }
 
   session(node: string, incarnation: number): NodeSession | undefined {

@@ -19,6 +19,7 @@ import type { ActorCell } from '../actors/actor-cell.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
+import type { ExitReason } from '../actors/exit-reason.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
 import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
 import { answerFrame, type ResPayload } from './frames.js';
@@ -40,6 +41,7 @@ import {
   type NodeSysPayload,
   type SpawnRequest,
 } from './node-frames.js';
+import { NodeWatches } from './node-watches.js';
 import { errorFrom, MAX_BATCH_FRAMES } from './thread-link.js';
 
 /** What the cluster does with the frames a session does not handle itself. */
@@ -69,8 +71,8 @@ export class NodeSession implements AskReplyTo {
   private nextAsk = 1;
   private readonly requests = new Map<number, (res: ResPayload) => void>();
   private nextReq = 1;
-  /** Local watchers of actors on the peer (told `node-down` if the peer goes down), by watcher id and target. */
-  private readonly watches = new Map<string, { watcher: ActorCell; ref: ActorRef }>();
+  /** Watches across this session, both ways (see NodeWatches). */
+  readonly watches: NodeWatches;
   /** Children this node's supervisors placed on the peer, by `thread:id` there. */
   readonly children = new Map<string, RemoteChildEntry>();
   /** Actors the peer spawned here (its children), by id on this thread. */
@@ -87,7 +89,9 @@ export class NodeSession implements AskReplyTo {
     readonly peer: { name: string; incarnation: number },
     private readonly handler: SessionHandler,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.watches = new NodeWatches(host, (thread, id, payload) => this.sendSys(thread, id, payload));
+  }
 
   /** Uses `link` from now on and sends what waited for it. */
   attach(link: NodeLink): void {
@@ -139,15 +143,10 @@ export class NodeSession implements AskReplyTo {
     }
   }
 
-  /** `watcher` (a cell of this thread) watches `ref` on the peer: one `terminated` comes back. */
-  watch(watcher: ActorCell, ref: ActorRef): void {
-    this.watches.set(`${watcher.id}>${ref.thread}:${ref.id}`, { watcher, ref });
-    this.sendSys(ref.thread, ref.id, { k: 'watch', watcher: watcher.ref });
-  }
-
-  unwatch(watcher: ActorCell, ref: ActorRef): void {
-    this.watches.delete(`${watcher.id}>${ref.thread}:${ref.id}`);
-    this.sendSys(ref.thread, ref.id, { k: 'unwatch', watcher: watcher.ref });
+  /** Tells the peer's `watcher` that `ref`, an actor of this node, died. */
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
+    this.watches.sent(watcher, ref);
+    this.sendSys(watcher.thread, watcher.id, { k: 'terminated', ref, reason });
   }
 
   sendSys(thread: number, id: number, payload: NodeSysPayload): void {
@@ -321,20 +320,16 @@ export class NodeSession implements AskReplyTo {
     switch (p.k) {
       case 'watch':
       case 'unwatch': {
+        if (thread !== this.host.thread) return this.watches.relay(thread, id, p);
         const cell = this.addressable(thread, id);
         if (p.k === 'unwatch') return cell?.removeRemoteWatcher(p.watcher);
         if (cell !== undefined) return cell.addRemoteWatcher(p.watcher);
         const ref = this.host.resolveRef({ node: this.host.node, incarnation: this.host.incarnation, thread, id }, `t${thread}/${id}`);
         return this.sendSys(p.watcher.thread, p.watcher.id, { k: 'terminated', ref, reason: 'noproc' });
       }
-      case 'terminated': {
+      case 'terminated':
         // to a watcher of this node, for a watch it made
-        const key = `${id}>${p.ref.thread}:${p.ref.id}`;
-        const entry = this.watches.get(key);
-        if (entry === undefined) return;
-        this.watches.delete(key);
-        return entry.watcher.notifyTerminated(p.ref, p.reason);
-      }
+        return this.watches.terminated(thread, id, p.ref, p.reason);
       case 'exit':
         return this.children.get(`${thread}:${id}`)?.reported(p);
       case 'cancel':
@@ -382,8 +377,7 @@ export class NodeSession implements AskReplyTo {
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(this.downResult());
-    for (const { watcher, ref } of this.watches.values()) watcher.notifyTerminated(ref, 'node-down');
-    this.watches.clear();
+    this.watches.nodeDown();
     for (const child of this.children.values()) child.threadDied('node-down');
     this.children.clear();
     for (const cell of this.hosted.values()) void cell.terminate('node-down');

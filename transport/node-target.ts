@@ -83,10 +83,21 @@ export class NodeTarget implements RefTarget {
   addWatcher(watcher: ActorCell): void {
     const session = this.session();
     if (session === undefined) return watcher.notifyTerminated(this.ref, 'node-down');
-    session.watch(watcher, this.ref);
+    session.watches.watch(watcher, this.ref);
   }
 
   removeWatcher(watcher: ActorCell): void {
-    this.session()?.unwatch(watcher, this.ref);
+    this.session()?.watches.unwatch(watcher, this.ref);
+  }
+
+  /** A watch by (`on`) or an unwatch of `watcher`, a cell on a worker thread of this node. */
+  watchFor(watcher: ActorRef, on: boolean): void {
+    const session = this.session();
+    if (session === undefined) {
+      if (on) this.sessions.host.sendTerminated(watcher, this.ref, 'node-down');
+      return;
+    }
+    if (on) session.watches.watch(watcher, this.ref);
+    else session.watches.unwatch(watcher, this.ref);
   }
 }

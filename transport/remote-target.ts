@@ -84,8 +84,8 @@ export class RemoteTarget implements RefTarget {
  * ForwardTarget: on a worker thread, where a ref to an actor on another node sends its
  * messages — to thread 0, which holds the node sessions. Whether that node is up is known
  * there: a message for a node that is down becomes a dead letter on thread 0, and an ask
- * rejects `ERR_NODE_DOWN`. Watching such a ref from a worker is not supported (the watcher
- * gets `terminated` at once, with an `ERR_UNSUPPORTED` error as the reason).
+ * rejects `ERR_NODE_DOWN`. Watches and ask cancels go the same way (thread 0 keeps the watch
+ * on the session, so the watcher hears `node-down` if that node goes).
  */
 export class ForwardTarget implements RefTarget {
   ref!: ActorRef;
@@ -123,7 +123,12 @@ export class ForwardTarget implements RefTarget {
   }
 
   addWatcher(watcher: ActorCell): void {
-    const message = 'watching an actor on another node from a worker thread is not supported yet';
-    watcher.notifyTerminated(this.ref, { error: { name: 'ApiaryError', message, code: ErrorCodes.UNSUPPORTED } });
+    const link = this.host.links[0];
+    if (link === undefined) return watcher.notifyTerminated(this.ref, 'node-down');
+    link.forwardWatch(watcher.ref, this.ref, true);
+  }
+
+  removeWatcher(watcher: ActorCell): void {
+    this.host.links[0]?.forwardWatch(watcher.ref, this.ref, false);
   }
 }

@@ -48,6 +48,8 @@ export const FWD = 9;
 export const FWD_TERMINATED = 10;
 /** A worker's asker gave up on a forwarded ask: [FWD_CANCEL, target ref, ask]. */
 export const FWD_CANCEL = 11;
+/** A worker's cell watches (1) or unwatches (0) an actor on another node: [FWD_WATCH, watcher ref, target ref, on]. */
+export const FWD_WATCH = 12;
 
 /** What the host does with inbound frames it does not route to a cell itself. */
 export interface LinkHandler {
@@ -120,6 +122,12 @@ export class ThreadLink implements AskReplyTo {
   forwardTerminated(watcher: ActorRef, ref: ActorRef, reason: unknown): void {
     if (this.closed) return;
     this.append([FWD_TERMINATED, watcher, ref, reason] as unknown as Frame);
+  }
+
+  /** A cell of this worker watches (`on`) or unwatches an actor on another node, through thread 0. */
+  forwardWatch(watcher: ActorRef, target: ActorRef, on: boolean): void {
+    if (this.closed) return;
+    this.append([FWD_WATCH, watcher, target, on ? 1 : 0] as unknown as Frame);
   }
 
   /** The asker gave up on a forwarded ask (see {@link forwardMessage}). */
@@ -289,7 +297,10 @@ export class ThreadLink implements AskReplyTo {
         if ((frame as unknown[])[0] === EVT) this.handler.onEvent((frame as unknown[])[1] as SystemEvent);
         else if ((frame as unknown[])[0] === HB) this.handler.onHeartbeat((frame as unknown[])[1] as Heartbeat);
         else if ((frame as unknown[])[0] === FWD) this.forwarded(frame as unknown as [number, ActorRef, unknown, number, ActorRef | null, number]);
-        else if ((frame as unknown[])[0] === FWD_CANCEL) {
+        else if ((frame as unknown[])[0] === FWD_WATCH) {
+          const [, watcher, target, on] = frame as unknown as [number, ActorRef, ActorRef, number];
+          (target.target as { watchFor?(watcher: ActorRef, on: boolean): void }).watchFor?.(watcher, on === 1);
+        } else if ((frame as unknown[])[0] === FWD_CANCEL) {
           const [, target, ask] = frame as unknown as [number, ActorRef, number];
           (target.target as { cancelFor?(replyTo: AskReplyTo, id: number): void }).cancelFor?.(this, ask);
         } else if ((frame as unknown[])[0] === FWD_TERMINATED) {

@@ -106,6 +106,54 @@ describe('ask cancellation across nodes', () => {
   });
 });
 
+describe('remote watch with worker threads', () => {
+  it('a node watches actors on the worker threads of another (stop → its reason, thread crash → thread-crash), and a worker watches actors on another node (stop, then node-down)', async () => {
+    const a = await node({ name: 'a', threads: 1 });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    // refs to two actors on b's worker thread reach a through a Sink on a
+    await b.cmd({ cmd: 'spawn', node: 'a', as: 'inbox' });
+    for (const w of ['w1', 'w2']) {
+      await b.cmd({ cmd: 'holder', thread: 1, as: w });
+      await b.cmd({ cmd: 'sendRef', to: 'inbox', ref: w });
+      expect(await a.cmd({ cmd: 'takeRef', as: w })).toEqual({ node: 'b', thread: 1 });
+      await a.cmd({ cmd: 'watch', to: w });
+    }
+    await a.cmd({ cmd: 'send', to: 'w1', msg: { type: 'stop' } });
+    await a.waitResult((v) => v.terminated === 'w1', 5000);
+    await a.cmd({ cmd: 'send', to: 'w2', msg: { type: 'exit-thread' } });
+    await a.waitResult((v) => v.terminated === 'w2', 5000);
+    expect(a.results().filter((r) => r.value.terminated !== undefined).map((r) => r.value)).toEqual([
+      { terminated: 'w1', reason: 'normal' },
+      { terminated: 'w2', reason: 'thread-crash' },
+    ]);
+
+    // a worker of a watches two actors on b's main thread: one stops, then b dies
+    await a.cmd({ cmd: 'holder', node: 'b', as: 'h1' });
+    await a.cmd({ cmd: 'holder', node: 'b', as: 'h2' });
+    expect(await a.cmd({ cmd: 'workerWatch', to: 'h1' })).toEqual({ thread: 1 });
+    await a.cmd({ cmd: 'workerWatch', to: 'h2' });
+    await a.cmd({ cmd: 'send', to: 'h1', msg: { type: 'stop' } });
+    const seen = async (n: number) => {
+      for (let i = 0; i < 100; i++) {
+        const r = await a.cmd<{ seen: unknown[] }>({ cmd: 'workerWatchReport' });
+        if (r.seen.length >= n) return r;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error(`fewer than ${n} terminated seen by the worker`);
+    };
+    expect(await seen(1)).toEqual({ thread: 1, seen: [{ node: 'b', thread: 0, reason: 'normal' }] });
+    b.proc.child.kill('SIGKILL');
+    expect(await seen(2)).toEqual({
+      thread: 1,
+      seen: [
+        { node: 'b', thread: 0, reason: 'normal' },
+        { node: 'b', thread: 0, reason: 'node-down' },
+      ],
+    });
+  });
+});
+
 describe('failure', () => {
   it('SIGKILL: the others mark the node unreachable within 2 s, a remote watcher gets node-down, and a supervised child runs again on a live node', async () => {
     const a = await node({ name: 'a' });
