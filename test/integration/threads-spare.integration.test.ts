@@ -122,6 +122,23 @@ describe('a spare worker replaces a dead thread', () => {
     expect(threads.spareCounts()).toEqual({ loaded: 0, loading: 0 });
   });
 
+  it('the watchdog watches a promoted spare: blocked after its promotion, it is terminated and replaced again', async () => {
+    const limit = 1000;
+    system = await ActorSystem.start({ threads: 1, watchdogMs: limit });
+    const threads = system.threads!;
+    const events = record(system);
+    const sup = await system.spawn(supervisor({ intensity: 5, children: [{ id: 'doomed', actor: Troublemaker, thread: 1 }] }), { name: 'sup' });
+    await eventually(() => threads.spareCounts().loaded === 1);
+    await crashThread(system, events, sup, 'doomed');
+    expect(threads.sparesPromoted).toBe(1);
+    (await childRef(sup, 'doomed')).tell({ type: 'block' });
+    const down = await eventually(() => events.filter((e) => e.type === 'thread-down')[1], limit + 5000);
+    expect((down as { reason: string }).reason).toContain('watchdog');
+    await eventually(() => events.filter((e) => e.type === 'restarted').length === 2, 15_000);
+    expect(await (await childRef(sup, 'doomed')).ask({ type: 'where' })).toMatchObject({ thread: 1 });
+    expect(threads.threadStates()).toEqual([{ thread: 1, up: true, generation: 3 }]);
+  });
+
   it('stop() terminates the spare too: a process that recovered a crash and stopped exits by itself', async () => {
     const node = startNode([fileURLToPath(new URL('../fixtures/spare-node.mjs', import.meta.url))]);
     try {
