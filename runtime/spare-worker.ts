@@ -72,8 +72,10 @@ export class SpareWorkers {
    * replace it until {@link fill} is called.
    */
   take(): Worker {
-    const i = this.idle.findIndex((s) => s.loaded);
-    const spare = this.idle.splice(i >= 0 ? i : 0, 1)[0];
+    // a spare with an error is on its way out (its 'exit' is still to come): leave it
+    let i = this.idle.findIndex((s) => s.loaded && s.lastError === undefined);
+    if (i < 0) i = this.idle.findIndex((s) => s.lastError === undefined);
+    const spare = i < 0 ? undefined : this.idle.splice(i, 1)[0];
     if (spare === undefined) return this.newWorker();
     spare.detach();
     this.promoted++;

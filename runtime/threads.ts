@@ -51,9 +51,9 @@ export interface ThreadOptions {
   /**
    * Worker threads kept started and idle (modules loaded, no identity yet), so a thread that
    * dies is replaced by promoting one — recovery costs about a handshake instead of a worker
-   * boot — and a new spare starts in the background once the replacement runs. Each costs an
-   * idle worker's memory (~12 MB RSS here) and no CPU while it waits. `0`: no spares; a dead thread is
-   * replaced by a cold start. Default 1 (when `threads` ≥ 1).
+   * boot — and a new spare starts in the background once the replacement runs. Each costs
+   * an idle worker's memory (~12 MB RSS here) and no CPU while it waits. `0`: no spares; a
+   * dead thread is replaced by a cold start. Default 1 (when `threads` ≥ 1).
    */
   spareThreads?: number;
 }
