@@ -122,8 +122,11 @@ export class ThreadManager {
     this.progress = new Int32Array(this.progressBuffer);
     this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
     this.watchdogMs = options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs;
-    const spares = this.count === 0 ? 0 : Math.max(0, Math.floor(options.spareThreads ?? THREAD_DEFAULTS.spareThreads));
-    this.spares = new SpareWorkers(host, WORKER_URL, spares, options.resourceLimits);
+    const spares = options.spareThreads ?? THREAD_DEFAULTS.spareThreads;
+    if (!Number.isInteger(spares) || spares < 0) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `spareThreads must be an integer >= 0, got ${spares}`, { field: 'spareThreads' });
+    }
+    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spares, options.resourceLimits);
     host.spawnRemote = (req) => this.child(req, req.parent);
   }
 

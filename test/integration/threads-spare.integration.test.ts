@@ -139,6 +139,10 @@ describe('a spare worker replaces a dead thread', () => {
     expect(threads.threadStates()).toEqual([{ thread: 1, up: true, generation: 3 }]);
   });
 
+  it.each([-1, 1.5, Number.NaN])('spareThreads: %s is rejected with ERR_INVALID_ARGUMENT before any thread starts', (spareThreads) => {
+    expect(() => new ActorSystem({ threads: 1, spareThreads })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'spareThreads' }));
+  });
+
   it('stop() terminates the spare too: a process that recovered a crash and stopped exits by itself', async () => {
     const node = startNode([fileURLToPath(new URL('../fixtures/spare-node.mjs', import.meta.url))]);
     try {
