@@ -96,6 +96,7 @@ export class SpareWorkers {
     while (this.idle.length < this.target) this.idle.push(this.launch());
   }
 
+  /** Spares waiting now (a taken spare is no longer counted; a dead one never is). */
   counts(): SpareCounts {
     const loaded = this.idle.filter((s) => s.loaded).length;
     return { loaded, loading: this.idle.length - loaded };
