@@ -34,6 +34,20 @@ export type SystemEvent =
       at: number;
     }
   | { type: 'thread-down'; thread: number; reason: string; at: number }
+  | {
+      /**
+       * A spare worker (started ahead of need, see `spareThreads`) died before it was used.
+       * `failures`: spares lost in a row before they were stable; `retryInMs`: when the next
+       * spare starts (0: at once); `gaveUp`: no more spares until a thread boots fine again
+       * (crashed threads are replaced by cold starts meanwhile).
+       */
+      type: 'spare-down';
+      reason: string;
+      failures: number;
+      retryInMs: number | undefined;
+      gaveUp: boolean;
+      at: number;
+    }
   | { type: 'breaker-state'; name: string; state: 'closed' | 'open' | 'half-open'; previous: 'closed' | 'open' | 'half-open'; at: number }
   | {
       type: 'degradation-level';

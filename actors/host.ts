@@ -6,7 +6,6 @@
  * Does not own: supervision policy (supervisor/) or the node-level API (runtime/ActorSystem).
  * Threads: exactly one host per thread. Time: `clock` only.
  */
-import { Observable, Subject } from 'rxjs';
 import type { Clock } from '../runtime/clock.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
 import type { ActorClass, SpawnOptions } from './actor.js';
@@ -66,6 +65,21 @@ export function setChildrenOf(fn: (cell: ActorCell) => Iterable<ActorCell>): voi
   childrenOf = fn;
 }
 
+/**
+ * Where a host publishes its events: an RxJS `Subject` on the main thread (the node's
+ * `events$`). The host itself does not import rxjs, so a worker thread never loads it
+ * (its CommonJS entry, every operator, was a third of a worker's boot).
+ */
+export interface EventChannel {
+  /** False: nobody listens, so events are not even built. */
+  readonly observed: boolean;
+  next(event: SystemEvent): void;
+  complete(): void;
+}
+
+/** Drops every event: the channel of a host nobody observes directly (a worker's). */
+const NO_EVENTS: EventChannel = { observed: false, next() {}, complete() {} };
+
 export interface HostOptions extends DispatcherOptions {
   node: string;
   incarnation: number;
@@ -76,6 +90,8 @@ export interface HostOptions extends DispatcherOptions {
    * have used, so a stale ref to an actor of a crashed thread never reaches a new actor.
    */
   firstId?: number;
+  /** Where events go (besides {@link Host.forwardEvent}). Default: nowhere. */
+  events?: EventChannel;
 }
 
 export class Host implements LinkHandler {
@@ -89,8 +105,7 @@ export class Host implements LinkHandler {
   /** Top-level actors (no parent), in spawn order. */
   readonly topLevel = new Set<ActorCell>();
   private readonly cells = new CellTable<ActorCell>();
-  private readonly events = new Subject<SystemEvent>();
-  readonly events$: Observable<SystemEvent> = this.events.asObservable();
+  private readonly events: EventChannel;
   private nextId: number;
   /** User messages handed to `receive` on this thread since start. */
   processed = 0;
@@ -127,6 +142,7 @@ export class Host implements LinkHandler {
     this.dispatcher = new Dispatcher(options);
     this.asks = new AskRegistry(options.clock, new LatencyHistogram());
     this.nextId = options.firstId ?? 1;
+    this.events = options.events ?? NO_EVENTS;
   }
 
   /** A fresh id, unique on this thread (for naming things that have no cell here). */

@@ -3,8 +3,14 @@
  * - in-thread (headline rows): `receive` throws → the supervisor restarts the actor → an
  *   ask queued right behind the crash is answered (apiary; nact with `onCrash: reset`);
  * - variant `thread-crash`: the actor ends its worker thread (`process.exit`) → the thread
- *   is replaced → the supervisor restarts the actor there → it answers an ask. Its baseline
- *   (`raw`, same variant) is a bare worker thread started from scratch until it answers.
+ *   is replaced (default configuration: a spare worker is promoted) → the supervisor
+ *   restarts the actor there → it answers an ask. Crashes are spaced: each waits until the
+ *   spare that replaces the previous one has loaded (bounded), as crashes seconds apart
+ *   would. Its baseline (`raw`, same variant) is a bare worker thread started from scratch
+ *   until it answers;
+ * - variant `thread-crash-cold`: the same with `spareThreads: 0`, the thread replaced by a
+ *   cold worker start (what every crash cost before spares, and what a crash costs while
+ *   the next spare is still loading).
  */
 import { Worker } from 'node:worker_threads';
 import { filter, firstValueFrom } from 'rxjs';
@@ -68,11 +74,21 @@ async function nactRestart(n: number): Promise<Latency> {
   }
 }
 
-async function threadCrash(n: number, lat: Latency): Promise<void> {
-  const system = await ActorSystem.start({ threads: 1 });
+/** Waits (at most 5 s) until `system` has as many loaded spare workers as it keeps. */
+async function sparesLoaded(system: ActorSystem, spares: number): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while ((system.threads?.spareCounts().loaded ?? 0) < spares) {
+    if (performance.now() > deadline) throw new Error('restart bench: the spare worker did not load within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function threadCrash(n: number, lat: Latency, spareThreads?: number): Promise<void> {
+  const system = await ActorSystem.start({ threads: 1, spareThreads });
   try {
     const sup = await system.spawn(crasherTree(1), { name: 'bench-restart' });
     for (let i = -1; i < n; i++) {
+      await sparesLoaded(system, spareThreads ?? 1);
       const ref = await childRef(sup);
       await ref.ask(0);
       const restarted = firstValueFrom(system.events$.pipe(filter((e) => e.type === 'restarted' && e.path.endsWith('/crasher'))));
@@ -108,12 +124,18 @@ export async function restart(options: RestartOptions): Promise<ScenarioResult> 
   // alternate the two thread measurements so both see the same machine
   const raw = new Latency();
   const crash = new Latency();
+  const cold = new Latency();
   const half = Math.max(1, Math.round(options.threadCrashes / 2));
   for (let r = 0; r < 2; r++) {
     await workerStart(half, raw);
     await threadCrash(half, crash);
+    await threadCrash(half, cold, 0);
   }
-  rows.push(...raw.rows('restart', 'raw', 'thread-crash'), ...crash.rows('restart', 'apiary', 'thread-crash'));
+  rows.push(
+    ...raw.rows('restart', 'raw', 'thread-crash'),
+    ...crash.rows('restart', 'apiary', 'thread-crash'),
+    ...cold.rows('restart', 'apiary', 'thread-crash-cold'),
+  );
   return {
     rows,
     notes: [{ scenario: 'restart', system: 'comedy', note: 'restarts only forked/threaded actors by respawning a process or thread; not comparable in-thread' }],

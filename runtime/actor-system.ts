@@ -124,10 +124,11 @@ export class ActorSystem {
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
-    this.host = new Host({ ...options, node: this.name, incarnation, thread: 0, clock: this.clock });
+    const events = new Subject<SystemEvent>();
+    this.host = new Host({ ...options, node: this.name, incarnation, thread: 0, clock: this.clock, events });
     this.clusterOptions = options.cluster;
     this.members$ = this.memberEvents.asObservable();
-    this.events$ = this.host.events$;
+    this.events$ = events.asObservable();
     this.startedAt = this.clock.now();
     this.observability = new Observability(this, options);
     this.heartbeats$ = this.observability.heartbeats$;

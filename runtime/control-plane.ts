@@ -1,8 +1,9 @@
 /**
- * The control plane between the main thread and each worker host: comlink RPC over a
- * MessagePort of its own (spawn, stop, kill, inspect, link, shutdown). This is the only
- * file that imports comlink. The data plane (messages, exits, watches) stays on the
- * msgpack batches of transport/thread-link.ts.
+ * The control plane between the main thread and each worker host: the boot handshake on
+ * `parentPort` (the worker says {@link WORKER_LOADED}, the main thread answers with one
+ * {@link BootMessage}), then comlink RPC over a MessagePort of its own (spawn, stop, kill,
+ * inspect, link, shutdown). This is the only file that imports comlink. The data plane
+ * (messages, exits, watches) stays on the msgpack batches of transport/thread-link.ts.
  */
 import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
@@ -13,11 +14,20 @@ import type { SerializedError } from './errors.js';
 import type { ActorModuleRef } from './actor-module.js';
 import type { TreeEntry } from '../supervisor/tree.js';
 import type { HistogramData } from '../actors/latency-histogram.js';
+import type { WorkerBoot } from './worker-host.js';
 
 // The adapter is a CommonJS module whose export *is* the function.
 const nodeEndpoint = ((nodeAdapter as unknown as { default?: unknown }).default ?? nodeAdapter) as unknown as (
   port: unknown,
 ) => Comlink.Endpoint;
+
+/** What a worker posts on `parentPort` once its modules are loaded; then it waits for its boot. */
+export const WORKER_LOADED = 'apiary:loaded';
+
+/** Gives a loaded worker its identity (sent once, its ports in the transfer list). */
+export interface BootMessage {
+  apiaryBoot: WorkerBoot;
+}
 
 export interface CreateRequest extends ActorModuleRef {
   args: unknown;

@@ -6,9 +6,13 @@
  * supervisor is on another thread, forwarding events to the main thread, and the progress
  * counter the main thread's watchdog reads (a SharedArrayBuffer slot this thread bumps from
  * a timer; a blocked event loop stops bumping it).
+ * Boots in two phases: loading this module and its imports needs no identity, so a worker
+ * can be started ahead of need (a spare, runtime/spare-worker.ts) and wait at the top-level
+ * `await` below; its identity (thread index, generation, ports) arrives as the first message
+ * on `parentPort`, for a spare and a cold start alike.
  * Runs as compiled JavaScript (dist/runtime/worker-host.js).
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { ExitReason } from '../actors/exit-reason.js';
 import { Host } from '../actors/host.js';
 import { stopWithin } from '../actors/shutdown.js';
@@ -20,10 +24,10 @@ import { ThreadLink } from '../transport/thread-link.js';
 import { loadActorClass } from './actor-module.js';
 import { RealClock } from './clock.js';
 import { startHeartbeats } from './heartbeat.js';
-import { exposeWorkerApi, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
+import { exposeWorkerApi, WORKER_LOADED, type BootMessage, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
 import { serializeError } from './errors.js';
 
-/** What the main thread hands a new worker. */
+/** What the main thread hands a new worker (as a `BootMessage`). */
 export interface WorkerBoot {
   thread: number;
   generation: number;
@@ -40,7 +44,20 @@ export interface WorkerBoot {
   turnBudget?: number;
 }
 
-const boot = workerData as WorkerBoot;
+/** Phase two: says "loaded", then waits for the first message, this worker's identity. */
+function receiveBoot(): Promise<WorkerBoot> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker-host.js runs only as a worker thread');
+  return new Promise((resolve, reject) => {
+    port.once('message', (msg: BootMessage | undefined) => {
+      if (msg?.apiaryBoot === undefined) reject(new Error('worker-host: the first message must be a WorkerBoot'));
+      else resolve(msg.apiaryBoot);
+    });
+    port.postMessage(WORKER_LOADED);
+  });
+}
+
+const boot = await receiveBoot();
 const clock = new RealClock();
 const host = new Host({
   node: boot.node,
