@@ -132,7 +132,7 @@ export class ActorCell extends LifecycleCell implements ActorContext, Runnable, 
 
   /** User messages waiting. */
   get mailboxSize(): number {
-    return this.mailbox.size;
+    return this.mb === undefined ? 0 : this.mb.size;
   }
 
   get thread(): number {

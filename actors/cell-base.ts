@@ -31,6 +31,27 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 /** A stop or restart-stop being carried out. */
 export type LifecycleRequest = Extract<SystemMessage, { kind: 'stop' | 'prepare-restart' }>;
 
+/** How a cell whose parent lives on another thread reports its exits (over the link). */
+export interface RemoteParent {
+  report(cell: ActorCell, reason: ExitReason, resumable: boolean): void;
+}
+
+/**
+ * The state most cells never use, in one object made on first write: an idle actor
+ * carries none of it (a million idle actors are a million objects fewer to copy in GC).
+ */
+class CellExtras {
+  internal = false;
+  restarts = 0;
+  stashLimit = Infinity;
+  remoteParent: RemoteParent | undefined = undefined;
+  watchSet: Watches | undefined = undefined;
+  lifecycle: LifecycleRequest | undefined = undefined;
+  timers: Set<TimerHandle> | undefined = undefined;
+  contextChildren: ActorCell[] | undefined = undefined;
+  cancels: Cancels | undefined = undefined;
+}
+
 export abstract class CellBase implements LocalWatcher, RefTarget {
   scheduled = false;
   status: CellStatus = 'new';
@@ -40,37 +61,22 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
   protected token = 0;
   instance: Actor | undefined;
   incarnation = 0;
-  /** A runtime-internal actor: no lifecycle events, not in the tree. */
-  internal = false;
   /** The supervisor's bookkeeping for this child (opaque here). */
   supervision: unknown;
-  /** Restarts of this cell, kept by its supervisor. */
-  restarts = 0;
-  /** While not running, at most this many user messages are kept (the rest are dead letters). */
-  stashLimit = Infinity;
   startedAt = 0;
   finalReason: ExitReason | undefined;
-  readonly mailbox: Mailbox<SystemMessage>;
+  /** The mailbox once a message arrived (see {@link mailbox}); undefined while idle. */
+  protected mb: Mailbox<SystemMessage> | undefined;
   readonly ref: ActorRef;
   sender: ActorRef | undefined;
-  /** Set when the parent lives on another thread: exits are reported over the link. */
-  remoteParent: { report(cell: ActorCell, reason: ExitReason, resumable: boolean): void } | undefined;
-  /** Watch bookkeeping, allocated on first use. */
-  protected watchSet: Watches | undefined;
-  /** The stop or restart-stop being carried out, so a kill can complete it. */
-  protected lifecycle: LifecycleRequest | undefined;
   /** The message whose async `receive` is running (its ask is rejected if the instance is abandoned). */
   protected inFlight: Envelope | undefined;
-  /** Timers of the current incarnation (see scheduleOnce). */
-  protected timers: Set<TimerHandle> | undefined;
-  /** Children made with `context.spawn`, in start order. */
-  contextChildren: ActorCell[] | undefined;
   /** The message whose synchronous part of `receive` is running. */
   protected current: Envelope | undefined;
   /** The abort controller of the message being processed, made when `signal` is first read. */
   protected messageAbort: AbortController | undefined;
-  /** Asks cancelled by their askers: queued ones (skipped) and deferred replies (aborted), by reply route. */
-  protected cancels: Cancels | undefined;
+  /** Seldom-used state, made on first write. */
+  private extras: CellExtras | undefined;
 
   constructor(
     readonly host: Host,
@@ -82,8 +88,93 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
     readonly name: string | undefined,
     options: SpawnOptions | undefined,
   ) {
-    this.mailbox = new Mailbox<SystemMessage>(options?.mailbox);
+    // a bounded or otherwise configured mailbox is made now, with the options as given
+    if (options?.mailbox !== undefined) this.mb = new Mailbox<SystemMessage>(options.mailbox);
     this.ref = new ActorRef({ node: host.node, incarnation: host.incarnation, thread: host.thread, id }, path, this);
+  }
+
+  /**
+   * The system and user queues. A default (unbounded) mailbox is made on first use: an
+   * actor that never gets a message never has one. Reads that must not allocate look at `mb`.
+   */
+  get mailbox(): Mailbox<SystemMessage> {
+    return (this.mb ??= new Mailbox<SystemMessage>());
+  }
+
+  private get more(): CellExtras {
+    return (this.extras ??= new CellExtras());
+  }
+
+  /** A runtime-internal actor: no lifecycle events, not in the tree. */
+  get internal(): boolean {
+    return this.extras !== undefined && this.extras.internal;
+  }
+  set internal(v: boolean) {
+    this.more.internal = v;
+  }
+
+  /** Restarts of this cell, kept by its supervisor. */
+  get restarts(): number {
+    return this.extras === undefined ? 0 : this.extras.restarts;
+  }
+  set restarts(v: number) {
+    this.more.restarts = v;
+  }
+
+  /** While not running, at most this many user messages are kept (the rest are dead letters). */
+  get stashLimit(): number {
+    return this.extras === undefined ? Infinity : this.extras.stashLimit;
+  }
+  set stashLimit(v: number) {
+    this.more.stashLimit = v;
+  }
+
+  /** Set when the parent lives on another thread: exits are reported over the link. */
+  get remoteParent(): RemoteParent | undefined {
+    return this.extras?.remoteParent;
+  }
+  set remoteParent(v: RemoteParent | undefined) {
+    this.more.remoteParent = v;
+  }
+
+  /** Children made with `context.spawn`, in start order. */
+  get contextChildren(): ActorCell[] | undefined {
+    return this.extras?.contextChildren;
+  }
+  set contextChildren(v: ActorCell[] | undefined) {
+    this.more.contextChildren = v;
+  }
+
+  /** Watch bookkeeping, allocated on first use. */
+  protected get watchSet(): Watches | undefined {
+    return this.extras?.watchSet;
+  }
+  protected set watchSet(v: Watches | undefined) {
+    this.more.watchSet = v;
+  }
+
+  /** The stop or restart-stop being carried out, so a kill can complete it. */
+  protected get lifecycle(): LifecycleRequest | undefined {
+    return this.extras?.lifecycle;
+  }
+  protected set lifecycle(v: LifecycleRequest | undefined) {
+    if (v !== undefined || this.extras !== undefined) this.more.lifecycle = v;
+  }
+
+  /** Timers of the current incarnation (see scheduleOnce). */
+  protected get timers(): Set<TimerHandle> | undefined {
+    return this.extras?.timers;
+  }
+  protected set timers(v: Set<TimerHandle> | undefined) {
+    this.more.timers = v;
+  }
+
+  /** Asks cancelled by their askers: queued ones (skipped) and deferred replies (aborted), by reply route. */
+  protected get cancels(): Cancels | undefined {
+    return this.extras?.cancels;
+  }
+  protected set cancels(v: Cancels | undefined) {
+    this.more.cancels = v;
   }
 
   /** This cell as the ActorCell it is (every CellBase is one). */

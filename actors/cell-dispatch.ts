@@ -40,15 +40,16 @@ export abstract class DispatchCell extends CellBase implements Runnable {
       this.deadLetter(env, 'stopped');
       return false;
     }
+    const mailbox = this.mailbox;
     const limit = status === 'running' || status === 'starting' || status === 'new'
-      ? this.mailbox.capacity
-      : Math.min(this.mailbox.capacity, this.stashLimit);
-    const dropped = this.mailbox.enqueue(env, limit);
+      ? mailbox.capacity
+      : Math.min(mailbox.capacity, this.stashLimit);
+    const dropped = mailbox.enqueue(env, limit);
     if (dropped !== undefined) {
       const reason: DeadLetterReason =
-        limit < this.mailbox.capacity && this.mailbox.size >= limit
+        limit < mailbox.capacity && mailbox.size >= limit
           ? 'restarting-stash-full'
-          : this.mailbox.overflow === 'reject'
+          : mailbox.overflow === 'reject'
             ? 'mailbox-full'
             : dropped === env
               ? 'dropped-newest'
@@ -82,20 +83,23 @@ export abstract class DispatchCell extends CellBase implements Runnable {
   // ---- Runnable ----------------------------------------------------------------------
 
   get runnable(): boolean {
-    return !this.busy && (this.mailbox.systemSize > 0 || (this.status === 'running' && this.mailbox.hasUser));
+    const mb = this.mb;
+    return !this.busy && mb !== undefined && (mb.systemSize > 0 || (this.status === 'running' && mb.hasUser));
   }
 
   run(budget: number): number {
+    const mb = this.mb;
+    if (mb === undefined) return 0; // nothing was ever queued
     let n = 0;
     while (n < budget && !this.busy) {
-      const sys = this.mailbox.systemSize > 0 ? this.mailbox.system.shift() : undefined;
+      const sys = mb.systemSize > 0 ? mb.system.shift() : undefined;
       if (sys !== undefined) {
         n++;
         this.handleSystem(sys);
         continue;
       }
       if (this.status !== 'running') break;
-      const env = this.mailbox.dequeue();
+      const env = mb.dequeue();
       if (env === undefined) break;
       n++;
       this.invoke(env);

@@ -96,7 +96,7 @@ export abstract class LifecycleCell extends SystemQueueCell {
    */
   terminateNow(reason: ExitReason): boolean {
     if (this.status === 'dead') return true;
-    if (this.busy || this.mailbox.systemSize > 0 || (this.contextChildren?.length ?? 0) > 0) return false;
+    if (this.busy || (this.mb?.systemSize ?? 0) > 0 || (this.contextChildren?.length ?? 0) > 0) return false;
     if (typeof this.instance?.stopping === 'function') return false;
     this.finalize(reason);
     return true;
@@ -175,8 +175,9 @@ export abstract class LifecycleCell extends SystemQueueCell {
    * and parent duties stay queued.
    */
   private purgeLifecycleMessages(): void {
-    if (this.mailbox.systemSize === 0) return;
-    const q = this.mailbox.system;
+    const mb = this.mb;
+    if (mb === undefined || mb.systemSize === 0) return;
+    const q = mb.system;
     for (const msg of q.drain()) {
       if (msg.kind === 'prepare-restart') msg.done();
       else if (msg.kind !== 'exit' && msg.kind !== 'resume') q.push(msg);
@@ -207,11 +208,12 @@ export abstract class LifecycleCell extends SystemQueueCell {
       const i = this.parent.contextChildren.indexOf(this.cell);
       if (i >= 0) this.parent.contextChildren.splice(i, 1);
     }
-    if (this.mailbox.hasUser) for (const env of this.mailbox.drainUser()) {
+    const mb = this.mb;
+    if (mb !== undefined && mb.hasUser) for (const env of mb.drainUser()) {
       if (env.msg instanceof TerminatedMessage) continue;
       this.deadLetter(env, 'stopped');
     }
-    if (this.mailbox.systemSize > 0) for (const sys of this.mailbox.system.drain()) settleAfterDeath(sys, reason, this.path);
+    if (mb !== undefined && mb.systemSize > 0) for (const sys of mb.system.drain()) settleAfterDeath(sys, reason, this.path);
     if (this.host.observed && !this.internal) this.host.emit({ type: 'stopped', path: this.path, reason, at: this.host.clock.now() });
     this.watchSet?.died(
       this.ref,
