@@ -42,6 +42,7 @@ export interface RemoteParent {
  */
 class CellExtras {
   internal = false;
+  offTopLevel = false;
   restarts = 0;
   stashLimit = Infinity;
   remoteParent: RemoteParent | undefined = undefined;
@@ -111,6 +112,17 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
   }
   set internal(v: boolean) {
     this.more.internal = v;
+  }
+
+  /**
+   * Has no parent on this thread but is not one of its top-level actors (it was made for a
+   * parent on another thread or node, or is runtime-internal); see top-level.ts.
+   */
+  get offTopLevel(): boolean {
+    return this.extras !== undefined && this.extras.offTopLevel;
+  }
+  set offTopLevel(v: boolean) {
+    this.more.offTopLevel = v;
   }
 
   /** Restarts of this cell, kept by its supervisor. */

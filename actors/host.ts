@@ -18,6 +18,7 @@ import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
 import { CellTable } from './cell-table.js';
+import { TopLevelCells } from './top-level.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { Address } from './address.js';
 import type { ChildHandle } from './child-handle.js';
@@ -84,9 +85,9 @@ export class Host implements LinkHandler {
   readonly dispatcher: Dispatcher;
   readonly asks: AskRegistry;
   readonly registry = new Registry<ActorRef>();
-  /** Top-level actors (no parent), in spawn order. */
-  readonly topLevel = new Set<ActorCell>();
   private readonly cells = new CellTable<ActorCell>();
+  /** Top-level actors (no parent), in spawn order: a view over the cells, no entry per actor. */
+  readonly topLevel = new TopLevelCells(this.cells);
   private readonly events = new Subject<SystemEvent>();
   readonly events$: Observable<SystemEvent> = this.events.asObservable();
   private nextId: number;
@@ -183,7 +184,6 @@ export class Host implements LinkHandler {
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
-    if (!parent) this.topLevel.add(cell);
     return cell;
   }
 
@@ -243,8 +243,7 @@ export class Host implements LinkHandler {
 
   /** @internal Called by a cell when it dies for good. */
   cellDied(cell: ActorCell): void {
-    this.cells.delete(cell.id);
-    this.topLevel.delete(cell);
+    this.cells.delete(cell.id); // which also takes it off topLevel
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
   }
 
