@@ -41,6 +41,7 @@ export interface RemoteParent {
  * carries none of it (a million idle actors are a million objects fewer to copy in GC).
  */
 class CellExtras {
+  name: string | undefined = undefined;
   internal = false;
   offTopLevel = false;
   restarts = 0;
@@ -83,12 +84,13 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
     readonly host: Host,
     readonly actorClass: ActorClass,
     readonly args: unknown,
-    readonly path: string,
-    readonly id: number,
+    path: string,
+    id: number,
     readonly parent: ActorCell | undefined,
-    readonly name: string | undefined,
+    name: string | undefined,
     options: SpawnOptions | undefined,
   ) {
+    if (name !== undefined) this.more.name = name;
     // a bounded or otherwise configured mailbox is made now, with the options as given
     if (options?.mailbox !== undefined) this.mb = new Mailbox<SystemMessage>(options.mailbox);
     this.ref = new ActorRef({ node: host.node, incarnation: host.incarnation, thread: host.thread, id }, path, this);
@@ -100,6 +102,21 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
    */
   get mailbox(): Mailbox<SystemMessage> {
     return (this.mb ??= new Mailbox<SystemMessage>());
+  }
+
+  /** Id on this thread (kept in the ref, not twice). */
+  get id(): number {
+    return this.ref.id;
+  }
+
+  /** Tree path (kept in the ref, not twice). */
+  get path(): string {
+    return this.ref.path;
+  }
+
+  /** The registered name, if any. */
+  get name(): string | undefined {
+    return this.extras?.name;
   }
 
   private get more(): CellExtras {
