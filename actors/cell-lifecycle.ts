@@ -12,7 +12,7 @@
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
-import { withConstructionContext } from './actor.js';
+import { constructActor } from './actor.js';
 import { CellBase, isThenable, type LifecycleRequest } from './cell-base.js';
 import { SystemQueueCell } from './cell-system-queue.js';
 import type { ExitReason } from './exit-reason.js';
@@ -52,7 +52,7 @@ export abstract class LifecycleCell extends SystemQueueCell {
     this.busy = true;
     let out: unknown;
     try {
-      const instance = withConstructionContext(this.cell, () => new this.actorClass(this.args));
+      const instance = constructActor(this.cell, this.actorClass, this.args);
       this.instance = instance;
       out = instance.started?.();
     } catch (err) {

@@ -57,6 +57,12 @@ export interface NodeRoutes {
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
 }
 
+/** A cell whose start failed dies, and the spawn rejects with the start error. */
+function startFailed(cell: ActorCell, err: unknown): never {
+  cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
+  throw err;
+}
+
 /** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
 let childrenOf: (cell: ActorCell) => Iterable<ActorCell> = (cell) => cell.contextChildren ?? [];
 
@@ -179,8 +185,10 @@ export class Host implements LinkHandler {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
     }
     const id = this.nextId++;
-    const seg = segment ?? name ?? `$${id}`;
-    const path = fullPath ?? (parent ? `${parent.path}/${seg}` : `/${seg}`);
+    let path: string;
+    if (fullPath !== undefined) path = fullPath;
+    else if (segment === undefined && name === undefined) path = parent ? `${parent.path}/$${id}` : `/$${id}`; // one string, not two
+    else path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
@@ -189,18 +197,18 @@ export class Host implements LinkHandler {
 
   /** Starts a created cell; on a failed start the cell dies and the promise rejects `ERR_START_FAILED`. */
   startCell(cell: ActorCell): Promise<ActorRef> {
-    const failed = (err: unknown): never => {
-      cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
-      throw err;
-    };
     let started: Promise<void> | undefined;
     try {
       started = cell.startNow();
     } catch (err) {
-      return Promise.reject(err).catch(failed);
+      return Promise.reject(err).catch((e: unknown) => startFailed(cell, e));
     }
-    // a synchronous start (the common case) needs no promise chain: spawning stays cheap
-    return started === undefined ? Promise.resolve(cell.ref) : started.then(() => cell.ref, failed);
+    // a synchronous start (the common case) needs no promise chain and no closure: spawning stays cheap
+    if (started === undefined) return Promise.resolve(cell.ref);
+    return started.then(
+      () => cell.ref,
+      (e: unknown) => startFailed(cell, e),
+    );
   }
 
   /** The live cell with this id on this thread. */
