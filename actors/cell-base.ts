@@ -84,7 +84,8 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
     readonly host: Host,
     readonly actorClass: ActorClass,
     readonly args: unknown,
-    path: string,
+    /** undefined: the default `<parent path>/$<id>`, made when first read. */
+    path: string | undefined,
     id: number,
     readonly parent: ActorCell | undefined,
     name: string | undefined,
@@ -112,6 +113,12 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
   /** Tree path (kept in the ref, not twice). */
   get path(): string {
     return this.ref.path;
+  }
+
+  /** The default path of an unnamed actor, for its ref (which asks only when it is first read). */
+  derivePath(): string {
+    const parent = this.parent;
+    return parent === undefined ? `/$${this.id}` : `${parent.path}/$${this.id}`;
   }
 
   /** The registered name, if any. */

@@ -185,10 +185,10 @@ export class Host implements LinkHandler {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
     }
     const id = this.nextId++;
-    let path: string;
+    // no segment or name: the default `$<id>` path, which the cell's ref makes when it is first read
+    let path: string | undefined;
     if (fullPath !== undefined) path = fullPath;
-    else if (segment === undefined && name === undefined) path = parent ? `${parent.path}/$${id}` : `/$${id}`; // one string, not two
-    else path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
+    else if (segment !== undefined || name !== undefined) path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
