@@ -65,6 +65,7 @@ export abstract class CellBase implements LocalWatcher, RefTarget {
   incarnation = 0;
   /** The supervisor's bookkeeping for this child (opaque here). */
   supervision: unknown;
+  /** Clock time (whole ms, rounded down) the current incarnation started. */
   startedAt = 0;
   finalReason: ExitReason | undefined;
   /** The mailbox once a message arrived (see {@link mailbox}); undefined while idle. */

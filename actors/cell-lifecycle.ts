@@ -74,8 +74,11 @@ export abstract class LifecycleCell extends SystemQueueCell {
     if (token !== this.token) throw new ApiaryError(ErrorCodes.START_FAILED, `${this.path} was stopped while starting`);
     this.busy = false;
     this.status = 'running';
-    this.startedAt = this.host.clock.now();
-    if (this.host.observed && !this.internal) this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: this.startedAt });
+    const now = this.host.clock.now();
+    // whole ms: a small integer lives in the cell itself, a fraction would be one more heap
+    // object per actor; its readers (tree uptime, backoff's resetAfter) work in whole ms
+    this.startedAt = Math.floor(now);
+    if (this.host.observed && !this.internal) this.host.emit({ type: 'started', path: this.path, incarnation: this.incarnation, at: now });
     this.wake();
   }
 
