@@ -1,5 +1,6 @@
 /**
- * CellBase: the state of one actor cell, shared by the layers that make up ActorCell.
+ * CellBase: the state of one actor cell, shared by the layers that make up ActorCell, and
+ * what it costs an idle actor.
  *
  * ActorCell is one object per actor, written as a chain of classes, one concept each (as
  * Akka's ActorCell is assembled from its `dungeon` traits):
@@ -9,7 +10,10 @@
  *   → LifecycleCell (cell-lifecycle.ts: start, stop, restart, kill, death)
  *   → ActorCell (actor-cell.ts: the ActorContext an actor sees, timers, watch/unwatch).
  * Methods one layer needs from a later one are declared abstract here.
- * Owns: the fields and their meaning; nothing here runs a message or changes status.
+ * Owns: the fields and their meaning, and keeping an idle actor small (a million of them
+ * are mostly GC work, which follows the objects that survive): the mailbox is made on the
+ * first message, seldom-used state lives in one CellExtras made on first write, id and
+ * path live in the ref. Nothing here runs a message or changes status.
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
 import type { Actor, ActorClass, SpawnOptions } from './actor.js';
