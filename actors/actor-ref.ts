@@ -31,6 +31,8 @@ export interface RefTarget {
   exitNow?(reason: ExitReason): void;
   /** The asker gave up on ask `id` (opened in `asks`): abort it where the actor lives. */
   cancel?(id: number): void;
+  /** The path of a ref made without one (a local actor's default `$<id>` path). */
+  derivePath?(): string;
 }
 
 export interface TellOptions {
@@ -63,19 +65,26 @@ export class ActorRef<M = unknown, R = unknown> implements Address {
   readonly id: number;
   /** @internal */
   readonly target: RefTarget;
+  /** The path, once known: given at creation, or asked of the target on first read. */
+  private knownPath: string | undefined;
 
-  constructor(
-    address: Address,
-    /** Tree path at creation, for logs and dead letters. */
-    readonly path: string,
-    target: RefTarget,
-  ) {
+  /**
+   * `path` undefined: the target names it on first read ({@link RefTarget.derivePath}), so
+   * an unnamed actor whose path nobody reads carries no path string.
+   */
+  constructor(address: Address, path: string | undefined, target: RefTarget) {
     // the address lives in the ref itself: one object less per actor
     this.node = address.node;
     this.incarnation = address.incarnation;
     this.thread = address.thread;
     this.id = address.id;
     this.target = target;
+    this.knownPath = path;
+  }
+
+  /** Tree path at creation, for logs and dead letters. */
+  get path(): string {
+    return (this.knownPath ??= this.target.derivePath!());
   }
 
   /** Where the actor lives (plain data). */

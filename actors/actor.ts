@@ -81,12 +81,12 @@ export interface DeferredReply<R = unknown> {
 
 let constructing: ActorContext | undefined;
 
-/** @internal Runs `make` with `ctx` as the context the next Actor constructor picks up. */
-export function withConstructionContext<T>(ctx: ActorContext, make: () => T): T {
+/** @internal Constructs `actor` with `ctx` as the context its Actor constructor picks up (no closure per spawn). */
+export function constructActor<A extends Actor>(ctx: ActorContext, actor: ActorClass<A>, args: unknown): A {
   const prev = constructing;
   constructing = ctx;
   try {
-    return make();
+    return new actor(args);
   } finally {
     constructing = prev;
   }

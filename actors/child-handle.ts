@@ -16,7 +16,7 @@ export interface ChildHandle extends Stoppable {
   readonly path: string;
   readonly status: CellStatus;
   readonly incarnation: number;
-  /** Clock time of the current incarnation's start. */
+  /** Clock time of the current incarnation's start (a local cell keeps whole ms, rounded down). */
   readonly startedAt: number;
   readonly thread: number;
   readonly node: string;

@@ -17,6 +17,7 @@ import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events
 import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
 import { CellTable } from './cell-table.js';
+import { TopLevelCells } from './top-level.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { Address } from './address.js';
 import type { ChildHandle } from './child-handle.js';
@@ -55,6 +56,12 @@ export interface NodeRoutes {
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
   /** Worker thread `thread` of this node died (thread 0 only). */
   threadDown?(thread: number): void;
+}
+
+/** A cell whose start failed dies, and the spawn rejects with the start error. */
+function startFailed(cell: ActorCell, err: unknown): never {
+  cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
+  throw err;
 }
 
 /** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
@@ -102,9 +109,9 @@ export class Host implements LinkHandler {
   readonly dispatcher: Dispatcher;
   readonly asks: AskRegistry;
   readonly registry = new Registry<ActorRef>();
-  /** Top-level actors (no parent), in spawn order. */
-  readonly topLevel = new Set<ActorCell>();
   private readonly cells = new CellTable<ActorCell>();
+  /** Top-level actors (no parent), in spawn order: a view over the cells, no entry per actor. */
+  readonly topLevel = new TopLevelCells(this.cells);
   private readonly events: EventChannel;
   private nextId: number;
   /** User messages handed to `receive` on this thread since start. */
@@ -196,29 +203,30 @@ export class Host implements LinkHandler {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
     }
     const id = this.nextId++;
-    const seg = segment ?? name ?? `$${id}`;
-    const path = fullPath ?? (parent ? `${parent.path}/${seg}` : `/${seg}`);
+    // no segment or name: the default `$<id>` path, which the cell's ref makes when it is first read
+    let path: string | undefined;
+    if (fullPath !== undefined) path = fullPath;
+    else if (segment !== undefined || name !== undefined) path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
     const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
-    if (!parent) this.topLevel.add(cell);
     return cell;
   }
 
   /** Starts a created cell; on a failed start the cell dies and the promise rejects `ERR_START_FAILED`. */
   startCell(cell: ActorCell): Promise<ActorRef> {
-    const failed = (err: unknown): never => {
-      cell.finalize({ error: { name: 'ApiaryError', message: (err as Error).message, code: ErrorCodes.START_FAILED } });
-      throw err;
-    };
     let started: Promise<void> | undefined;
     try {
       started = cell.startNow();
     } catch (err) {
-      return Promise.reject(err).catch(failed);
+      return Promise.reject(err).catch((e: unknown) => startFailed(cell, e));
     }
-    // a synchronous start (the common case) needs no promise chain: spawning stays cheap
-    return started === undefined ? Promise.resolve(cell.ref) : started.then(() => cell.ref, failed);
+    // a synchronous start (the common case) needs no promise chain and no closure: spawning stays cheap
+    if (started === undefined) return Promise.resolve(cell.ref);
+    return started.then(
+      () => cell.ref,
+      (e: unknown) => startFailed(cell, e),
+    );
   }
 
   /** The live cell with this id on this thread. */
@@ -261,8 +269,7 @@ export class Host implements LinkHandler {
 
   /** @internal Called by a cell when it dies for good. */
   cellDied(cell: ActorCell): void {
-    this.cells.delete(cell.id);
-    this.topLevel.delete(cell);
+    this.cells.delete(cell.id); // which also takes it off topLevel
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
   }
 

@@ -180,7 +180,7 @@ export class ActorSystem {
   spawn<C extends ActorClass>(actor: C, options?: SystemSpawnOptions<ArgsOfClass<C>>): Promise<RefOf<InstanceType<C>>>;
   // not `async`: a local actor that starts synchronously costs one resolved promise (spawn rate);
   // every error still surfaces as a rejection
-  spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = {}): Promise<ActorRef<any, any>> {
+  spawn(actor: ActorClass | SupervisorSpec, options: SystemSpawnOptions = NO_OPTIONS): Promise<ActorRef<any, any>> {
     try {
       if (this.stopping) throw new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system is stopped');
       const isSup = isSupervisorSpec(actor);
@@ -434,6 +434,9 @@ export class ActorSystem {
 }
 
 const WATCHER_NAME = '$watcher';
+
+/** `spawn` without options: one shared empty object, not a new one per spawn (never written). */
+const NO_OPTIONS: SystemSpawnOptions = Object.freeze({});
 
 type Waiters = Map<string, ((reason: ExitReason) => void)[]>;
 

@@ -2,7 +2,7 @@
  * system.tree(): the `/tree` JSON of DESIGN §4 for every entry.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { supervisor, type TreeEntry } from '../../index.js';
+import { ActorSystem, ManualClock, supervisor, type TreeEntry } from '../../index.js';
 import { child, harness, Probe, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -54,6 +54,29 @@ describe('tree snapshot', () => {
       ],
       ['/loner', 'worker', 'running', 0],
     ]);
+  });
+
+  it('lists top-level actors in spawn order; an actor that stopped leaves, children stay under their parent', async () => {
+    h = harness();
+    const first = await h.system.spawn(Probe, { name: 'first' });
+    await h.system.spawn(supervisor({ children: [child('a'), child('b')] }), { name: 'sup' });
+    const unnamed = await h.system.spawn(Probe);
+    await h.system.spawn(Probe, { name: 'last' });
+    expect(h.system.tree().children.map((e) => e.path)).toEqual(['/first', '/sup', unnamed.path, '/last']);
+    await h.system.stopActor(first);
+    expect(h.system.tree().children.map((e) => e.path)).toEqual(['/sup', unnamed.path, '/last']);
+    expect(h.system.tree().children[0]!.children!.map((e) => e.path)).toEqual(['/sup/a', '/sup/b']);
+  });
+
+  it("leaves the runtime's own actors out of the tree (a system with worker threads has a watcher actor)", async () => {
+    // never made ready: no worker thread starts, but the watcher actor exists
+    const system = new ActorSystem({ name: 'test', clock: new ManualClock(), threads: 1 });
+    try {
+      await system.spawn(Probe, { name: 'mine' });
+      expect(system.tree().children.map((e) => e.path)).toEqual(['/mine']);
+    } finally {
+      await system.stop();
+    }
   });
 
   it('reports the mailbox depth of a busy actor', async () => {

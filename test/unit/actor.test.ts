@@ -195,4 +195,25 @@ describe('lifecycle', () => {
     const ref = await t.system.spawn(Self, { name: 'me' });
     await expect(ref.ask('who')).resolves.toBe('/me /me');
   });
+
+  it('an unnamed actor is at /$<id>, and an unnamed context child at <parent path>/$<id>, from ref and context alike', async () => {
+    t = testSystem();
+    class Leaf extends Actor<string, string> {
+      receive(): string {
+        return this.context.path;
+      }
+    }
+    class Parent extends Actor<string, string[]> {
+      async receive(): Promise<string[]> {
+        const child = await this.context.spawn(Leaf);
+        return [child.path, await child.ask('path?'), `${this.context.path}/$${child.id}`];
+      }
+    }
+    const top = await t.system.spawn(Parent);
+    expect(top.path).toBe(`/$${top.id}`);
+    const [fromRef, fromContext, expected] = await top.ask('spawn');
+    expect(fromRef).toBe(expected);
+    expect(fromContext).toBe(expected);
+    expect(expected!.startsWith(`/$${top.id}/$`)).toBe(true);
+  });
 });
