@@ -17,6 +17,7 @@ import type { Host, RemoteSpawnRequest } from '../actors/host.js';
 import type { TimerHandle } from './clock.js';
 import { Codec } from '../transport/codec.js';
 import { errorFrom, ThreadLink } from '../transport/thread-link.js';
+import { enableLowLatency, type LowLatencyOption } from '../transport/spinner.js';
 import { actorModuleOf } from './actor-module.js';
 import {
   connectWorkerApi,
@@ -44,6 +45,13 @@ export interface ThreadOptions {
   maxMessageBytes?: number;
   /** Each thread's heartbeat period, ms. Default 500. */
   heartbeatMs?: number;
+  /**
+   * Low-latency mode for messages between threads (off by default): each thread busy-polls
+   * shared-memory rings for `spinMicros` (default 50) after each exchange instead of parking
+   * at once, so a cross-thread ask takes a few µs instead of an event-loop wake-up. Costs CPU:
+   * a thread in a steady conversation keeps its core busy. See transport/spinner.ts.
+   */
+  lowLatency?: LowLatencyOption;
 }
 
 export const THREAD_DEFAULTS = {
@@ -105,6 +113,7 @@ export class ThreadManager {
     this.progress = new Int32Array(this.progressBuffer);
     this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
     this.watchdogMs = options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs;
+    enableLowLatency(host, options.lowLatency);
     host.spawnRemote = (req) => this.child(req, req.parent);
   }
 
@@ -286,6 +295,7 @@ export class ThreadManager {
       maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
       throughput: this.host.dispatcher.throughput,
       turnBudget: this.host.dispatcher.turnBudget,
+      lowLatency: this.options.lowLatency,
     };
     const worker = new Worker(WORKER_URL, {
       workerData: boot,
