@@ -47,6 +47,12 @@ export const LOW_LATENCY_DEFAULTS = {
 const QUIET_HOPS = 4;
 /** Microtask hops waiting for the dispatcher before giving the spin up (it yields through the event loop). */
 const MAX_HOPS = 64;
+/**
+ * Spins in a row that may come up empty before the thread stops spinning (a thread that only
+ * sends, e.g. a flood of tells, would otherwise burn `spinMicros` after every batch for
+ * nothing); any data that arrives, spinning or not, restores them.
+ */
+const SPIN_CREDIT = 16;
 /** Time is read once per this many polls of the rings. */
 const POLLS_PER_CLOCK_READ = 32;
 
@@ -97,6 +103,7 @@ export class Spinner {
   private hops = 0;
   /** When the current stretch without an event-loop turn started (−1: none). */
   private burstStart = -1;
+  private credit = SPIN_CREDIT;
   private spins = 0;
   private hits = 0;
   private readonly spinMs: number;
@@ -120,8 +127,12 @@ export class Spinner {
     this.lanes = this.lanes.filter((l) => l !== lane);
   }
 
-  /** This thread sent or received something: spin once its microtasks have settled. */
-  request(): void {
+  /**
+   * This thread sent (`received` false) or received something: spin once its microtasks
+   * have settled, if spinning has paid off lately.
+   */
+  request(received: boolean): void {
+    if (received) this.credit = SPIN_CREDIT;
     if (this.flushing || this.lanes.length === 0) return;
     this.quiet = QUIET_HOPS;
     this.hops = 0;
@@ -148,6 +159,7 @@ export class Spinner {
       }
       return;
     }
+    if (this.credit <= 0) return; // nothing has come back lately: park at once
     const now = monotonicNow();
     if (this.burstStart < 0) {
       this.burstStart = now;
@@ -166,25 +178,18 @@ export class Spinner {
     const lanes = this.lanes;
     this.spins++;
     for (const lane of lanes) lane.setAwake(true);
-    for (let polls = 1; ; polls++) {
-      let found = false;
-      for (let i = 0; i < lanes.length; i++) {
-        if (lanes[i]!.hasData()) {
-          found = true;
-          break;
-        }
-      }
-      if (found) {
-        this.hits++;
-        break;
-      }
-      if (polls % POLLS_PER_CLOCK_READ === 0 && monotonicNow() >= deadline) break;
+    let found = false;
+    for (let polls = 1; !found; polls++) {
+      for (let i = 0; i < lanes.length && !found; i++) found = lanes[i]!.hasData();
+      if (!found && polls % POLLS_PER_CLOCK_READ === 0 && monotonicNow() >= deadline) break;
     }
+    if (found) this.hits++;
+    else this.credit--;
     // no longer polling, then read once more: a producer that saw us awake skipped the doorbell
     for (const lane of lanes) lane.setAwake(false);
     let got = false;
     for (const lane of lanes) if (lane.drain(false)) got = true;
-    if (got) this.request();
+    if (got) this.request(true);
   }
 
   snapshot(): LowLatencyStats {
