@@ -9,7 +9,8 @@
  * Bounds (the event loop is never starved): no spin while the dispatcher has work or yields;
  * no spin once spinning and dispatching have gone on for `burstMs` without the event loop
  * getting a turn (a `setImmediate` marks that turn), so timers, I/O and the watchdog's
- * progress tick still run; each spin ends after `spinMicros` whatever happens on the peer.
+ * progress tick still run; each spin ends after `spinMicros` (and within the burst) whatever
+ * happens on the peer.
  * Cost: a spinning thread burns its core while it waits — up to `spinMicros` after each
  * exchange, and all the time during a sustained conversation.
  * Does not own: the rings (transport/spin-ring.ts) or the link protocol (low-latency-lane.ts).
@@ -167,7 +168,8 @@ export class Spinner {
     } else if (now - this.burstStart > this.burstMs) {
       return; // park: the event loop's turn (timers, I/O); the peer rings the doorbell
     }
-    this.spin(now + this.spinMs);
+    // a spin ends with the burst too: never longer than burstMs without an event-loop turn
+    this.spin(Math.min(now + this.spinMs, this.burstStart + this.burstMs));
   };
 
   private readonly endBurst = (): void => {
