@@ -90,9 +90,9 @@ export class LowLatencyLane {
     if (data instanceof Uint8Array) {
       if (!this.reading) return this.owner.receiveBatch(data, true);
       this.early.push(data);
-      if (this.drain(true)) this.spinner.request(true);
+      if (this.drain(true)) this.spinner.request();
     } else if (typeof data === 'number') {
-      if (this.drain(true)) this.spinner.request(true);
+      if (this.drain(true)) this.spinner.request();
     } else if (typeof data === 'object' && data !== null && 'apiaryRing' in data) {
       const ring = (data as Hello).apiaryRing;
       if (ring instanceof SharedArrayBuffer) {
@@ -104,7 +104,7 @@ export class LowLatencyLane {
       }
       this.reading = true;
       this.spinner.attach(this);
-      if (this.drain(true)) this.spinner.request(true);
+      if (this.drain(true)) this.spinner.request();
     }
   }
 
@@ -129,7 +129,7 @@ export class LowLatencyLane {
       }
     }
     this.ring();
-    this.spinner.request(false);
+    this.spinner.request();
   }
 
   private ring(): void {

@@ -49,11 +49,15 @@ const QUIET_HOPS = 4;
 /** Microtask hops waiting for the dispatcher before giving the spin up (it yields through the event loop). */
 const MAX_HOPS = 64;
 /**
- * Spins in a row that may come up empty before the thread stops spinning (a thread that only
- * sends, e.g. a flood of tells, would otherwise burn `spinMicros` after every batch for
- * nothing); any data that arrives, spinning or not, restores them.
+ * Spins in a row that may come up empty before the thread stops spinning; a spin that
+ * catches data restores them. Spinning pays only while the peer runs at the same time: a
+ * thread that only sends (a flood of tells) gets nothing back, and when the OS gives both
+ * threads one core between them (a loaded machine) the peer cannot answer until the spinner
+ * parks — every spin then misses and only adds `spinMicros` to each exchange.
  */
 const SPIN_CREDIT = 16;
+/** Out of credit, the thread still tries one spin in this many (so it finds out when spinning pays again). */
+const PROBE_EVERY = 32;
 /** Time is read once per this many polls of the rings. */
 const POLLS_PER_CLOCK_READ = 32;
 
@@ -105,6 +109,7 @@ export class Spinner {
   /** When the current stretch without an event-loop turn started (−1: none). */
   private burstStart = -1;
   private credit = SPIN_CREDIT;
+  private skipped = 0;
   private spins = 0;
   private hits = 0;
   private readonly spinMs: number;
@@ -128,12 +133,8 @@ export class Spinner {
     this.lanes = this.lanes.filter((l) => l !== lane);
   }
 
-  /**
-   * This thread sent (`received` false) or received something: spin once its microtasks
-   * have settled, if spinning has paid off lately.
-   */
-  request(received: boolean): void {
-    if (received) this.credit = SPIN_CREDIT;
+  /** This thread sent or received something: spin once its microtasks have settled, if spinning has paid off lately. */
+  request(): void {
     if (this.flushing || this.lanes.length === 0) return;
     this.quiet = QUIET_HOPS;
     this.hops = 0;
@@ -160,7 +161,7 @@ export class Spinner {
       }
       return;
     }
-    if (this.credit <= 0) return; // nothing has come back lately: park at once
+    if (this.credit <= 0 && ++this.skipped % PROBE_EVERY !== 0) return; // spins have not paid lately: park at once
     const now = monotonicNow();
     if (this.burstStart < 0) {
       this.burstStart = now;
@@ -185,13 +186,15 @@ export class Spinner {
       for (let i = 0; i < lanes.length && !found; i++) found = lanes[i]!.hasData();
       if (!found && polls % POLLS_PER_CLOCK_READ === 0 && monotonicNow() >= deadline) break;
     }
-    if (found) this.hits++;
-    else this.credit--;
+    if (found) {
+      this.hits++;
+      this.credit = SPIN_CREDIT;
+    } else if (this.credit > 0) this.credit--;
     // no longer polling, then read once more: a producer that saw us awake skipped the doorbell
     for (const lane of lanes) lane.setAwake(false);
     let got = false;
     for (const lane of lanes) if (lane.drain(false)) got = true;
-    if (got) this.request(true);
+    if (got) this.request();
   }
 
   snapshot(): LowLatencyStats {
