@@ -59,7 +59,10 @@ export class LowLatencyLane {
   private readonly early: Uint8Array[] = [];
   /** Inbound: batches the markers read so far announced and not yet taken off the port. */
   private announced = 0;
-  /** Outbound: batches posted on the port whose marker is not in the ring yet (it was full). */
+  /**
+   * Outbound: batches posted on the port whose marker is not in the ring yet — only when the
+   * consumer was caught between taking the last marker and moving on (SpinRing.tryWriteMarker).
+   */
   private owed = 0;
   private retrying = false;
   closed = false;

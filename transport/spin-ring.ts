@@ -4,7 +4,7 @@
  *
  * Owns: the memory layout (a control block of Int32 slots, then one data region per
  * direction), writing length-prefixed records (a batch, or a marker "the next n batches went
- * over the MessagePort"), reading them back in order into private buffers (msgpackr's native
+ * over the MessagePort", whose count grows in place while unread), reading them back in order into private buffers (msgpackr's native
  * add-on rejects views into a SharedArrayBuffer, DESIGN §8), the consumer's `awake` flag and
  * the doorbell flag that lets a producer post at most one doorbell per drain.
  * Does not own: when to write, spin or ring a doorbell (transport/low-latency-lane.ts and
@@ -91,12 +91,19 @@ export class SpinRing {
 
   // ---- producer -------------------------------------------------------------------------
 
-  /** Copies `batch` in as one record and publishes it; false (nothing written) if it does not fit now. */
+  /** Producer side: where the last marker sits and where the ring's tail was right after it. */
+  private markerAt = -1;
+  private markerEnd = 0;
+
+  /**
+   * Copies `batch` in as one record and publishes it; false (nothing written) if it does not
+   * fit now. A batch always leaves room for one marker behind it.
+   */
   tryWrite(batch: Uint8Array): boolean {
     const length = batch.byteLength;
     if (length === 0) return true;
     const tail = Atomics.load(this.ctl, this.base + TAIL);
-    if (HEADER_BYTES + align4(length) > this.capacity - this.usedFrom(tail)) return false;
+    if (2 * HEADER_BYTES + align4(length) > this.capacity - this.usedFrom(tail)) return false;
     const at = tail & this.mask;
     this.words[at >> 2] = length;
     const start = (at + HEADER_BYTES) & this.mask;
@@ -107,12 +114,23 @@ export class SpinRing {
     return true;
   }
 
-  /** Publishes a marker: the next `count` batches of this direction went over the port. False if full. */
+  /**
+   * Publishes "the next `count` batches of this direction went over the port". When the last
+   * record is a marker the consumer has not taken yet, its count grows in place (so a full
+   * ring still takes any number of markers); otherwise a new one is written. False only when
+   * neither is possible right now (the consumer is between taking a marker and moving on).
+   */
   tryWriteMarker(count: number): boolean {
     const tail = Atomics.load(this.ctl, this.base + TAIL);
+    if (this.markerAt >= 0 && this.markerEnd === tail) {
+      const now = Atomics.load(this.words, this.markerAt);
+      if (now < 0 && Atomics.compareExchange(this.words, this.markerAt, now, now - count) === now) return true;
+    }
     if (HEADER_BYTES > this.capacity - this.usedFrom(tail)) return false;
-    this.words[(tail & this.mask) >> 2] = -count;
-    Atomics.store(this.ctl, this.base + TAIL, (tail + HEADER_BYTES) | 0);
+    this.markerAt = (tail & this.mask) >> 2;
+    Atomics.store(this.words, this.markerAt, -count);
+    this.markerEnd = (tail + HEADER_BYTES) | 0;
+    Atomics.store(this.ctl, this.base + TAIL, this.markerEnd);
     return true;
   }
 
@@ -156,10 +174,12 @@ export class SpinRing {
     const tail = Atomics.load(this.ctl, this.base + TAIL);
     if (head === tail) return undefined;
     const at = head & this.mask;
-    const header = this.words[at >> 2]!;
+    const header = Atomics.load(this.words, at >> 2);
     if (header < 0) {
+      // taken with an exchange: the producer may still be growing this marker's count
+      const count = -Atomics.exchange(this.words, at >> 2, 0);
       Atomics.store(this.ctl, this.base + HEAD, (head + HEADER_BYTES) | 0);
-      return -header;
+      return count;
     }
     const available = (tail - head) | 0;
     if (header === 0 || HEADER_BYTES + align4(header) > available) {

@@ -76,12 +76,28 @@ describe('SpinRing', () => {
     expect([b.in.read(), b.in.read(), b.in.read(), b.in.read(), b.in.read()]).toEqual([pattern(5, 0), 1, pattern(5, 1), 3, undefined]);
   });
 
-  it('refuses even a marker when full to the last byte', () => {
+  it('always leaves room for a marker behind a batch, and a full ring grows the unread last marker instead', () => {
     const { a, b } = pair(1024);
-    expect(a.out.tryWrite(pattern(1020, 0))).toBe(true);
-    expect(a.out.tryWriteMarker(1)).toBe(false);
-    b.in.read();
+    expect(a.out.tryWrite(pattern(1017, 0))).toBe(false); // 4 + 1020 + 4 > 1024
+    expect(a.out.tryWrite(pattern(1016, 0))).toBe(true);
+    expect(a.out.used).toBe(1020);
     expect(a.out.tryWriteMarker(1)).toBe(true);
+    expect(a.out.used).toBe(1024); // full to the last byte
+    expect(a.out.tryWriteMarker(1)).toBe(true);
+    expect(a.out.tryWriteMarker(2)).toBe(true);
+    expect(a.out.used).toBe(1024);
+    expect(b.in.read()).toEqual(pattern(1016, 0));
+    expect(b.in.read()).toBe(4);
+    expect(b.in.read()).toBeUndefined();
+  });
+
+  it('never grows a marker the consumer has taken: the next one is a new record', () => {
+    const { a, b } = pair();
+    a.out.tryWriteMarker(1);
+    expect(b.in.read()).toBe(1);
+    a.out.tryWriteMarker(1);
+    expect(b.in.read()).toBe(1);
+    expect(b.in.read()).toBeUndefined();
   });
 
   it('asks for one doorbell while the consumer is parked, none while it polls', () => {
@@ -184,7 +200,7 @@ describe('LowLatencyLane over a real MessageChannel', () => {
     }
   });
 
-  it('a full ring (the consumer has not run) sends over the port with markers owed, then retried; nothing lost or reordered', async () => {
+  it('a full ring (the consumer has not run) sends over the port, one growing marker keeping their place; nothing lost or reordered', async () => {
     const { a, b, close } = lanes(1024);
     try {
       // b never gets a turn during this loop: the ring fills, then even markers do not fit
