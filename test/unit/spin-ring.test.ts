@@ -3,13 +3,13 @@
  * wrap-around, full, markers, doorbell flags) and two lanes joined by a real MessageChannel
  * (handshake, batches too big or too many for the ring go over the port, in order).
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../actors/host.js';
 import { RealClock } from '../../runtime/clock.js';
 import { capacityOf, createRingBuffer, ringCapacity, ringEnds } from '../../transport/spin-ring.js';
 import { enableLowLatency, laneFor } from '../../transport/spinner.js';
-import type { LaneOwner, LowLatencyLane } from '../../transport/low-latency-lane.js';
+import type { LaneOwner } from '../../transport/low-latency-lane.js';
 
 /** `n` bytes counting up from `seed`, so a misplaced byte shows. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -116,13 +116,13 @@ describe('SpinRing', () => {
 });
 
 /** A lane end on its own host (thread index `thread`), collecting what it receives. */
-function end(thread: number, port: MessagePort | import('node:worker_threads').MessagePort, ringBytes: number) {
+function end(thread: number, port: MessagePort, ringBytes: number) {
   const host = new Host({ node: 'n', incarnation: 1, thread, clock: new RealClock() });
   enableLowLatency(host, { ringBytes, spinMicros: 0 });
   const got: Uint8Array[] = [];
   const owner: LaneOwner = { host, peer: 1 - thread, receiveBatch: (data) => void got.push(data) };
-  const lane = laneFor(owner, port as import('node:worker_threads').MessagePort)!;
-  (port as import('node:worker_threads').MessagePort).on('message', (d: unknown) => lane.onPortMessage(d));
+  const lane = laneFor(owner, port)!;
+  port.on('message', (d: unknown) => lane.onPortMessage(d));
   return { lane, got };
 }
 
