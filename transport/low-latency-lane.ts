@@ -93,9 +93,9 @@ export class LowLatencyLane {
     if (data instanceof Uint8Array) {
       if (!this.reading) return this.owner.receiveBatch(data, true);
       this.early.push(data);
-      if (this.drain(true)) this.spinner.request();
+      this.drain(true);
     } else if (typeof data === 'number') {
-      if (this.drain(true)) this.spinner.request();
+      this.drain(true);
     } else if (typeof data === 'object' && data !== null && 'apiaryRing' in data) {
       const ring = (data as Hello).apiaryRing;
       if (ring instanceof SharedArrayBuffer) {
@@ -107,7 +107,7 @@ export class LowLatencyLane {
       }
       this.reading = true;
       this.spinner.attach(this);
-      if (this.drain(true)) this.spinner.request();
+      this.drain(true);
     }
   }
 
@@ -171,9 +171,12 @@ export class LowLatencyLane {
   }
 
   /**
-   * Reads and dispatches every inbound record, in order; true if there was any. A marker's
-   * batches are taken off the port synchronously (or from those that already arrived as
-   * events); should one not be there yet, draining stops at it and resumes when it comes.
+   * Reads and dispatches inbound records, in order; true if there was any. One batch per
+   * microtask, as port messages arrive one per callback: the dispatcher runs between them, so
+   * a backlog never lands in the mailboxes all at once (DESIGN §8); the rest follows in a
+   * microtask. A marker's batches are taken off the port synchronously (or from those that
+   * already arrived as events); should one not be there yet, draining stops at it and
+   * resumes when it comes.
    */
   drain(fromLoop: boolean): boolean {
     if (!this.reading || this.closed) return false;
@@ -181,6 +184,11 @@ export class LowLatencyLane {
     ring.clearBell();
     let any = false;
     for (;;) {
+      if (any) {
+        // one batch done: the rest after the dispatcher's turn
+        if (this.announced > 0 || ring.hasData()) this.drainLater(fromLoop);
+        return true;
+      }
       if (this.announced > 0) {
         const batch = this.takePortBatch();
         if (batch === undefined) return any;
@@ -205,6 +213,17 @@ export class LowLatencyLane {
       }
       if (this.closed) return true;
     }
+  }
+
+  private continuing = false;
+
+  private drainLater(fromLoop: boolean): void {
+    if (this.continuing) return;
+    this.continuing = true;
+    queueMicrotask(() => {
+      this.continuing = false;
+      this.drain(fromLoop);
+    });
   }
 
   private takePortBatch(): Uint8Array | undefined {

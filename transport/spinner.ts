@@ -2,7 +2,7 @@
  * Spinner: the low-latency mode of one thread — spin briefly before parking.
  *
  * Owns: the option (`lowLatency`, off by default), the lanes of this thread's links, and the
- * spin: once the thread has sent (or received) something and its microtasks have settled,
+ * spin: once the thread has sent something (so an answer may come) and its microtasks have settled,
  * it flushes every link and busy-polls every inbound ring for up to `spinMicros`; a record
  * that arrives is read and dispatched right there, so two threads in a conversation answer
  * each other without a single event-loop wake-up (~45–100 µs each here, DESIGN §8).
@@ -133,7 +133,11 @@ export class Spinner {
     this.lanes = this.lanes.filter((l) => l !== lane);
   }
 
-  /** This thread sent or received something: spin once its microtasks have settled, if spinning has paid off lately. */
+  /**
+   * This thread sent something: spin once its microtasks have settled, if spinning has paid
+   * off lately. (Receiving alone does not: a thread that is only told things would spin after
+   * every batch of a flood, competing with the sender for the cores.)
+   */
   request(): void {
     if (this.flushing || this.lanes.length === 0) return;
     this.quiet = QUIET_HOPS;
@@ -192,9 +196,7 @@ export class Spinner {
     } else if (this.credit > 0) this.credit--;
     // no longer polling, then read once more: a producer that saw us awake skipped the doorbell
     for (const lane of lanes) lane.setAwake(false);
-    let got = false;
-    for (const lane of lanes) if (lane.drain(false)) got = true;
-    if (got) this.request();
+    for (const lane of lanes) lane.drain(false);
   }
 
   snapshot(): LowLatencyStats {
