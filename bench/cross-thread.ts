@@ -2,15 +2,21 @@
  * Cross-thread scenarios, each beside its raw baseline measured in the same run:
  * - `cross-thread-ping-pong`: raw MessagePort ping-pong RTT vs an ask to an actor on a
  *   worker thread (main → worker → main), apiary and comedy's threaded mode; variant `spin`:
- *   the SharedArrayBuffer busy-polling limit (what a spin-before-park mode could reach);
+ *   `raw` = the SharedArrayBuffer ring limit (msgpack frames copied through a ring, both
+ *   threads busy-polling), `apiary` = the same ask with `lowLatency: true`;
  * - `cross-thread-throughput`: raw batched msgpack over postMessage (1000 frames per post,
- *   transferred) vs one-way tells to an actor on a worker thread, counted there.
+ *   transferred) vs one-way tells to an actor on a worker thread, counted there (variant
+ *   `spin`: with `lowLatency: true`).
+ * CPU cost: cores busy (process CPU time ÷ wall time) during each system's ping-pong, in a note.
  */
 import { Worker } from 'node:worker_threads';
 import { ActorSystem } from '../runtime/actor-system.js';
 import { BatchWriter, Codec } from '../transport/codec.js';
+import { ASK } from '../transport/frames.js';
+import { createRingBuffer, ringEnds } from '../transport/spin-ring.js';
+import { LOW_LATENCY_DEFAULTS } from '../transport/spinner.js';
 import { comedySubject } from './peers/comedy.js';
-import { Latency, throughput, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';
+import { CoresBusy, Latency, throughput, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';
 import { apiarySubject, flood, pingPong, TICK, type Subject } from './subject.js';
 
 export interface CrossThreadOptions {
@@ -78,60 +84,94 @@ async function rawBatched(w: Worker, n: number, iterations: number): Promise<num
 }
 
 /**
- * The busy-polling limit (DESIGN §8): ping-pong through two slots of a SharedArrayBuffer,
- * both threads spinning — no wake-up at all. This thread blocks while it measures.
+ * The busy-polling limit with a payload (DESIGN §8): an ask-sized frame
+ * `[ASK, target, n, priority, null, ask id]` is msgpack-encoded (apiary's codec, one batch
+ * copied out of msgpackr's buffer), copied into a SharedArrayBuffer ring (transport/
+ * spin-ring.ts, length-prefixed, tail published with Atomics), busy-polled by the worker,
+ * copied out into a private buffer and decoded there; the `[REPLY, id, n]` answer comes back
+ * the same way and is decoded and checked here. Both threads spin the whole time: no
+ * wake-up, no event loop, no actor. This thread blocks while it measures.
  */
 async function rawSpin(n: number, lat: Latency): Promise<void> {
-  const shared = new SharedArrayBuffer(8);
-  const slots = new Int32Array(shared);
+  const shared = createRingBuffer(LOW_LATENCY_DEFAULTS.ringBytes);
+  const { out, in: inbound } = ringEnds(shared, true);
+  const codec = new Codec();
+  const batch = new BatchWriter(4096);
   const w = new Worker(SPIN_WORKER, { workerData: shared });
   await new Promise((resolve) => w.once('online', resolve));
   try {
     for (let i = 1; i <= n; i++) {
       const t0 = performance.now();
-      Atomics.store(slots, 0, i);
-      Atomics.notify(slots, 0);
-      while (Atomics.load(slots, 1) !== i);
+      codec.append(batch, [ASK, 1, i, 2, null, i]);
+      if (!out.tryWrite(batch.take())) throw new Error('raw spin: ring full');
+      while (!inbound.hasData());
+      const reply = codec.decodeBatch(inbound.read() as Uint8Array)[0] as [number, number, number];
+      if (reply[2] !== i) throw new Error(`raw spin: expected ${i}, got ${String(reply[2])}`);
       if (i > n / 10) lat.recordMs(performance.now() - t0); // the first tenth warms up
     }
   } finally {
-    Atomics.store(slots, 0, -1);
-    Atomics.notify(slots, 0);
     await w.terminate();
   }
 }
 
 /**
  * Baselines and systems alternate in rounds, so all see the same machine (its wake-up
- * latency swings between runs); all rounds are pooled for latency.
+ * latency swings between runs); all rounds are pooled for latency. The low-latency mode
+ * runs afterwards in a system of its own (one apiary system per thread at a time).
  */
 export async function crossThread(options: CrossThreadOptions): Promise<ScenarioResult> {
   const worker = new Worker(RAW_WORKER);
   const system = await ActorSystem.start({ threads: 1 });
   const list: Subject[] = [rawPortSubject(worker), await apiarySubject(system, 1), await comedySubject('threaded')];
+  const rows: BenchRow[] = [];
+  const cores = new Map(['raw', 'apiary', 'comedy', 'raw (spin)', 'apiary (spin)'].map((k) => [k, new CoresBusy()]));
+  const comedyMessages = Math.max(1000, options.messages / COMEDY_SHARE);
   try {
     const lat = new Map(list.map((s) => [s.system, new Latency()]));
     const warm = Math.min(500, options.pings / 10);
     for (const s of list) await pingPong(s, warm, new Latency());
-    for (let r = 0; r < ROUNDS; r++) for (const s of list) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!);
-    const rows: BenchRow[] = list.flatMap((s) => lat.get(s.system)!.rows('cross-thread-ping-pong', s.system));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of list) await cores.get(s.system)!.measure(() => pingPong(s, options.pings / ROUNDS, lat.get(s.system)!));
+    }
+    rows.push(...list.flatMap((s) => lat.get(s.system)!.rows('cross-thread-ping-pong', s.system)));
     const spin = new Latency();
-    await rawSpin(options.pings, spin);
+    await cores.get('raw (spin)')!.measure(() => rawSpin(options.pings, spin));
     rows.push(...spin.rows('cross-thread-ping-pong', 'raw', 'spin'));
     rows.push(throughputRow('cross-thread-throughput', 'raw', await rawBatched(worker, options.messages, options.iterations)));
     rows.push(throughputRow('cross-thread-throughput', 'apiary', await flood(list[1]!, options.messages, options.iterations)));
-    const comedyMessages = Math.max(1000, options.messages / COMEDY_SHARE);
     rows.push(throughputRow('cross-thread-throughput', 'comedy', await flood(list[2]!, comedyMessages, options.iterations)));
-    const noThreads = 'nact runs in-process only (no worker threads)';
-    return {
-      rows,
-      notes: [
-        { scenario: 'cross-thread-*', system: 'nact', note: noThreads },
-        { scenario: 'cross-thread-throughput', system: 'comedy', note: `threaded mode, ${comedyMessages} messages per run (≈0.1M msg/s)` },
-      ],
-    };
   } finally {
     for (const s of list) await s.stop();
+    await system.stop();
+  }
+  rows.push(...(await lowLatency(options, cores.get('apiary (spin)')!)));
+  const busy = [...cores].map(([k, c]) => `${k} ${c.cores.toFixed(2)}`).join(', ');
+  const noThreads = 'nact runs in-process only (no worker threads)';
+  return {
+    rows,
+    notes: [
+      { scenario: 'cross-thread-*', system: 'nact', note: noThreads },
+      { scenario: 'cross-thread-throughput', system: 'comedy', note: `threaded mode, ${comedyMessages} messages per run (≈0.1M msg/s)` },
+      { scenario: 'cross-thread-ping-pong', system: 'apiary (spin)', note: `lowLatency: true (spin ${LOW_LATENCY_DEFAULTS.spinMicros} µs before parking); vs baseline = vs raw (spin), the SharedArrayBuffer ring with msgpack frames` },
+      { scenario: 'cross-thread-ping-pong', system: 'all', note: `cores busy while pinging (process CPU time of all threads ÷ wall time): ${busy}` },
+    ],
+  };
+}
+
+/** apiary with `lowLatency: true`: ping-pong RTT (variant `spin`) and tell throughput. */
+async function lowLatency(options: CrossThreadOptions, cores: CoresBusy): Promise<BenchRow[]> {
+  const system = await ActorSystem.start({ threads: 1, lowLatency: true });
+  const subject = await apiarySubject(system, 1);
+  try {
+    const lat = new Latency();
+    await pingPong(subject, Math.min(500, options.pings / 10), new Latency());
+    for (let r = 0; r < ROUNDS; r++) await cores.measure(() => pingPong(subject, options.pings / ROUNDS, lat));
+    return [
+      ...lat.rows('cross-thread-ping-pong', 'apiary', 'spin'),
+      throughputRow('cross-thread-throughput', 'apiary', await flood(subject, options.messages, options.iterations), 'spin'),
+    ];
+  } finally {
+    await subject.stop();
     await system.stop();
   }
 }

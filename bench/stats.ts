@@ -89,6 +89,31 @@ export async function throughput(name: string, perIteration: number, iterations:
   return (perIteration / result.latency.p50) * 1000;
 }
 
+/**
+ * CPU cost: process CPU time (user + system, every thread of the process) ÷ wall time over
+ * the measured stretches — how many cores were busy meanwhile (2 = both cores here).
+ */
+export class CoresBusy {
+  private cpuMicros = 0;
+  private wallMs = 0;
+
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.wallMs += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      this.cpuMicros += cpu.user + cpu.system;
+    }
+  }
+
+  get cores(): number {
+    return this.wallMs === 0 ? 0 : this.cpuMicros / 1000 / this.wallMs;
+  }
+}
+
 let gcFn: (() => void) | undefined;
 
 /** A full GC (V8's `gc`, enabled on first use without a command-line flag). */

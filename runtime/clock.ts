@@ -150,6 +150,14 @@ export class ManualClock implements Clock {
 }
 
 /**
+ * Real monotonic milliseconds (sub-microsecond resolution), whatever clock the host was
+ * given: only for bounding a busy-wait (transport/spinner.ts), never for timeouts or backoff.
+ */
+export function monotonicNow(): number {
+  return performance.now();
+}
+
+/**
  * Waits `ms` of real time and keeps the process alive meanwhile (unlike Clock timers):
  * for command-line loops such as `apiary tree --watch`, not for the runtime.
  */

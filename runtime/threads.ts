@@ -20,6 +20,7 @@ import type { TimerHandle } from './clock.js';
 import { Codec } from '../transport/codec.js';
 import { SpareWorkers, type SpareCounts } from './spare-worker.js';
 import { errorFrom, ThreadLink } from '../transport/thread-link.js';
+import { enableLowLatency, type LowLatencyOption } from '../transport/spinner.js';
 import { actorModuleOf } from './actor-module.js';
 import {
   connectWorkerApi,
@@ -56,6 +57,13 @@ export interface ThreadOptions {
    * dead thread is replaced by a cold start. Default 1 (when `threads` ≥ 1).
    */
   spareThreads?: number;
+  /**
+   * Low-latency mode for messages between threads (off by default): each thread busy-polls
+   * shared-memory rings for `spinMicros` (default 50) after each exchange instead of parking
+   * at once, so a cross-thread ask takes a few µs instead of an event-loop wake-up. Costs CPU:
+   * a thread in a steady conversation keeps its core busy. See transport/spinner.ts.
+   */
+  lowLatency?: LowLatencyOption;
 }
 
 export const THREAD_DEFAULTS = {
@@ -122,6 +130,7 @@ export class ThreadManager {
     this.progress = new Int32Array(this.progressBuffer);
     this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
     this.watchdogMs = options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs;
+    enableLowLatency(host, options.lowLatency);
     const spares = options.spareThreads ?? THREAD_DEFAULTS.spareThreads;
     if (!Number.isInteger(spares) || spares < 0) {
       throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `spareThreads must be an integer >= 0, got ${spares}`, { field: 'spareThreads' });
@@ -320,6 +329,7 @@ export class ThreadManager {
       maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
       throughput: this.host.dispatcher.throughput,
       turnBudget: this.host.dispatcher.turnBudget,
+      lowLatency: this.options.lowLatency,
     };
     const worker = this.spares.take();
     const message: BootMessage = { apiaryBoot: boot };

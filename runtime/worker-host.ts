@@ -21,6 +21,7 @@ import { Codec, setRefResolver } from '../transport/codec.js';
 import { ForwardTarget } from '../transport/remote-target.js';
 import { ActorRef } from '../actors/actor-ref.js';
 import { ThreadLink } from '../transport/thread-link.js';
+import { enableLowLatency, type LowLatencyOption } from '../transport/spinner.js';
 import { loadActorClass } from './actor-module.js';
 import { RealClock } from './clock.js';
 import { startHeartbeats } from './heartbeat.js';
@@ -42,6 +43,7 @@ export interface WorkerBoot {
   maxMessageBytes: number;
   throughput?: number;
   turnBudget?: number;
+  lowLatency?: LowLatencyOption;
 }
 
 /** Phase two: says "loaded", then waits for the first message, this worker's identity. */
@@ -79,6 +81,8 @@ host.nodeRoutes = {
   },
   sendTerminated: (watcher, ref, reason) => host.links[0]?.forwardTerminated(watcher, ref, reason),
 };
+
+enableLowLatency(host, boot.lowLatency);
 
 function addLink(peer: number, port: MessagePort): void {
   host.links[peer] = new ThreadLink(host, peer, port, codec, host);

@@ -6,6 +6,8 @@
  * to the host, asks and system requests in flight to the peer (rejected at once if the
  * peer thread dies), and replies to asks that came from the peer.
  * Order: one port per pair of threads, so frames from one thread to another keep their order.
+ * Low-latency mode (`lowLatency`, transport/spinner.ts): batches go through a shared ring
+ * beside the port instead (transport/low-latency-lane.ts), in the same order.
  * Does not own: what a frame means for an actor (the host and cells decide).
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -17,6 +19,8 @@ import type { Host } from '../actors/host.js';
 import type { Heartbeat } from '../runtime/heartbeat.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
 import { assertPlainData, BatchWriter, type Codec } from './codec.js';
+import { laneFor } from './spinner.js';
+import { postBatch, type LowLatencyLane } from './low-latency-lane.js';
 import {
   ASK,
   FAIL,
@@ -31,9 +35,6 @@ import {
   type ResPayload,
   type SysPayload,
 } from './frames.js';
-
-/** Batches up to this size are cloned into the message instead of transferred. */
-const SMALL_BATCH_CLONE_BYTES = 1024;
 
 /** A batch goes out when it holds this many frames, or at the end of the turn. */
 export const MAX_BATCH_FRAMES = 1024;
@@ -72,6 +73,8 @@ export class ThreadLink implements AskReplyTo {
   /** Frames sent and received, for metrics. */
   sent = 0;
   received = 0;
+  /** The low-latency path, when the mode is on for this thread. */
+  readonly lane: LowLatencyLane | undefined;
 
   constructor(
     readonly host: Host,
@@ -80,7 +83,10 @@ export class ThreadLink implements AskReplyTo {
     private readonly codec: Codec,
     private readonly handler: LinkHandler,
   ) {
-    port.on('message', (data: Uint8Array) => this.receive(data));
+    this.lane = laneFor(this, port);
+    const lane = this.lane;
+    if (lane !== undefined) port.on('message', (data: unknown) => lane.onPortMessage(data));
+    else port.on('message', (data: Uint8Array) => this.receiveBatch(data, true));
     port.unref();
   }
 
@@ -210,17 +216,12 @@ export class ThreadLink implements AskReplyTo {
     this.flush();
   };
 
-  /** Sends everything queued as one transferred buffer. */
+  /** Sends everything queued as one buffer (transferred, or through the low-latency ring). */
   readonly flush = (): void => {
     if (this.batch.empty || this.closed) return;
     const data = this.batch.take();
-    try {
-      // a small batch is cheaper to clone than to transfer (detaching costs more than copying it)
-      if (data.byteLength <= SMALL_BATCH_CLONE_BYTES) this.port.postMessage(data);
-      else this.port.postMessage(data, [data.buffer as ArrayBuffer]);
-    } catch {
-      // the port closed under us: the thread is going away; its exit is handled elsewhere
-    }
+    if (this.lane !== undefined) this.lane.send(data);
+    else postBatch(this.port, data);
   };
 
   private pruneAsks(): void {
@@ -229,8 +230,13 @@ export class ThreadLink implements AskReplyTo {
 
   // ---- inbound --------------------------------------------------------------------------
 
-  private receive(data: Uint8Array): void {
-    this.host.dispatcher.enteredFromEventLoop();
+  /**
+   * Decodes one inbound batch and dispatches its frames. `fromLoop`: it arrived in a fresh
+   * macrotask (a port message), so the dispatcher's per-turn budget starts afresh; batches
+   * read while spinning do not reset it.
+   */
+  receiveBatch(data: Uint8Array, fromLoop: boolean): void {
+    if (fromLoop) this.host.dispatcher.enteredFromEventLoop();
     let frames: unknown[];
     try {
       frames = this.codec.decodeBatch(data);
@@ -332,6 +338,7 @@ export class ThreadLink implements AskReplyTo {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.lane?.close();
     for (const id of this.inflightAsks) {
       this.host.asks.reject(id, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
     }

@@ -1,0 +1,213 @@
+/**
+ * Spinner: the low-latency mode of one thread — spin briefly before parking.
+ *
+ * Owns: the option (`lowLatency`, off by default), the lanes of this thread's links, and the
+ * spin: once the thread has sent something (so an answer may come) and its microtasks have settled,
+ * it flushes every link and busy-polls every inbound ring for up to `spinMicros`; a record
+ * that arrives is read and dispatched right there, so two threads in a conversation answer
+ * each other without a single event-loop wake-up (~45–100 µs each here, DESIGN §8).
+ * Bounds (the event loop is never starved): no spin while the dispatcher has work or yields;
+ * no spin once spinning and dispatching have gone on for `burstMs` without the event loop
+ * getting a turn (a `setImmediate` marks that turn), so timers, I/O and the watchdog's
+ * progress tick still run; each spin ends after `spinMicros` (and within the burst) whatever
+ * happens on the peer.
+ * Cost: a spinning thread burns its core while it waits — up to `spinMicros` after each
+ * exchange, and all the time during a sustained conversation.
+ * Does not own: the rings (transport/spin-ring.ts) or the link protocol (low-latency-lane.ts).
+ * Time: busy-wait bounds read real time (`monotonicNow`), whatever clock the host runs on.
+ * Threads: one spinner per host (thread); both threads of a link must run the mode, which
+ * the ThreadManager ensures by passing the option to every worker.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Host } from '../actors/host.js';
+import { monotonicNow } from '../runtime/clock.js';
+import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { LowLatencyLane, type LaneOwner } from './low-latency-lane.js';
+import { ringCapacity } from './spin-ring.js';
+
+/** Tuning of the low-latency mode; every field optional. */
+export interface LowLatencyOptions {
+  /** How long a thread busy-polls its rings after each exchange before parking, µs. Default 50. */
+  spinMicros?: number;
+  /** Ring size per direction per pair of threads, bytes (rounded up to a power of two ≥ 1 KiB). Larger batches go over the MessagePort, in order. Default 64 KiB. */
+  ringBytes?: number;
+  /** Longest stretch of spinning and dispatching without yielding to the event loop, ms. Default 1. */
+  burstMs?: number;
+}
+
+/** `true` for the defaults, an object to tune them; `false`/absent: off. */
+export type LowLatencyOption = boolean | LowLatencyOptions;
+
+export const LOW_LATENCY_DEFAULTS = {
+  spinMicros: 50,
+  ringBytes: 64 * 1024,
+  burstMs: 1,
+} as const;
+
+/** Microtask hops with nothing to do before a spin starts (lets short promise chains settle and send first). */
+const QUIET_HOPS = 4;
+/** Microtask hops waiting for the dispatcher before giving the spin up (it yields through the event loop). */
+const MAX_HOPS = 64;
+/**
+ * Spins in a row that may come up empty before the thread stops spinning; a spin that
+ * catches data restores them. Spinning pays only while the peer runs at the same time: a
+ * thread that only sends (a flood of tells) gets nothing back, and when the OS gives both
+ * threads one core between them (a loaded machine) the peer cannot answer until the spinner
+ * parks — every spin then misses and only adds `spinMicros` to each exchange.
+ */
+const SPIN_CREDIT = 16;
+/** Out of credit, the thread still tries one spin in this many (so it finds out when spinning pays again). */
+const PROBE_EVERY = 32;
+/** Time is read once per this many polls of the rings. */
+const POLLS_PER_CLOCK_READ = 32;
+
+const spinners = new WeakMap<Host, Spinner>();
+
+/**
+ * Turns the mode on for `host`'s thread (links made afterwards use rings). Throws
+ * `ERR_INVALID_ARGUMENT` (with `field`) for a bad option; does nothing for `false`/absent.
+ */
+export function enableLowLatency(host: Host, option: LowLatencyOption | undefined): void {
+  if (option === undefined || option === false) return;
+  const o = option === true ? {} : option;
+  const num = (field: keyof LowLatencyOptions, min: number): number => {
+    const v = o[field] ?? LOW_LATENCY_DEFAULTS[field];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `lowLatency.${field} must be a number ≥ ${min}`, { field: `lowLatency.${field}` });
+    }
+    return v;
+  };
+  spinners.set(host, new Spinner(host, num('spinMicros', 0), ringCapacity(num('ringBytes', 0)), num('burstMs', 0)));
+}
+
+/** A lane for a new thread link of `owner.host`, or undefined when the mode is off there. */
+export function laneFor(owner: LaneOwner, port: MessagePort): LowLatencyLane | undefined {
+  const spinner = spinners.get(owner.host);
+  return spinner === undefined ? undefined : new LowLatencyLane(owner, port, spinner, spinner.ringBytes);
+}
+
+/** What the mode did on one thread: batches by path, doorbells posted, spins and how many caught data. */
+export interface LowLatencyStats {
+  ringBatches: number;
+  portBatches: number;
+  doorbells: number;
+  spins: number;
+  hits: number;
+}
+
+/** This thread's low-latency counters (over its live links), or undefined when the mode is off. */
+export function lowLatencyStats(host: Host): LowLatencyStats | undefined {
+  return spinners.get(host)?.snapshot();
+}
+
+export class Spinner {
+  private lanes: LowLatencyLane[] = [];
+  private queued = false;
+  private flushing = false;
+  private quiet = 0;
+  private hops = 0;
+  /** When the current stretch without an event-loop turn started (−1: none). */
+  private burstStart = -1;
+  private credit = SPIN_CREDIT;
+  private skipped = 0;
+  private spins = 0;
+  private hits = 0;
+  private readonly spinMs: number;
+
+  constructor(
+    private readonly host: Host,
+    readonly spinMicros: number,
+    readonly ringBytes: number,
+    readonly burstMs: number,
+  ) {
+    this.spinMs = spinMicros / 1000;
+  }
+
+  /** A lane whose inbound ring is live: polled from now on. */
+  attach(lane: LowLatencyLane): void {
+    if (!this.lanes.includes(lane)) this.lanes = [...this.lanes, lane];
+  }
+
+  /** A closed lane: never polled again. */
+  detach(lane: LowLatencyLane): void {
+    this.lanes = this.lanes.filter((l) => l !== lane);
+  }
+
+  /**
+   * This thread sent something: spin once its microtasks have settled, if spinning has paid
+   * off lately. (Receiving alone does not: a thread that is only told things would spin after
+   * every batch of a flood, competing with the sender for the cores.)
+   */
+  request(): void {
+    if (this.flushing || this.lanes.length === 0) return;
+    this.quiet = QUIET_HOPS;
+    this.hops = 0;
+    if (!this.queued) {
+      this.queued = true;
+      queueMicrotask(this.step);
+    }
+  }
+
+  private readonly step = (): void => {
+    this.queued = false;
+    if (this.lanes.length === 0) return;
+    // everything this thread has to say goes out before it waits for answers
+    this.flushing = true;
+    try {
+      for (const link of this.host.links) link?.flush();
+    } finally {
+      this.flushing = false;
+    }
+    if (!this.host.dispatcher.idle || --this.quiet > 0) {
+      if (++this.hops < MAX_HOPS) {
+        this.queued = true;
+        queueMicrotask(this.step);
+      }
+      return;
+    }
+    if (this.credit <= 0 && ++this.skipped % PROBE_EVERY !== 0) return; // spins have not paid lately: park at once
+    const now = monotonicNow();
+    if (this.burstStart < 0) {
+      this.burstStart = now;
+      setImmediate(this.endBurst);
+    } else if (now - this.burstStart > this.burstMs) {
+      return; // park: the event loop's turn (timers, I/O); the peer rings the doorbell
+    }
+    // a spin ends with the burst too: never longer than burstMs without an event-loop turn
+    this.spin(Math.min(now + this.spinMs, this.burstStart + this.burstMs));
+  };
+
+  private readonly endBurst = (): void => {
+    this.burstStart = -1;
+  };
+
+  private spin(deadline: number): void {
+    const lanes = this.lanes;
+    this.spins++;
+    for (const lane of lanes) lane.setAwake(true);
+    let found = false;
+    for (let polls = 1; !found; polls++) {
+      for (let i = 0; i < lanes.length && !found; i++) found = lanes[i]!.hasData();
+      if (!found && polls % POLLS_PER_CLOCK_READ === 0 && monotonicNow() >= deadline) break;
+    }
+    if (found) {
+      this.hits++;
+      this.credit = SPIN_CREDIT;
+    } else if (this.credit > 0) this.credit--;
+    // no longer polling, then read once more: a producer that saw us awake skipped the doorbell
+    for (const lane of lanes) lane.setAwake(false);
+    for (const lane of lanes) lane.drain(false);
+  }
+
+  snapshot(): LowLatencyStats {
+    const s: LowLatencyStats = { ringBatches: 0, portBatches: 0, doorbells: 0, spins: this.spins, hits: this.hits };
+    for (const link of this.host.links) {
+      const lane = link?.lane;
+      if (lane === undefined) continue;
+      s.ringBatches += lane.stats.ringBatches;
+      s.portBatches += lane.stats.portBatches;
+      s.doorbells += lane.stats.doorbells;
+    }
+    return s;
+  }
+}
