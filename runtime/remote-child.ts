@@ -92,7 +92,10 @@ export class RemoteChild implements ChildHandle, RemoteChildEntry {
     }
     this.incarnation = this.incarnationBase + (res.incarnation ?? 1);
     this.startedAt = this.host.clock.now();
-    this.status = 'running';
+    // The new incarnation may already have crashed on its first message: its exit report can
+    // overtake this answer (they leave the worker in either order). It then stays suspended,
+    // as `reported` left it, so its supervisor takes the report as current, not stale.
+    if (this.status === 'starting') this.status = 'running';
   }
 
   /** Creates a cell for the next incarnation (a new actor with a new ref) where the placement says. */

@@ -141,6 +141,24 @@ describe('supervision across threads', () => {
     expect(system.tree().children[0]!.children![0]).toMatchObject({ id: 'tm', thread: 1, status: 'running', restarts: 1 });
   });
 
+  it('a child on a worker that crashes on the first message after its restart is restarted again, and answers', async () => {
+    // its second exit can reach the supervisor before the answer to the restart's start does
+    system = await ActorSystem.start({ threads: 1 });
+    const sup = await system.spawn(supervisor({ intensity: 20, children: [{ id: 'tm', actor: Troublemaker, thread: 1 }] }), { name: 'sup' });
+    const tm = await childRef(sup, 'tm');
+    for (let crashes = 2; crashes <= 4; crashes++) {
+      const asks: Promise<unknown>[] = [];
+      for (let i = 0; i < crashes; i++) asks.push(tm.ask({ type: 'throw' }, { timeout: 2000 }).catch((e: { code: string }) => e.code));
+      asks.push(tm.ask({ type: 'where' }, { timeout: 2000 }));
+      const answers = await Promise.all(asks);
+      expect(answers.slice(0, crashes)).toEqual(Array(crashes).fill('ERR_ACTOR_FAILED'));
+      expect(answers[crashes]).toMatchObject({ thread: 1 });
+    }
+    // the last restart counts once its start is answered, which the actor's reply may overtake
+    await eventually(() => system!.tree().children[0]!.children![0]!.restarts === 2 + 3 + 4);
+    expect(system.tree().children[0]!.children![0]).toMatchObject({ id: 'tm', status: 'running' });
+  });
+
   it('a watch from thread 1 sees a thread-0 actor terminate, with its reason', async () => {
     system = await ActorSystem.start({ threads: 1 });
     const watcher = await system.spawn(Watcher, { thread: 1 });
