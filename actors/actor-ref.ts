@@ -52,6 +52,13 @@ export interface AskOptions extends TellOptions {
    * started is skipped. Already aborted: rejects at once, nothing is sent.
    */
   signal?: AbortSignal;
+  /**
+   * Receives this ask's canceller: calling it cancels the ask just as an aborted `signal`
+   * would. Made for chaining a cancel through a hop without an AbortSignal (making an
+   * AbortController costs ~3 µs in Node 20): `ref.ask(msg, { cancelWith: reply.onCancel })`
+   * passes on the cancel of the ask that `reply` (from `context.replyLater()`) answers.
+   */
+  cancelWith?: (cancel: () => void) => void;
 }
 
 function abortedError(path: string): ApiaryError {
@@ -128,10 +135,13 @@ export class ActorRef<M = unknown, R = unknown> implements Address {
       replyTo: asks,
       priority: options?.priority === undefined ? 2 : priorityIndex(options.priority),
     });
-    if (signal === undefined || !asks.isOpen(id)) return promise;
+    const cancelWith = options?.cancelWith;
+    if ((signal === undefined && cancelWith === undefined) || !asks.isOpen(id)) return promise;
     const onAbort = (): void => {
       if (asks.reject(id, abortedError(this.path))) this.target.cancel?.(id);
     };
+    cancelWith?.(onAbort);
+    if (signal === undefined) return promise;
     signal.addEventListener('abort', onAbort, { once: true });
     const detach = (): void => signal.removeEventListener('abort', onAbort);
     promise.then(detach, detach);

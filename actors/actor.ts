@@ -77,6 +77,12 @@ export interface DeferredReply<R = unknown> {
   reject(err: unknown): void;
   /** Aborts when the asker cancels this ask. */
   readonly signal: AbortSignal;
+  /**
+   * Runs `hook` once if the asker cancels this ask (at once if it already has), never after
+   * the reply is settled. The cheap alternative to `signal` for passing a cancel on:
+   * `next.ask(msg, { cancelWith: reply.onCancel })`.
+   */
+  readonly onCancel: (hook: () => void) => void;
 }
 
 let constructing: ActorContext | undefined;

@@ -2,8 +2,9 @@
  * Cancels: the asks one cell's askers gave up on.
  *
  * Owns: ids of queued asks to skip (bounded: at most 10 000 per reply route), and the
- * deferred replies (`context.replyLater`) whose `signal` a cancel aborts. A cell allocates
- * one on the first cancel or `replyLater`, so plain actors carry none of it.
+ * deferred replies (`context.replyLater`) a cancel reaches: their `signal` aborts and their
+ * `onCancel` hooks run. A cell allocates one on the first cancel or `replyLater`, so plain
+ * actors carry none of it.
  * Does not own: aborting the message in progress (the cell's own signal) or rejecting the
  * ask (the asker's registry did that already).
  * Threads: one per cell, touched only by the cell's thread.
@@ -14,16 +15,26 @@ import type { AskReplyTo, Envelope } from './mailbox.js';
 /** The signal outside a message, or of a settled deferred reply: it never aborts. */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
+/** A deferred reply not settled yet. The AbortController is made only if `signal` is read. */
+interface Waiting {
+  cancelled: boolean;
+  ctl: AbortController | undefined;
+  hooks: (() => void)[] | undefined;
+}
+
 export class Cancels {
   private readonly skipped = new Map<AskReplyTo, Set<number>>();
-  private readonly deferred = new Map<AskReplyTo, Map<number, AbortController | null>>();
+  private readonly deferred = new Map<AskReplyTo, Map<number, Waiting>>();
 
   cancel(replyTo: AskReplyTo, id: number): void {
-    const waiting = this.deferred.get(replyTo);
-    if (waiting?.has(id)) {
-      const ctl = waiting.get(id) ?? new AbortController();
-      waiting.set(id, ctl);
-      ctl.abort();
+    const waiting = this.deferred.get(replyTo)?.get(id);
+    if (waiting !== undefined) {
+      if (waiting.cancelled) return;
+      waiting.cancelled = true;
+      waiting.ctl?.abort();
+      const hooks = waiting.hooks;
+      waiting.hooks = undefined;
+      if (hooks) for (const hook of hooks) hook();
       return;
     }
     let set = this.skipped.get(replyTo);
@@ -40,16 +51,15 @@ export class Cancels {
   }
 
   defer<R>(replyTo: AskReplyTo, id: number, aborted: boolean): DeferredReply<R> {
-    let waiting = this.deferred.get(replyTo);
-    if (waiting === undefined) this.deferred.set(replyTo, (waiting = new Map()));
-    const map = waiting;
-    let ctl: AbortController | null = null;
-    if (aborted) (ctl = new AbortController()).abort();
-    map.set(id, ctl);
+    let map = this.deferred.get(replyTo);
+    if (map === undefined) this.deferred.set(replyTo, (map = new Map()));
+    const waiting: Waiting = { cancelled: aborted, ctl: undefined, hooks: undefined };
+    map.set(id, waiting);
     let settled = false;
     const done = (): boolean => {
       if (settled) return false;
       settled = true;
+      waiting.hooks = undefined;
       map.delete(id);
       if (map.size === 0) this.deferred.delete(replyTo);
       return true;
@@ -63,9 +73,16 @@ export class Cancels {
       },
       get signal() {
         if (settled) return NEVER_ABORTED;
-        let c = map.get(id);
-        if (c === undefined || c === null) map.set(id, (c = new AbortController()));
-        return c.signal;
+        if (waiting.ctl === undefined) {
+          waiting.ctl = new AbortController();
+          if (waiting.cancelled) waiting.ctl.abort();
+        }
+        return waiting.ctl.signal;
+      },
+      onCancel: (hook) => {
+        if (settled) return;
+        if (waiting.cancelled) hook();
+        else (waiting.hooks ??= []).push(hook);
       },
     };
   }

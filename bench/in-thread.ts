@@ -3,9 +3,13 @@
  * - `in-thread-ping-pong`: ask → reply round trip to one actor (p50/p99/p999 of
  *   `CHUNK`-round-trip means: a single in-thread round trip is shorter than a timer read);
  * - `in-thread-throughput`: one-way tells to one actor, counted there (tinybench, median run).
- * Systems: `raw` (a bare function-call queue), `apiary`, `nact`, `comedy` (in-memory mode).
+ * Systems: `raw` (a bare function-call queue), `apiary`, `nact`, `comedy` (in-memory mode);
+ * ping-pong also has `apiary` variant `router`: the same asks through a RouterActor
+ * (round-robin over two echo actors), i.e. what one routing hop costs.
  */
+import { RouterActor } from '../actors/toolkit/router.js';
 import { ActorSystem } from '../runtime/actor-system.js';
+import { BenchTarget } from './actors.js';
 import { comedySubject } from './peers/comedy.js';
 import { nactSubject } from './peers/nact.js';
 import { Latency, throughputRow, type ScenarioResult } from './stats.js';
@@ -36,15 +40,34 @@ async function subjects(): Promise<{ list: Subject[]; close(): Promise<void> }> 
   };
 }
 
+/** apiary's asks through a RouterActor, round-robin over two echo actors (ping-pong only). */
+async function routerSubject(): Promise<Subject> {
+  const system = new ActorSystem();
+  const routees = [await system.spawn(BenchTarget), await system.spawn(BenchTarget)];
+  const router = await system.spawn(RouterActor, { args: { strategy: 'round-robin', routees } });
+  return {
+    system: 'apiary (router)',
+    ask: (v) => router.ask(v),
+    tell: (msg) => void router.tell(msg),
+    counted: () => Promise.reject(new Error('not used')),
+    stop: () => system.stop(),
+  };
+}
+
 export async function inThreadPingPong(options: InThreadOptions): Promise<ScenarioResult> {
   const { list, close } = await subjects();
+  const router = await routerSubject();
   try {
-    const lat = new Map(list.map((s) => [s.system, new Latency()]));
-    for (const s of list) await pingPong(s, Math.min(1000, options.pings / 10), new Latency(), CHUNK); // warm-up
+    const all = [...list, router];
+    const lat = new Map(all.map((s) => [s.system, new Latency()]));
+    for (const s of all) await pingPong(s, Math.min(1000, options.pings / 10), new Latency(), CHUNK); // warm-up
     // alternate systems in rounds so each sees the same machine (it is shared and noisy)
-    for (let r = 0; r < ROUNDS; r++) for (const s of list) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!, CHUNK);
-    return { rows: list.flatMap((s) => lat.get(s.system)!.rows('in-thread-ping-pong', s.system)), notes: [] };
+    for (let r = 0; r < ROUNDS; r++) for (const s of all) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!, CHUNK);
+    const rows = list.flatMap((s) => lat.get(s.system)!.rows('in-thread-ping-pong', s.system));
+    rows.push(...lat.get(router.system)!.rows('in-thread-ping-pong', 'apiary', 'router'));
+    return { rows, notes: [] };
   } finally {
+    await router.stop();
     await close();
   }
 }

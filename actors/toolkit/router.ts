@@ -257,7 +257,7 @@ export class RouterActor<M = unknown, R = unknown> extends Actor<M | RouterContr
       this.router.tell(message as M, this.context.sender ? { sender: this.context.sender } : undefined);
       return undefined;
     }
-    this.router.ask(message as M, { signal: reply.signal }).then(reply.resolve, reply.reject);
+    this.router.ask(message as M, { cancelWith: reply.onCancel }).then(reply.resolve, reply.reject);
     return undefined;
   }
 

@@ -4,7 +4,7 @@
  * `receive` throws on that message.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, ApiaryError, ErrorCodes } from '../../index.js';
+import { Actor, ApiaryError, ErrorCodes, type ActorRef } from '../../index.js';
 import { codeOf, deferred, outcomeOf, testSystem, type Deferred, type TestSystem } from './support.js';
 
 type Msg =
@@ -169,5 +169,61 @@ describe('ask', () => {
     t.system.kill(ref);
     expect(await codeOf(answer)).toBe(ErrorCodes.ACTOR_STOPPED);
     expect(t.clock.now()).toBe(0); // no timeout was needed
+  });
+});
+
+describe('passing a cancel through a hop: replyLater().onCancel and ask({ cancelWith })', () => {
+  const hooked: string[] = [];
+  /** Holds each ask open and records a cancel; `quick` is answered at once; `gated` waits for the gate first. */
+  class Back extends Actor<{ tag: string; gate?: Promise<void> }, string | undefined> {
+    async receive(msg: { tag: string; gate?: Promise<void> }): Promise<undefined> {
+      if (msg.gate) await msg.gate;
+      const reply = this.context.replyLater<string>()!;
+      reply.onCancel(() => hooked.push(msg.tag));
+      if (msg.tag === 'quick') reply.resolve('done');
+      return undefined;
+    }
+  }
+  /** Forwards every ask to `back`, passing its asker's cancel on. */
+  class Front extends Actor<{ tag: string }, string | undefined> {
+    constructor(private readonly back: ActorRef<{ tag: string }, string | undefined>) {
+      super();
+    }
+    receive(msg: { tag: string }): undefined {
+      const reply = this.context.replyLater<string | undefined>()!;
+      this.back.ask(msg, { cancelWith: reply.onCancel, timeout: Infinity }).then(reply.resolve, reply.reject);
+      return undefined;
+    }
+  }
+
+  it("an asker's cancel reaches the actor behind the hop; a settled reply runs no hook; a hook added after the cancel runs at once", async () => {
+    t = testSystem();
+    hooked.length = 0;
+    const back = await t.system.spawn(Back);
+    const front = await t.system.spawn(Front, { args: back });
+    const ctl = new AbortController();
+    const slow = front.ask({ tag: 'slow' }, { signal: ctl.signal, timeout: Infinity });
+    await t.settle();
+    expect(hooked).toEqual([]);
+    ctl.abort();
+    expect(await codeOf(slow)).toBe('ERR_ABORTED');
+    await t.settle();
+    expect(hooked).toEqual(['slow']);
+
+    const late = new AbortController();
+    expect(await front.ask({ tag: 'quick' }, { signal: late.signal })).toBe('done');
+    late.abort();
+    await t.settle();
+    expect(hooked).toEqual(['slow']); // answered before the cancel: no hook
+
+    const gate = deferred();
+    const direct = new AbortController();
+    const gated = back.ask({ tag: 'gated', gate: gate.promise }, { signal: direct.signal, timeout: Infinity });
+    await t.settle();
+    direct.abort(); // while `receive` awaits, before it takes the reply over
+    expect(await codeOf(gated)).toBe('ERR_ABORTED');
+    gate.resolve();
+    await t.settle();
+    expect(hooked).toEqual(['slow', 'gated']);
   });
 });
