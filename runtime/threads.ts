@@ -3,8 +3,9 @@
  *
  * Owns: starting worker hosts and wiring a MessagePort between every pair of threads
  * (a full mesh, so each pair's messages keep their order without a hop through main),
- * placement (explicit index or least loaded), the watchdog, and crash handling: a worker
- * that dies (uncaught error, out of memory, `process.exit`, watchdog) has its actors exit
+ * placement (explicit index or least loaded), and crash handling: a worker that dies
+ * (uncaught error, out of memory, `process.exit`, the watchdog of runtime/watchdog.ts
+ * terminating a blocked one) has its actors exit
  * with `thread-crash` on every thread that knew them, and is replaced by a fresh worker
  * under the same index (a new generation, so stale refs never reach new actors) — a
  * pre-started spare worker when there is one (runtime/spare-worker.ts), promoted by sending
@@ -12,15 +13,17 @@
  * Time: the host clock (watchdog checks).
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { ActorClass } from '../actors/actor.js';
 import type { ChildHandle } from '../actors/child-handle.js';
 import type { Host, RemoteSpawnRequest } from '../actors/host.js';
 import type { TimerHandle } from './clock.js';
 import { Codec } from '../transport/codec.js';
+import { spareThreadsOf, THREAD_DEFAULTS, type ThreadOptions } from './thread-options.js';
+import { Watchdog } from './watchdog.js';
 import { SpareWorkers, type SpareCounts } from './spare-worker.js';
 import { errorFrom, ThreadLink } from '../transport/thread-link.js';
-import { enableLowLatency, type LowLatencyOption } from '../transport/spinner.js';
+import { enableLowLatency } from '../transport/spinner.js';
 import { actorModuleOf } from './actor-module.js';
 import {
   connectWorkerApi,
@@ -38,47 +41,6 @@ import type { WorkerBoot } from './worker-host.js';
 import type { MailboxOptions } from '../actors/mailbox.js';
 import type { ActorCell } from '../actors/actor-cell.js';
 
-export interface ThreadOptions {
-  /** Worker threads to start. Default: the number of cores. */
-  threads?: number;
-  /** V8 heap limits per worker thread (e.g. `{ maxOldGenerationSizeMb: 64 }`). */
-  resourceLimits?: ResourceLimits;
-  /** A worker whose event loop makes no progress for this long is terminated. Default 10 000 ms. */
-  watchdogMs?: number;
-  /** Largest encoded message, bytes. Default 16 MiB. */
-  maxMessageBytes?: number;
-  /** Each thread's heartbeat period, ms. Default 500. */
-  heartbeatMs?: number;
-  /**
-   * Worker threads kept started and idle (modules loaded, no identity yet), so a thread that
-   * dies is replaced by promoting one — recovery costs about a handshake instead of a worker
-   * boot — and a new spare starts in the background once the replacement runs. Each costs
-   * an idle worker's memory (~12 MB RSS here) and no CPU while it waits. `0`: no spares; a
-   * dead thread is replaced by a cold start. Default 1 (when `threads` ≥ 1).
-   */
-  spareThreads?: number;
-  /**
-   * Low-latency mode for messages between threads (off by default): each thread busy-polls
-   * shared-memory rings for `spinMicros` (default 50) after each exchange instead of parking
-   * at once, so a cross-thread ask takes a few µs instead of an event-loop wake-up. Costs CPU:
-   * a thread in a steady conversation keeps its core busy. See transport/spinner.ts.
-   */
-  lowLatency?: LowLatencyOption;
-}
-
-export const THREAD_DEFAULTS = {
-  watchdogMs: 10_000,
-  /** How often the main thread collects mailbox depths from the workers (placement, tree). */
-  statsIntervalMs: 1000,
-  /** How often a worker bumps its progress counter. */
-  progressIntervalMs: 100,
-  maxMessageBytes: 16 * 1024 * 1024,
-  /** How long a new worker may take to answer before it counts as failed. */
-  bootTimeoutMs: 30_000,
-  /** Spare workers kept ready for crash recovery (see ThreadOptions.spareThreads). */
-  spareThreads: 1,
-} as const;
-
 interface Slot {
   thread: number;
   generation: number;
@@ -88,9 +50,8 @@ interface Slot {
   /** Exit expected (shutdown) rather than a crash. */
   leaving: boolean;
   lastError: Error | undefined;
+  /** Terminated by the watchdog. */
   blocked: boolean;
-  progressSeen: number;
-  progressAt: number;
   /** Actors placed here by this node and not yet known dead. */
   actors: number;
   /** Messages waiting on this thread, as of the last stats poll. */
@@ -108,11 +69,8 @@ const WORKER_URL = new URL('./worker-host.js', import.meta.url);
 export class ThreadManager {
   readonly count: number;
   private readonly slots: (Slot | undefined)[] = [];
-  private readonly progress: Int32Array;
-  private readonly progressBuffer: SharedArrayBuffer;
   private readonly codec: Codec;
-  private readonly watchdogMs: number;
-  private watchdogTimer: TimerHandle | undefined;
+  private readonly watchdog: Watchdog;
   private stopping = false;
   /** Threads replaced after a crash, since start. */
   threadRestarts = 0;
@@ -126,16 +84,15 @@ export class ThreadManager {
     private readonly options: ThreadOptions,
   ) {
     this.count = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
-    this.progressBuffer = new SharedArrayBuffer(4 * (this.count + 1));
-    this.progress = new Int32Array(this.progressBuffer);
     this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
-    this.watchdogMs = options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs;
+    this.watchdog = new Watchdog(host.clock, this.count, options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs, (thread) => {
+      const slot = this.slots[thread];
+      if (slot?.ready !== true || slot.blocked) return;
+      slot.blocked = true;
+      void slot.worker.terminate();
+    });
     enableLowLatency(host, options.lowLatency);
-    const spares = options.spareThreads ?? THREAD_DEFAULTS.spareThreads;
-    if (!Number.isInteger(spares) || spares < 0) {
-      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `spareThreads must be an integer >= 0, got ${spares}`, { field: 'spareThreads' });
-    }
-    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spares, options.resourceLimits);
+    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), options.resourceLimits);
     host.spawnRemote = (req) => this.child(req, req.parent);
   }
 
@@ -143,7 +100,7 @@ export class ThreadManager {
   async start(): Promise<void> {
     for (let t = 1; t <= this.count; t++) await this.boot(t);
     this.started = true;
-    this.armWatchdog();
+    this.watchdog.start();
     this.armStats();
     this.spares.fill(true);
   }
@@ -323,7 +280,7 @@ export class ThreadManager {
       mainPort: main.port2,
       controlPort: control.port2,
       peers,
-      progress: this.progressBuffer,
+      progress: this.watchdog.buffer,
       progressIntervalMs: THREAD_DEFAULTS.progressIntervalMs,
       heartbeatMs: this.options.heartbeatMs ?? HEARTBEAT_DEFAULTS.heartbeatMs,
       maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
@@ -344,8 +301,6 @@ export class ThreadManager {
       leaving: false,
       lastError: undefined,
       blocked: false,
-      progressSeen: Atomics.load(this.progress, thread),
-      progressAt: this.host.clock.now(),
       actors: 0,
       mailbox: 0,
       processed: 0,
@@ -371,7 +326,7 @@ export class ThreadManager {
       }
       if (this.slots[thread] !== slot || slot.leaving) return;
       slot.ready = true;
-      slot.progressAt = this.host.clock.now();
+      this.watchdog.watch(thread);
       this.host.emit({ type: 'thread-up', thread, generation, at: this.host.clock.now() });
       const waiting = this.waiting.splice(0);
       for (const w of waiting) w();
@@ -386,11 +341,12 @@ export class ThreadManager {
     if (this.slots[slot.thread] !== slot) return;
     const wasReady = slot.ready;
     slot.ready = false;
+    this.watchdog.unwatch(slot.thread);
     slot.failBoot(new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died while starting (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`));
     releaseWorkerApi(slot.api);
     if (slot.leaving || this.stopping) return;
     const why = slot.blocked
-      ? `blocked longer than ${this.watchdogMs} ms (watchdog)`
+      ? `blocked longer than ${this.watchdog.limitMs} ms (watchdog)`
       : slot.lastError
         ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
         : `exited with code ${code}`;
@@ -417,32 +373,11 @@ export class ThreadManager {
 
   private readonly crashStreak: number[] = [];
 
-  private armWatchdog(): void {
-    const every = Math.max(50, Math.min(1000, this.watchdogMs / 4));
-    const check = (): void => {
-      if (this.stopping) return;
-      const now = this.host.clock.now();
-      for (const s of this.slots) {
-        if (!s?.ready || s.blocked) continue;
-        const seen = Atomics.load(this.progress, s.thread);
-        if (seen !== s.progressSeen) {
-          s.progressSeen = seen;
-          s.progressAt = now;
-        } else if (now - s.progressAt > this.watchdogMs) {
-          s.blocked = true;
-          void s.worker.terminate();
-        }
-      }
-      this.watchdogTimer = this.host.clock.setTimeout(check, every);
-    };
-    this.watchdogTimer = this.host.clock.setTimeout(check, every);
-  }
-
   /** Stops the workers: each stops what still runs on it, then the thread ends. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.host.clock.clearTimeout(this.watchdogTimer);
+    this.watchdog.stop();
     this.host.clock.clearTimeout(this.statsTimer);
     const waiting = this.waiting.splice(0);
     for (const w of waiting) w();
@@ -473,4 +408,4 @@ function delay(host: Host, ms: number): Promise<void> {
   return new Promise((resolve) => host.clock.setTimeout(resolve, ms));
 }
 
-export type { ChildHandle };
+export type { ChildHandle, ThreadOptions };
