@@ -10,10 +10,9 @@
  * Time: the injected clock (default: the real one).
  */
 import { Subject, type Observable } from 'rxjs';
-import type { ActorClass, ArgsOfClass, RefOf, SpawnOptions } from '../actors/actor.js';
+import type { ActorClass, ArgsOfClass, RefOf } from '../actors/actor.js';
 import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
-import type { DispatcherOptions } from '../actors/dispatcher.js';
 import type { SystemEvent } from '../actors/events.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import { Host } from '../actors/host.js';
@@ -30,62 +29,20 @@ import { formatAddress } from '../actors/address.js';
 import { setRefResolver } from '../transport/codec.js';
 import { RemoteChild } from './remote-child.js';
 import { startPool, type Pool, type PoolOptions } from './pool.js';
-import { ThreadManager, type ThreadOptions } from './threads.js';
+import { ThreadManager } from './threads.js';
+import type { ActorSystemOptions, NodeHealth, SystemSpawnOptions } from './system-options.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { MetricsSnapshot } from './node-stats.js';
-import type { AlertChannel, AlertRule } from './alerts.js';
 import { Observability } from './observability.js';
 import { mergeHistograms, type HistogramData } from '../actors/latency-histogram.js';
-import { worst, type HealthOptions, type HealthStatus, type ThreadHealth } from './health.js';
+import { worst, type HealthStatus, type ThreadHealth } from './health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from './errors.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { RemoteNodeChild } from './remote-node-child.js';
 import type { Member, MemberEvent } from '../transport/membership.js';
 
-export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
-  /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
-  health?: HealthOptions;
-  /** Period of `metrics$` snapshots, ms. Default 1000. */
-  metricsMs?: number;
-  /** Alert rules over `metrics$` (default: DEFAULT_RULES) and where notices go (default: none). */
-  alerts?: { rules?: AlertRule[]; channels?: AlertChannel[] };
-  /** Node name, shown in refs, the tree and logs. Default `apiary`. */
-  name?: string;
-  /** Default: the real clock. Tests pass a `ManualClock`. */
-  clock?: Clock;
-  /**
-   * This node's incarnation: a node restarted under the same name must get a larger one.
-   * Default: the wall-clock ms at creation with `cluster`, else 1.
-   */
-  incarnation?: number;
-  /** Join a cluster of nodes over WebSocket when the system is `ready()`. */
-  cluster?: ClusterOptions;
-}
-
-export interface NodeHealth {
-  node: string;
-  status: HealthStatus;
-  uptimeMs: number;
-  threads: ThreadHealth[];
-  /** Degradation levels of this node's controllers, by name (absent when there are none). */
-  degradation?: Record<string, 'FULL' | 'REDUCED' | 'MINIMAL' | 'EMERGENCY'>;
-}
-
-export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
-  /** ms a top-level actor gets to stop on `system.stop()` before it is killed; default 5000 (`infinity` for supervisors). */
-  shutdown?: Shutdown;
-  /**
-   * Where to run it: a worker thread index, `auto` (least loaded worker) or 0 (this
-   * thread, the default). An actor on a worker needs a class with a static `module`.
-   */
-  thread?: number | 'auto';
-  /**
-   * Run it on another node of the cluster (its main thread); rejects `ERR_START_FAILED`
-   * (cause `ERR_NODE_DOWN`) if that node is not up. The class needs a static `module`.
-   */
-  node?: string;
-}
+export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
 export class ActorSystem {
   readonly name: string;
