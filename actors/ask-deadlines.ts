@@ -18,6 +18,8 @@
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import { Deque } from './deque.js';
 
+const SETTLED = Promise.resolve();
+
 /** Settled entries a lane set may hold beyond 2 × the open ones before it is compacted. */
 export const COMPACT_SLACK = 1024;
 
@@ -94,7 +96,7 @@ export class AskDeadlines<E extends Deadline> {
     if (lane.entries.peek() === entry) this.dropSettledHeads(lane);
     if (this.openCount === 0 && !this.idleCheckQueued) {
       this.idleCheckQueued = true;
-      queueMicrotask(this.idleCheck);
+      void SETTLED.then(this.idleCheck); // a native job: queueMicrotask costs ~35 ns more (an AsyncResource each)
     }
   }
 
