@@ -127,7 +127,7 @@ export class ActorRef<M = unknown, R = unknown> implements Address {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortedError(this.path));
     const asks = this.target.asks;
-    const { id, promise } = asks.open<R>(timeout, () => this.path);
+    const { id, promise } = asks.open<R>(timeout, this);
     this.target.deliver({
       msg: message,
       sender: options?.sender,

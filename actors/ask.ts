@@ -1,25 +1,48 @@
 /**
  * Pending asks of one thread: the reply side of request/response.
  *
- * Owns: ask ids, their promises and timeout timers. A reply for an unknown id (timed out,
- * already answered) is dropped here — it can never reach a later ask, because ids are
- * never reused within a thread's life.
+ * Owns: ask ids and their promises; their timeouts through {@link AskDeadlines} (one clock
+ * timer for all of them, not one per ask). A reply for an unknown id (timed out, already
+ * answered) is dropped here — it can never reach a later ask, because ids are never reused
+ * within a thread's life.
  * Threads: one registry per thread; replies from other threads arrive as plain data.
  */
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { AskDeadlines, type Deadline, type Lane } from './ask-deadlines.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-  timer: TimerHandle | undefined;
-  startedAt: number;
+/** Whom an ask went to; `path` is read only if the ask times out (for the error message). */
+export interface AskSubject {
+  readonly path: string;
+}
+
+type Settle = (value: unknown) => void;
+
+/** One open ask: the only object the registry keeps per ask (besides its promise). */
+class Pending implements Deadline {
+  open = true;
+  lane: Lane | undefined = undefined;
+  constructor(
+    readonly id: number,
+    readonly resolve: Settle,
+    readonly reject: Settle,
+    readonly startedAt: number,
+    readonly subject: AskSubject,
+  ) {}
 }
 
 export class AskRegistry {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly deadlines: AskDeadlines<Pending>;
+  /** Filled by {@link capture} while `new Promise` runs: no executor closure per ask. */
+  private capturedResolve: Settle | undefined;
+  private capturedReject: Settle | undefined;
+  private readonly capture = (resolve: Settle, reject: Settle): void => {
+    this.capturedResolve = resolve;
+    this.capturedReject = reject;
+  };
   /** Replies that arrived after their ask was settled (timeout or rejection). */
   lateReplies = 0;
 
@@ -27,31 +50,36 @@ export class AskRegistry {
     private readonly clock: Clock,
     /** Round-trip times of answered asks, ms. */
     readonly latency: LatencyHistogram = new LatencyHistogram(),
-  ) {}
+  ) {
+    this.deadlines = new AskDeadlines<Pending>(clock, (entry, timeout) => {
+      this.pending.delete(entry.id);
+      entry.reject(new ApiaryError(ErrorCodes.ASK_TIMEOUT, `ask to ${entry.subject.path} timed out after ${timeout} ms`));
+    });
+  }
 
   get size(): number {
     return this.pending.size;
   }
 
-  /** Opens an ask; the promise rejects `ERR_ASK_TIMEOUT` after `timeout` ms (none if Infinity). */
-  open<R>(timeout: number, describe: () => string): { id: number; promise: Promise<R> } {
+  /**
+   * Entries the timeout queues hold: the open asks with a deadline, plus answered ones not
+   * dropped yet — never more than 2 × (open asks + 1024).
+   */
+  get queuedDeadlines(): number {
+    return this.deadlines.queued;
+  }
+
+  /**
+   * Opens an ask to `subject`; the promise rejects `ERR_ASK_TIMEOUT` once `timeout` ms have
+   * passed (never, if Infinity) unless it was settled before.
+   */
+  open<R>(timeout: number, subject: AskSubject): { id: number; promise: Promise<R> } {
     const id = this.nextId++;
-    const promise = new Promise<R>((resolve, reject) => {
-      const entry: Pending = {
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer: undefined,
-        startedAt: this.clock.now(),
-      };
-      if (Number.isFinite(timeout)) {
-        entry.timer = this.clock.setTimeout(() => {
-          if (this.pending.delete(id)) {
-            reject(new ApiaryError(ErrorCodes.ASK_TIMEOUT, `ask to ${describe()} timed out after ${timeout} ms`));
-          }
-        }, timeout);
-      }
-      this.pending.set(id, entry);
-    });
+    const promise = new Promise<R>(this.capture as (resolve: (value: R) => void, reject: Settle) => void);
+    const entry = new Pending(id, this.capturedResolve!, this.capturedReject!, this.clock.now(), subject);
+    this.capturedResolve = this.capturedReject = undefined;
+    this.pending.set(id, entry);
+    if (Number.isFinite(timeout)) this.deadlines.add(entry, timeout);
     return { id, promise };
   }
 
@@ -63,24 +91,27 @@ export class AskRegistry {
   /** Delivers a reply; returns false (and counts a late reply) if the ask is no longer open. */
   resolve(id: number, value: unknown): boolean {
     const entry = this.pending.get(id);
-    if (!entry) {
+    if (entry === undefined) {
       this.lateReplies++;
       return false;
     }
     this.pending.delete(id);
-    this.clock.clearTimeout(entry.timer);
+    entry.open = false;
     this.latency.observe(this.clock.now() - entry.startedAt);
     entry.resolve(value);
+    // after resolving: an ask the asker's continuation opens right away keeps the timer armed
+    if (entry.lane !== undefined) this.deadlines.settled(entry);
     return true;
   }
 
   /** Rejects an open ask; returns false if it is no longer open. */
   reject(id: number, err: unknown): boolean {
     const entry = this.pending.get(id);
-    if (!entry) return false;
+    if (entry === undefined) return false;
     this.pending.delete(id);
-    this.clock.clearTimeout(entry.timer);
+    entry.open = false;
     entry.reject(err);
+    if (entry.lane !== undefined) this.deadlines.settled(entry);
     return true;
   }
 
