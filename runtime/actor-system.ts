@@ -27,6 +27,7 @@ import { Actor, isTerminated, type Terminated } from '../actors/actor.js';
 import type { ChildHandle } from '../actors/child-handle.js';
 import { formatAddress } from '../actors/address.js';
 import { setRefResolver } from '../transport/codec.js';
+import { errorFrom } from '../transport/thread-link.js';
 import { RemoteChild } from './remote-child.js';
 import { startPool, type Pool, type PoolOptions } from './pool.js';
 import { ThreadManager } from './threads.js';
@@ -226,6 +227,29 @@ export class ActorSystem {
   /** The ref registered under `name`, or undefined. */
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined {
     return this.host.registry.lookup(name) as ActorRef<M, R> | undefined;
+  }
+
+  /**
+   * The ref registered under `name` on cluster member `node` (names of actors on its worker
+   * threads included), or undefined if that node has no such name — Erlang's `{Name, Node}`.
+   * This node's own name looks up locally. Rejects `ERR_NODE_DOWN` if `node` is not up, and
+   * `ERR_INVALID_ARGUMENT` outside a cluster.
+   */
+  async lookupOn<M = unknown, R = unknown>(node: string, name: string): Promise<ActorRef<M, R> | undefined> {
+    if (node === this.name) return this.lookup<M, R>(name);
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'a registered name must be a non-empty string', { field: 'name' });
+    }
+    await this.ready();
+    const cluster = this.cluster;
+    if (cluster === undefined) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'this system is not in a cluster (create it with the cluster option)', { field: 'node' });
+    }
+    const [session] = cluster.placementCandidates(node, 'pinned');
+    if (session === undefined) throw new ApiaryError(ErrorCodes.NODE_DOWN, `node ${node} is not up`);
+    const res = await session.request(-1, 0, { k: 'lookup', name });
+    if (!res.ok) throw errorFrom(res.error);
+    return (res.ref ?? undefined) as ActorRef<M, R> | undefined;
   }
 
   /** Registers `ref` under `name`; throws `ERR_NAME_TAKEN`. Released when the actor dies. */

@@ -41,7 +41,7 @@ export type SysPayload =
 export type ReqPayload = { k: 'start' } | { k: 'terminate'; reason: ExitReason } | { k: 'prepare-restart'; reason: ExitReason };
 
 export type ResPayload =
-  | { ok: true; incarnation?: number; startedAt?: number; reason?: ExitReason; thread?: number; id?: number }
+  | { ok: true; incarnation?: number; startedAt?: number; reason?: ExitReason; thread?: number; id?: number; ref?: ActorRef | null }
   | { ok: false; error: SerializedError };
 
 /**

@@ -58,7 +58,13 @@ export interface SpawnRequest {
   thread: number | 'auto';
 }
 
-export type NodeReqPayload = ReqPayload | SpawnRequest;
+/** The ref a peer registered under `name` (its answer: `{ ok: true, ref }`, `ref` null if none). */
+export interface LookupRequest {
+  k: 'lookup';
+  name: string;
+}
+
+export type NodeReqPayload = ReqPayload | SpawnRequest | LookupRequest;
 
 export type NodeFrame =
   | [typeof N_TELL, thread: number, id: number, msg: unknown, priority: number, sender: ActorRef | null]
@@ -74,7 +80,9 @@ export type NodeFrame =
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'kill', 'resume', 'exit-now', 'cancel']);
-const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn']);
+const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn', 'lookup']);
+/** Longest name a peer may look up. */
+const MAX_NAME_LENGTH = 256;
 
 function malformed(why: string): never {
   throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, why);
@@ -103,6 +111,7 @@ export function checkNodeFrame(f: unknown): NodeFrame {
       return f as NodeFrame;
     case N_REQ:
       if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');
+      if (f[4].k === 'lookup' && (typeof f[4].name !== 'string' || f[4].name.length > MAX_NAME_LENGTH)) malformed('bad lookup');
       return f as NodeFrame;
     case N_RES:
       if (f.length !== 3 || !isInt(f[1]) || !isObj(f[2]) || typeof f[2].ok !== 'boolean') malformed('bad response frame');

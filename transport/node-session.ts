@@ -351,11 +351,23 @@ export class NodeSession implements AskReplyTo {
 
   private onReq(id: number, p: NodeReqPayload): Promise<ResPayload> {
     if (p.k === 'spawn') return this.handler.spawn(this, p);
+    if (p.k === 'lookup') return Promise.resolve(this.lookup(p.name));
     if (!this.hosted.has(id)) {
       this.stats.notAddressable++;
       return Promise.resolve({ ok: false, error: { name: 'ApiaryError', message: `actor ${id} was not spawned by ${this.peer.name}`, code: ErrorCodes.ACTOR_STOPPED } });
     }
     return this.host.onReq(undefined, id, p);
+  }
+
+  /** A peer's lookup of a name registered here; names of runtime-internal actors are not for it. */
+  private lookup(name: string): ResPayload {
+    const ref = this.host.registry.lookup(name);
+    if (ref === undefined) return { ok: true, ref: null };
+    if (ref.thread === this.host.thread && this.host.cell(ref.id)?.internal) {
+      this.stats.notAddressable++;
+      return { ok: true, ref: null };
+    }
+    return { ok: true, ref };
   }
 
   private downResult(): ResPayload {

@@ -77,6 +77,20 @@ describe('remote actors', () => {
     expect(await b.cmd({ cmd: 'ask', to: 'sink', n: 42 })).toEqual({ pong: 42, node: 'a' });
   });
 
+  it('lookupOn finds a name registered on another node (main thread and worker thread); an unknown name is undefined; a node that is not up rejects', async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    expect(await b.cmd({ cmd: 'local', as: 'front' })).toEqual({ node: 'b', thread: 0 });
+    expect(await b.cmd({ cmd: 'local', as: 'deep', thread: 1 })).toEqual({ node: 'b', thread: 1 });
+    expect(await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'front', as: 'front' })).toEqual({ found: true, node: 'b', thread: 0 });
+    expect(await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'deep', as: 'deep' })).toEqual({ found: true, node: 'b', thread: 1 });
+    expect(await a.cmd({ cmd: 'ask', to: 'front', n: 1 })).toEqual({ pong: 1, node: 'b' });
+    expect(await a.cmd({ cmd: 'ask', to: 'deep', n: 2 })).toEqual({ pong: 2, node: 'b' });
+    expect(await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'nobody', as: 'x' })).toEqual({ found: false });
+    await expect(a.cmd({ cmd: 'lookupOn', node: 'zed', name: 'front', as: 'y' })).rejects.toMatchObject({ code: 'ERR_NODE_DOWN' });
+  });
+
   it('an actor on a worker thread reaches an actor on another node through thread 0, in order, and gets its answer', async () => {
     const a = await node({ name: 'a', threads: 1 });
     const b = await node({ name: 'b', seeds: [a.url] });
