@@ -5,31 +5,16 @@
  * threads test (they run without it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, lowLatencyStats, supervisor, type ActorRef, type SupervisorRef, type SystemEvent } from '../../dist/index.js';
+import { ActorSystem, lowLatencyStats, supervisor, type SystemEvent } from '../../dist/index.js';
 import { Echo, OrderChecker, Sender, Troublemaker } from '../fixtures/agents.mjs';
 import { Holder, Ticker } from '../fixtures/spin-agents.mjs';
+import { childRef, eventually } from './threads-support.js';
 
 let system: ActorSystem | undefined;
 afterEach(async () => {
   await system?.stop();
   system = undefined;
 });
-
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v as T;
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function childRef(sup: SupervisorRef, id: string): Promise<ActorRef<any, any>> {
-  const info = (await sup.whichChildren()).find((c) => c.id === id);
-  if (!info?.ref) throw new Error(`no running child ${id}`);
-  return info.ref;
-}
 
 describe('lowLatency: messages across threads through the rings', () => {
   it('10k asks, one after another and 10k at once, are each answered with their own reply', async () => {

@@ -6,10 +6,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, ManualClock, supervisor, SupervisorRef, type ActorRef, type SystemEvent } from '../../dist/index.js';
+import { ActorSystem, ManualClock, supervisor, type SupervisorRef, type SystemEvent } from '../../dist/index.js';
 import { SPARE_DEFAULTS, SpareWorkers } from '../../dist/runtime/spare-worker.js';
 import { startNode } from './processes.js';
 import { Troublemaker } from '../fixtures/agents.mjs';
+import { childRef, eventually, record } from './threads-support.js';
 
 let system: ActorSystem | undefined;
 let pool: SpareWorkers | undefined;
@@ -19,29 +20,6 @@ afterEach(async () => {
   await system?.stop();
   system = undefined;
 });
-
-/** Polls `check` on the real clock until it returns a value, bounded by `ms`. */
-async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v as T;
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function record(s: ActorSystem): SystemEvent[] {
-  const events: SystemEvent[] = [];
-  s.events$.subscribe((e) => events.push(e));
-  return events;
-}
-
-async function childRef(sup: SupervisorRef, id: string): Promise<ActorRef<any, any>> {
-  const info = (await sup.whichChildren()).find((c) => c.id === id);
-  if (!info?.ref) throw new Error(`no running child ${id}`);
-  return info.ref;
-}
 
 /** Makes the actor `id` end its thread, and waits until the supervisor restarted it. */
 async function crashThread(s: ActorSystem, events: SystemEvent[], sup: SupervisorRef, id: string): Promise<void> {

@@ -4,38 +4,16 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, supervisor, SupervisorRef, type ActorRef, type SystemEvent } from '../../dist/index.js';
+import { ActorSystem, supervisor } from '../../dist/index.js';
 import { startNode } from './processes.js';
 import { Echo, OrderChecker, Sender, Slowpoke, Troublemaker, Watcher } from '../fixtures/agents.mjs';
+import { childRef, eventually, record } from './threads-support.js';
 
 let system: ActorSystem | undefined;
 afterEach(async () => {
   await system?.stop();
   system = undefined;
 });
-
-/** Polls `check` on the real clock until it returns a value, bounded by `ms`. */
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v as T;
-    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function record(s: ActorSystem): SystemEvent[] {
-  const events: SystemEvent[] = [];
-  s.events$.subscribe((e) => events.push(e));
-  return events;
-}
-
-async function childRef(sup: SupervisorRef, id: string): Promise<ActorRef<any, any>> {
-  const info = (await sup.whichChildren()).find((c) => c.id === id);
-  if (!info?.ref) throw new Error(`no running child ${id}`);
-  return info.ref;
-}
 
 describe('messages across threads', () => {
   it('actors on two worker threads play ping-pong, and the main thread asks both', async () => {
