@@ -22,6 +22,9 @@ interface Waiting {
   hooks: (() => void)[] | undefined;
 }
 
+/** Cancelled ids kept per reply route, waiting for their queued message. */
+const MAX_SKIPPED = 10_000;
+
 export class Cancels {
   private readonly skipped = new Map<AskReplyTo, Set<number>>();
   private readonly deferred = new Map<AskReplyTo, Map<number, Waiting>>();
@@ -39,7 +42,10 @@ export class Cancels {
     }
     let set = this.skipped.get(replyTo);
     if (set === undefined) this.skipped.set(replyTo, (set = new Set()));
-    if (set.size < 10_000) set.add(id);
+    // a cancel that crossed the answer leaves an id no message will ever match: bounded, the
+    // oldest go first (they are the likeliest to be such leftovers)
+    if (set.size >= MAX_SKIPPED) set.delete(set.values().next().value!);
+    set.add(id);
   }
 
   /** True (and forgotten) if this queued ask was cancelled. */

@@ -20,6 +20,9 @@ import { Deque } from './deque.js';
 
 const SETTLED = Promise.resolve();
 
+/** The longest delay a timer takes as given (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Settled entries a lane set may hold beyond 2 × the open ones before it is compacted. */
 export const COMPACT_SLACK = 1024;
 
@@ -123,7 +126,8 @@ export class AskDeadlines<E extends Deadline> {
   private arm(at: number, ms: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedFor = at;
-    this.timer = this.clock.setTimeout(this.onTimer, ms);
+    // Node turns a delay past 2³¹−1 ms into 1 ms (with a warning): wake at the limit and re-arm for the rest
+    this.timer = this.clock.setTimeout(this.onTimer, Math.min(ms, MAX_TIMER_MS));
   }
 
   /** Expires every head whose deadline has passed, earliest first, then re-arms. O(lanes) per expired ask. */

@@ -315,8 +315,19 @@ export class ThreadManager {
     this.host.links[thread] = new ThreadLink(this.host, thread, main.port1, this.codec, this.host);
     const died = new Promise<never>((_, reject) => (slot.failBoot = reject));
     died.catch(() => {});
+    // a worker that never answers (stuck loading a module, say) would hold every later boot
+    // behind it: it is terminated, and its exit is handled as a crash
+    const bootTimer = this.host.clock.setTimeout(() => {
+      if (slot.ready || slot.leaving || this.slots[thread] !== slot) return;
+      slot.lastError = new ApiaryError(ErrorCodes.THREAD_GONE, `did not answer within ${THREAD_DEFAULTS.bootTimeoutMs} ms`);
+      void worker.terminate();
+    }, THREAD_DEFAULTS.bootTimeoutMs);
     slot.whenReady = (async () => {
-      await Promise.race([api.ping(), died]);
+      try {
+        await Promise.race([api.ping(), died]);
+      } finally {
+        this.host.clock.clearTimeout(bootTimer);
+      }
       for (const { slot: other, port } of peerLinks) {
         try {
           await other.api.link(thread, transferPort(port));

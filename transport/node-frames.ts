@@ -7,7 +7,7 @@
  * the node). Frames on one link keep their order, which gives per-pair ordering.
  * Does not own: what a frame does (transport/node-session.ts).
  */
-import type { ActorRef } from '../actors/actor-ref.js';
+import { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { SerializedError } from '../runtime/errors.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
@@ -88,6 +88,37 @@ function malformed(why: string): never {
   throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, why);
 }
 
+const REASONS = new Set(['normal', 'shutdown', 'killed', 'thread-crash', 'node-down', 'noproc']);
+
+function isReason(r: unknown): boolean {
+  return (typeof r === 'string' && REASONS.has(r)) || (isObj(r) && isObj(r.error) && typeof r.error.message === 'string');
+}
+
+/** The fields of a system payload the runtime reads: refs are refs, reasons are reasons. */
+function checkSysPayload(p: Record<string, unknown>): void {
+  switch (p.k) {
+    case 'watch':
+    case 'unwatch':
+      if (!(p.watcher instanceof ActorRef)) malformed(`bad ${p.k}: watcher is not a ref`);
+      return;
+    case 'terminated':
+      if (!(p.ref instanceof ActorRef) || !isReason(p.reason)) malformed('bad terminated');
+      return;
+    case 'exit':
+      if (!isInt(p.incarnation) || !isReason(p.reason) || typeof p.resumable !== 'boolean') malformed('bad exit');
+      return;
+    case 'kill':
+      if (!isReason(p.reason) || typeof p.final !== 'boolean') malformed('bad kill');
+      return;
+    case 'exit-now':
+      if (!isReason(p.reason)) malformed('bad exit-now');
+      return;
+    case 'cancel':
+      if (!isInt(p.ask)) malformed('bad cancel');
+      return;
+  }
+}
+
 /**
  * Checks one decoded frame's kind and shape; throws `ERR_MALFORMED_FRAME` otherwise.
  * Message bodies are the receiver's business; everything the runtime reads is checked here.
@@ -107,7 +138,7 @@ export function checkNodeFrame(f: unknown): NodeFrame {
       return f as NodeFrame;
     case N_SYS:
       if (f.length !== 4 || !isInt(f[1]) || !isInt(f[2]) || !isObj(f[3]) || !SYS_KINDS.has(f[3].k as string)) malformed('bad system frame');
-      if (f[3].k === 'cancel' && !isInt(f[3].ask)) malformed('bad cancel');
+      checkSysPayload(f[3]);
       return f as NodeFrame;
     case N_REQ:
       if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');
@@ -115,6 +146,7 @@ export function checkNodeFrame(f: unknown): NodeFrame {
       return f as NodeFrame;
     case N_RES:
       if (f.length !== 3 || !isInt(f[1]) || !isObj(f[2]) || typeof f[2].ok !== 'boolean') malformed('bad response frame');
+      if (f[2].ref !== undefined && f[2].ref !== null && !(f[2].ref instanceof ActorRef)) malformed('bad ref in a response');
       return f as NodeFrame;
     case N_HEARTBEAT:
       if (f.length !== 2 || !isInt(f[1])) malformed('bad heartbeat frame');

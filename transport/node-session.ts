@@ -236,7 +236,15 @@ export class NodeSession implements AskReplyTo {
       return;
     }
     this.stats.framesReceived += frames.length;
-    for (const f of frames) this.dispatch(f);
+    for (const f of frames) {
+      try {
+        this.dispatch(f);
+      } catch (err) {
+        // a frame that passed the shape checks but cannot be acted on: that link goes, not the node
+        this.handler.malformed(this, err);
+        return;
+      }
+    }
   }
 
   private dispatch(f: NodeFrame): void {
@@ -320,6 +328,9 @@ export class NodeSession implements AskReplyTo {
     switch (p.k) {
       case 'watch':
       case 'unwatch': {
+        if (p.watcher.node !== this.peer.name || p.watcher.incarnation !== this.peer.incarnation) {
+          throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, `a ${p.k} from ${this.peer.name} for a watcher that is not on it`);
+        }
         if (thread !== this.host.thread) return this.watches.relay(thread, id, p);
         const cell = this.addressable(thread, id);
         if (p.k === 'unwatch') return cell?.removeRemoteWatcher(p.watcher);

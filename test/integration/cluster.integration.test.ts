@@ -270,6 +270,16 @@ describe('untrusted peers', () => {
     const closed = new Promise<number>((r) => link.onClose((code) => r(code)));
     link.send(new Uint8Array([0xc1, 0xc1, 0xc1])); // 0xc1 is never valid msgpack
     expect(await closed).toBe(1008);
+    // well-formed msgpack, but a watch on behalf of a watcher that is not on the sending node
+    const { Codec, BatchWriter } = await import('../../dist/transport/codec.js');
+    const { ActorRef } = await import('../../dist/index.js');
+    const other = await connectNodeLink(a.url, { name: 'm2', incarnation: 1, secret: new TextEncoder().encode('test-secret') }, { clock: new RealClock() });
+    const closedToo = new Promise<number>((r) => other.onClose((code) => r(code)));
+    const batch = new BatchWriter(1024);
+    const foreign = new ActorRef({ node: 'elsewhere', incarnation: 1, thread: 1, id: 1 }, '/x', { deliver: () => false, asks: undefined as never, dead: true });
+    new Codec().append(batch, [4, 1, 5, { k: 'watch', watcher: foreign }]);
+    other.send(batch.take());
+    expect(await closedToo).toBe(1008);
     await membersUntil(a.http, (ms) => ms.some((m) => m.node === 'b' && m.state === 'up'), 1000);
     const health = (await (await fetch(`${a.http}/health`)).json()) as { status: string };
     expect(health.status).toBe('healthy');

@@ -223,3 +223,28 @@ describe('ask timeouts sharing one timer', () => {
     expect(expired).toBe(0);
   });
 });
+
+describe('timeouts past what a timer takes', () => {
+  it('arms at most 2³¹−1 ms at a time and still rejects at the deadline', async () => {
+    const delays: number[] = [];
+    const clock = new (class extends ManualClock {
+      override setTimeout(fn: () => void, ms: number) {
+        delays.push(ms);
+        return super.setTimeout(fn, ms);
+      }
+    })();
+    const reg = new AskRegistry(clock);
+    const long = 2 ** 31 + 1000;
+    const w = watch(reg, clock, 'long', long);
+    await flush();
+    expect(delays).toEqual([2 ** 31 - 1]); // Node would turn anything longer into 1 ms
+    clock.advance(2 ** 31 - 1);
+    await flush();
+    expect(w.settled).toBeUndefined();
+    expect(delays).toEqual([2 ** 31 - 1, 1001]); // re-armed for the rest
+    clock.advance(1001);
+    await flush();
+    expect(w.settled).toMatch(/ERR_ASK_TIMEOUT/);
+    expect(w.at).toBe(long);
+  });
+});

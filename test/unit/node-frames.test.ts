@@ -3,8 +3,16 @@
  * acts on it, and the member table changes state one step at a time.
  */
 import { describe, expect, it } from 'vitest';
+import { ActorRef } from '../../actors/actor-ref.js';
 import { checkNodeFrame } from '../../transport/node-frames.js';
 import { Membership, type MemberEvent } from '../../transport/membership.js';
+
+/** A ref as a decoded frame holds one (refs decode to ActorRef instances). */
+const ref = new ActorRef({ node: 'b', incarnation: 1, thread: 0, id: 9 }, '/x', {
+  deliver: () => false,
+  asks: undefined as never,
+  dead: true,
+});
 
 describe('checkNodeFrame', () => {
   it.each([
@@ -12,7 +20,10 @@ describe('checkNodeFrame', () => {
     ['an ask', [1, 1, 5, 'x', 0, null, 9]],
     ['a reply', [2, 9, { ok: true }]],
     ['a failure', [3, 9, { name: 'Error', message: 'boom' }]],
-    ['a watch', [4, 0, 5, { k: 'watch', watcher: null }]],
+    ['a watch', [4, 0, 5, { k: 'watch', watcher: ref }]],
+    ['a terminated', [4, 0, 5, { k: 'terminated', ref, reason: { error: { name: 'Error', message: 'boom' } } }]],
+    ['an exit', [4, 0, 5, { k: 'exit', incarnation: 2, reason: 'normal', resumable: false }]],
+    ['a response with a ref', [6, 1, { ok: true, ref }]],
     ['a cancel', [4, 0, 5, { k: 'cancel', ask: 9 }]],
     ['a spawn request', [5, -1, 0, 1, { k: 'spawn' }]],
     ['a lookup', [5, -1, 0, 2, { k: 'lookup', name: 'inbox' }]],
@@ -30,6 +41,12 @@ describe('checkNodeFrame', () => {
     ['a tell with a priority out of range', [0, 0, 5, 'x', 9, null]],
     ['an ask without its id', [1, 0, 5, 'x', 2, null]],
     ['a system frame of an unknown kind', [4, 0, 5, { k: 'supervise' }]],
+    ['a watch whose watcher is not a ref', [4, 0, 5, { k: 'watch', watcher: null }]],
+    ['an unwatch whose watcher is a plain object', [4, 0, 5, { k: 'unwatch', watcher: { node: 'b', thread: 0, id: 1 } }]],
+    ['a terminated without a ref', [4, 0, 5, { k: 'terminated', ref: 7, reason: 'normal' }]],
+    ['a terminated with an unknown reason', [4, 0, 5, { k: 'terminated', ref, reason: 'vanished' }]],
+    ['a kill without its final flag', [4, 0, 5, { k: 'kill', reason: 'killed' }]],
+    ['a response whose ref is not a ref', [6, 1, { ok: true, ref: 5 }]],
     ['a cancel without its ask id', [4, 0, 5, { k: 'cancel', ask: 'x' }]],
     ['a lookup without a name', [5, -1, 0, 2, { k: 'lookup' }]],
     ['a lookup of an over-long name', [5, -1, 0, 2, { k: 'lookup', name: 'x'.repeat(257) }]],
