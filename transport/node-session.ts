@@ -42,6 +42,7 @@ import {
   type SpawnRequest,
 } from './node-frames.js';
 import { NodeWatches } from './node-watches.js';
+import { WireAsks } from './wire-asks.js';
 import { errorFrom, MAX_BATCH_FRAMES } from './thread-link.js';
 
 /** What the cluster does with the frames a session does not handle itself. */
@@ -67,7 +68,7 @@ export class NodeSession implements AskReplyTo {
   private flushQueued = false;
   private readonly queue: Uint8Array[] = [];
   private queuedBytes = 0;
-  private readonly asks = new Map<number, { replyTo: AskReplyTo; ask: number }>();
+  private readonly asks = new WireAsks(100_000);
   private nextAsk = 1;
   private readonly requests = new Map<number, (res: ResPayload) => void>();
   private nextReq = 1;
@@ -122,8 +123,7 @@ export class NodeSession implements AskReplyTo {
     else {
       const wire = this.nextAsk++;
       this.append([N_ASK, thread, id, env.msg, env.priority, sender, wire]);
-      this.asks.set(wire, { replyTo: env.replyTo!, ask: env.ask });
-      if (this.asks.size > 100_000) this.asks.delete(this.asks.keys().next().value!);
+      this.asks.add(wire, env.replyTo!, env.ask);
     }
     return true;
   }
@@ -131,16 +131,10 @@ export class NodeSession implements AskReplyTo {
   /**
    * The asker gave up on an ask sent here (answered through `replyTo` as `ask`): the peer
    * aborts it where the actor runs, and its answer, if one still comes, is dropped.
-   * Cancels are rare, so the open asks are scanned rather than indexed a second time.
    */
   cancelAsk(thread: number, id: number, replyTo: AskReplyTo, ask: number): void {
-    for (const [wire, entry] of this.asks) {
-      if (entry.ask === ask && entry.replyTo === replyTo) {
-        this.asks.delete(wire);
-        this.sendSys(thread, id, { k: 'cancel', ask: wire });
-        return;
-      }
-    }
+    const wire = this.asks.takeByAsker(replyTo, ask);
+    if (wire !== undefined) this.sendSys(thread, id, { k: 'cancel', ask: wire });
   }
 
   /** Tells the peer's `watcher` that `ref`, an actor of this node, died. */
@@ -257,9 +251,8 @@ export class NodeSession implements AskReplyTo {
       }
       case N_REPLY:
       case N_FAIL: {
-        const entry = this.asks.get(f[1]);
+        const entry = this.asks.take(f[1]);
         if (entry === undefined) return;
-        this.asks.delete(f[1]);
         if (f[0] === N_REPLY) entry.replyTo.resolve(entry.ask, f[2]);
         else entry.replyTo.reject(entry.ask, errorFrom(f[2]));
         return;
@@ -395,8 +388,7 @@ export class NodeSession implements AskReplyTo {
     if (this.closed) return;
     this.closed = true;
     const down = new ApiaryError(ErrorCodes.NODE_DOWN, `node ${this.peer.name} is down`);
-    for (const { replyTo, ask } of this.asks.values()) replyTo.reject(ask, down);
-    this.asks.clear();
+    for (const { replyTo, ask } of this.asks.drain()) replyTo.reject(ask, down);
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(this.downResult());

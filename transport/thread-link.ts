@@ -19,6 +19,7 @@ import type { Host } from '../actors/host.js';
 import type { Heartbeat } from '../runtime/heartbeat.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
 import { assertPlainData, BatchWriter, type Codec } from './codec.js';
+import { WireAsks } from './wire-asks.js';
 import { laneFor } from './spinner.js';
 import { postBatch, type LowLatencyLane } from './low-latency-lane.js';
 import {
@@ -65,7 +66,7 @@ export class ThreadLink implements AskReplyTo {
   private flushQueued = false;
   private readonly inflightAsks = new Set<number>();
   /** Asks relayed for someone else (a node session): negative wire ids → where the answer goes. */
-  private readonly relayed = new Map<number, { replyTo: AskReplyTo; ask: number }>();
+  private readonly relayed = new WireAsks(100_000);
   private nextRelay = 1;
   private readonly requests = new Map<number, (res: ResPayload) => void>();
   private nextReq = 1;
@@ -109,8 +110,7 @@ export class ThreadLink implements AskReplyTo {
       // an ask from another node: the answer goes back to its session, not to this host's asks
       const wire = -this.nextRelay++;
       this.append([ASK, target, env.msg, env.priority, sender, wire]);
-      this.relayed.set(wire, { replyTo: env.replyTo!, ask: env.ask });
-      if (this.relayed.size > 100_000) this.relayed.delete(this.relayed.keys().next().value!);
+      this.relayed.add(wire, env.replyTo!, env.ask);
     }
   }
 
@@ -148,13 +148,8 @@ export class ThreadLink implements AskReplyTo {
    * target's signal for it aborts on the peer thread, and a late answer is dropped.
    */
   cancelRelayed(replyTo: AskReplyTo, ask: number, target: number): void {
-    for (const [wire, r] of this.relayed) {
-      if (r.replyTo === replyTo && r.ask === ask) {
-        this.relayed.delete(wire);
-        this.sendSys(target, { k: 'cancel', ask: wire });
-        return;
-      }
-    }
+    const wire = this.relayed.takeByAsker(replyTo, ask);
+    if (wire !== undefined) this.sendSys(target, { k: 'cancel', ask: wire });
   }
 
   sendSys(target: number, payload: SysPayload): void {
@@ -270,10 +265,9 @@ export class ThreadLink implements AskReplyTo {
       }
       case REPLY:
       case FAIL: {
-        const relay = frame[1] < 0 ? this.relayed.get(frame[1]) : undefined;
-        if (relay !== undefined) this.relayed.delete(frame[1]);
-        else if (frame[1] < 0) return; // a relayed ask its asker cancelled: nobody waits for it
-        else this.inflightAsks.delete(frame[1]);
+        const relay = frame[1] < 0 ? this.relayed.take(frame[1]) : undefined;
+        if (frame[1] < 0 && relay === undefined) return; // a relayed ask its asker cancelled: nobody waits for it
+        if (relay === undefined) this.inflightAsks.delete(frame[1]);
         const to = relay?.replyTo ?? this.host.asks;
         const ask = relay?.ask ?? frame[1];
         if (frame[0] === REPLY) to.resolve(ask, frame[2]);
@@ -343,8 +337,7 @@ export class ThreadLink implements AskReplyTo {
       this.host.asks.reject(id, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
     }
     this.inflightAsks.clear();
-    for (const { replyTo, ask } of this.relayed.values()) replyTo.reject(ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
-    this.relayed.clear();
+    for (const { replyTo, ask } of this.relayed.drain()) replyTo.reject(ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${this.peer} is gone`));
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(threadGone(this.peer));
