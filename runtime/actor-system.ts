@@ -144,6 +144,11 @@ export class ActorSystem {
       const isSup = isSupervisorSpec(actor);
       if (options.node !== undefined && options.node !== this.name) {
         if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the node that spawns them', { field: 'node' });
+        if (options.thread !== undefined && options.thread !== 0) {
+          throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, "an actor spawned on another node runs on that node's main thread (no `thread` with `node`)", {
+            field: 'thread',
+          });
+        }
         return this.spawnOnNode(actor as ActorClass, options, options.node);
       }
       if (options.thread !== undefined && options.thread !== 0) {

@@ -132,6 +132,17 @@ describe('names', () => {
   });
 });
 
+describe('where an actor runs', () => {
+  it('refuses a worker thread together with another node (ERR_INVALID_ARGUMENT, field thread), and lookupOn outside a cluster', async () => {
+    t = testSystem();
+    const before = t.system.host.size;
+    await expect(t.system.spawn(Named, { node: 'elsewhere', thread: 1 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'thread' });
+    expect(t.system.host.size).toBe(before);
+    await expect(t.system.lookupOn('elsewhere', 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'node' });
+    await expect(t.system.lookupOn('elsewhere', '')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'name' });
+  });
+});
+
 describe('Registry', () => {
   it('unregister with a ref removes the name only while it still points at that ref', () => {
     const r = new Registry<object>();
