@@ -13,13 +13,12 @@
  * Does not own: the wire (transport/node-session.ts, node-link.ts) or supervision decisions.
  * Threads: thread 0 of the node. Time: the system clock only.
  */
-import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorRef as Ref } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import type { Host, NodeRoutes, RemoteSpawnRequest } from '../actors/host.js';
+import type { Host, NodeRoutes } from '../actors/host.js';
 import { Codec, setRefResolver, UNTRUSTED_BUDGET } from '../transport/codec.js';
 import type { ResPayload } from '../transport/frames.js';
 import { connectNodeLink, listenNodeLinks, NODE_LINK_DEFAULTS, type NodeLink, type NodeLinkServer } from '../transport/node-link.js';
@@ -28,7 +27,6 @@ import type { GossipMember, SpawnRequest } from '../transport/node-frames.js';
 import { NodeSession, type SessionHandler } from '../transport/node-session.js';
 import { NodeTarget, type SessionLookup } from '../transport/node-target.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { loadActorClass } from './actor-module.js';
 import { ApiaryError, ErrorCodes, serializeError } from './errors.js';
 import { HostedChildren } from './hosted-children.js';
 import type { ThreadManager } from './threads.js';
@@ -357,20 +355,10 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     void session;
   }
 
-  async spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload> {
-    try {
-      // a peer may only name modules on this machine's disk
-      if (!req.module.startsWith('file:')) throw new Error(`remote spawn needs a file: module URL, not ${req.module}`);
-      fileURLToPath(req.module);
-      const actor = await loadActorClass({ module: req.module, exportName: req.exportName });
-      const mailbox = (req.mailbox ?? undefined) as RemoteSpawnRequest['options']['mailbox'];
-      const hosted = this.hosted.get(session);
-      if (hosted === undefined) throw new ApiaryError(ErrorCodes.NODE_DOWN, `node ${session.peer.name} is down`);
-      const { thread, id } = await hosted.spawn({ actor, args: req.args, mailbox, path: req.path, thread: req.thread });
-      return { ok: true, thread, id };
-    } catch (err) {
-      return { ok: false, error: serializeError(err) };
-    }
+  spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload> {
+    const hosted = this.hosted.get(session);
+    if (hosted === undefined) return Promise.resolve({ ok: false, error: serializeError(new ApiaryError(ErrorCodes.NODE_DOWN, `node ${session.peer.name} is down`)) });
+    return hosted.fromPeer(req);
   }
 
   malformed(session: NodeSession, err: unknown): void {

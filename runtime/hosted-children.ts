@@ -16,15 +16,17 @@
  * `host.links`. Order: requests and orders to one worker cell go over one thread link, so
  * they keep the peer's order, and its exit reports come back over the same link.
  */
+import { fileURLToPath } from 'node:url';
 import type { ActorCell } from '../actors/actor-cell.js';
 import type { ActorClass } from '../actors/actor.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { MailboxOptions } from '../actors/mailbox.js';
 import type { ReqPayload, ResPayload } from '../transport/frames.js';
-import type { HostedActors, HostedOrder } from '../transport/node-session.js';
-import type { NodeSysPayload } from '../transport/node-frames.js';
-import { ApiaryError, ErrorCodes } from './errors.js';
+import type { HostedActors, HostedOrder } from '../transport/hosted-actors.js';
+import type { NodeSysPayload, SpawnRequest } from '../transport/node-frames.js';
+import { loadActorClass } from './actor-module.js';
+import { ApiaryError, ErrorCodes, serializeError } from './errors.js';
 import type { ThreadManager } from './threads.js';
 
 /** How hosted actors report to the peer that spawned them. */
@@ -74,6 +76,22 @@ export class HostedChildren implements HostedActors {
   /** How many actors the peer has here (for tests and the tree). */
   get size(): number {
     return this.local.size + this.workers.size;
+  }
+
+  /**
+   * A peer's spawn request: loads the class (a `file:` module on this machine's disk only)
+   * and creates the actor; answers with its thread and id, or the error.
+   */
+  async fromPeer(req: SpawnRequest): Promise<ResPayload> {
+    try {
+      if (!req.module.startsWith('file:')) throw new Error(`remote spawn needs a file: module URL, not ${req.module}`);
+      fileURLToPath(req.module);
+      const actor = await loadActorClass({ module: req.module, exportName: req.exportName });
+      const mailbox = (req.mailbox ?? undefined) as MailboxOptions | undefined;
+      return { ok: true, ...(await this.spawn({ actor, args: req.args, mailbox, path: req.path, thread: req.thread })) };
+    } catch (err) {
+      return { ok: false, error: serializeError(err) };
+    }
   }
 
   /**

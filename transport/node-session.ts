@@ -16,7 +16,7 @@
  * their thread links. Order: one session and one socket per peer, so frames keep their order.
  */
 import type { ActorCell } from '../actors/actor-cell.js';
-import type { ReqPayload } from './frames.js';
+import { NOTHING_HOSTED, type HostedActors } from './hosted-actors.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
@@ -54,25 +54,6 @@ export interface SessionHandler {
   /** A frame failed its checks: the handler closes the link. */
   malformed(session: NodeSession, err: unknown): void;
 }
-
-/** A kill / resume / exit-now order from the peer for an actor it spawned here. */
-export type HostedOrder = Extract<NodeSysPayload, { k: 'kill' | 'resume' | 'exit-now' }>;
-
-/**
- * The actors the peer spawned on this node (runtime/hosted-children.ts): the only ones whose
- * lifecycle it may drive, on this thread or on a worker thread.
- */
-export interface HostedActors {
-  /** Relays a lifecycle request; undefined if the peer did not spawn `thread`/`id` here. */
-  request(thread: number, id: number, p: ReqPayload): Promise<ResPayload> | undefined;
-  /** Relays an order; false if the peer did not spawn `thread`/`id` here. */
-  order(thread: number, id: number, p: HostedOrder): boolean;
-  /** The peer is down: they are terminated (`node-down`). */
-  close(): void;
-}
-
-/** Refuses everything: a session nobody may spawn through. */
-const NOTHING_HOSTED: HostedActors = { request: () => undefined, order: () => false, close() {} };
 
 export interface SessionOptions {
   /** Stop handing frames to the socket above this many unsent bytes. */

@@ -109,11 +109,11 @@ describe('remote spawn onto worker threads', () => {
     expect(auto.node).toBe('b');
     expect(auto.thread).toBeGreaterThanOrEqual(1);
     expect(await a.cmd({ cmd: 'ask', to: 'w', n: 3 })).toEqual({ pong: 3, node: 'b', thread: auto.thread, pings: 1 });
-    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 2, as: 'w2' })).toEqual({ node: 'b', thread: 2 });
+    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 2, as: 'w2' })).toMatchObject({ node: 'b', thread: 2 });
     expect(await a.cmd({ cmd: 'ask', to: 'w2', n: 4 })).toEqual({ pong: 4, node: 'b', thread: 2, pings: 1 });
-    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 0, as: 'm' })).toEqual({ node: 'b', thread: 0 });
+    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 0, as: 'm' })).toMatchObject({ node: 'b', thread: 0 });
     // a has no workers
-    expect(await b.cmd({ cmd: 'crashy', node: 'a', thread: 'auto', as: 'onA' })).toEqual({ node: 'a', thread: 0 });
+    expect(await b.cmd({ cmd: 'crashy', node: 'a', thread: 'auto', as: 'onA' })).toMatchObject({ node: 'a', thread: 0 });
     expect(await b.cmd({ cmd: 'ask', to: 'onA', n: 5 })).toEqual({ pong: 5, node: 'a', thread: 0, pings: 1 });
     await expect(b.cmd({ cmd: 'crashy', node: 'a', thread: 1, as: 'none' })).rejects.toMatchObject({ code: 'ERR_START_FAILED' });
     await expect(a.cmd({ cmd: 'crashy', node: 'b', thread: 3, as: 'none' })).rejects.toMatchObject({ code: 'ERR_START_FAILED' });
@@ -167,6 +167,33 @@ describe('remote spawn onto worker threads', () => {
       await new Promise((r) => setTimeout(r, 100));
     } while (performance.now() < deadline);
     expect(answer).toEqual({ code: 'ERR_ACTOR_STOPPED' });
+  });
+});
+
+describe('remote spawn onto worker threads: permissions', () => {
+  it("a third node cannot terminate or kill an actor another node spawned on a worker thread (ERR_ACTOR_STOPPED); the actor keeps running", async () => {
+    const { connectNodeLink } = await import('../../dist/transport/node-link.js');
+    const { RealClock } = await import('../../dist/index.js');
+    const { Codec, BatchWriter } = await import('../../dist/transport/codec.js');
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    const w = await a.cmd<{ thread: number; id: number }>({ cmd: 'crashy', node: 'b', thread: 'auto', as: 'w' });
+    expect(w.thread).toBe(1);
+    const link = await connectNodeLink(b.url, { name: 'm', incarnation: 1, secret: new TextEncoder().encode('test-secret') }, { clock: new RealClock() });
+    const codec = new Codec();
+    const answer = new Promise<any>((resolve) => link.onFrame((bytes: Uint8Array) => {
+      for (const f of codec.decodeUntrusted(bytes) as any[]) if (f[0] === 6 && f[1] === 1) resolve(f[2]);
+    }));
+    const batch = new BatchWriter(1024);
+    codec.append(batch, [4, w.thread, w.id, { k: 'exit-now', reason: 'killed' }]);
+    codec.append(batch, [4, w.thread, w.id, { k: 'kill', reason: 'killed', final: true }]);
+    codec.append(batch, [5, w.thread, w.id, 1, { k: 'terminate', reason: 'shutdown' }]);
+    link.send(batch.take());
+    const res = await Promise.race([answer, new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
+    expect(res).toMatchObject({ ok: false, error: { code: 'ERR_ACTOR_STOPPED' } });
+    expect(await a.cmd({ cmd: 'ask', to: 'w', n: 1 })).toEqual({ pong: 1, node: 'b', thread: 1, pings: 1 });
+    link.close(1000, 'done');
   });
 });
 
