@@ -122,7 +122,7 @@ export class ActorSystem {
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
       if (this.clusterOptions !== undefined) {
-        this.cluster = await Cluster.start(this.host, this.clusterOptions);
+        this.cluster = await Cluster.start(this.host, this.clusterOptions, this.threads);
         this.cluster.members$.subscribe((e) => this.memberEvents.next(e));
       }
     })());
@@ -144,11 +144,6 @@ export class ActorSystem {
       const isSup = isSupervisorSpec(actor);
       if (options.node !== undefined && options.node !== this.name) {
         if (isSup) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'supervisors run on the node that spawns them', { field: 'node' });
-        if (options.thread !== undefined && options.thread !== 0) {
-          throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, "an actor spawned on another node runs on that node's main thread (no `thread` with `node`)", {
-            field: 'thread',
-          });
-        }
         return this.spawnOnNode(actor as ActorClass, options, options.node);
       }
       if (options.thread !== undefined && options.thread !== 0) {
@@ -198,7 +193,7 @@ export class ActorSystem {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${options.name}' is already registered`, { field: 'name' });
     }
     const segment = options.name ?? `$${this.host.allocId()}`;
-    const handle = new RemoteNodeChild(cluster, { actor, options, segment, thread: 0, node, placement: 'pinned', parent: undefined }, `/${segment}`);
+    const handle = new RemoteNodeChild(cluster, { actor, options, segment, thread: options.thread ?? 0, node, placement: 'pinned', parent: undefined }, `/${segment}`);
     await handle.startNow();
     this.remoteTop.add(handle);
     this.shutdowns.set(handle, options.shutdown ?? 5000);

@@ -8,17 +8,17 @@
  * once when its process is known gone: its link closed and reconnecting is refused), name
  * uniqueness (a second live node with a taken name is refused; a restarted node — new
  * incarnation — replaces the old one once that one's link is gone), remote spawn, and the
- * routes that let refs reach actors on other nodes.
+ * routes that let refs reach actors on other nodes. What a peer spawned here, and relaying
+ * its lifecycle orders to worker threads, is runtime/hosted-children.ts.
  * Does not own: the wire (transport/node-session.ts, node-link.ts) or supervision decisions.
  * Threads: thread 0 of the node. Time: the system clock only.
  */
-import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorRef as Ref } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import type { Host, NodeRoutes, RemoteSpawnRequest } from '../actors/host.js';
+import type { Host, NodeRoutes } from '../actors/host.js';
 import { Codec, setRefResolver, UNTRUSTED_BUDGET } from '../transport/codec.js';
 import type { ResPayload } from '../transport/frames.js';
 import { connectNodeLink, listenNodeLinks, NODE_LINK_DEFAULTS, type NodeLink, type NodeLinkServer } from '../transport/node-link.js';
@@ -27,8 +27,9 @@ import type { GossipMember, SpawnRequest } from '../transport/node-frames.js';
 import { NodeSession, type SessionHandler } from '../transport/node-session.js';
 import { NodeTarget, type SessionLookup } from '../transport/node-target.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { loadActorClass } from './actor-module.js';
-import { serializeError } from './errors.js';
+import { ApiaryError, ErrorCodes, serializeError } from './errors.js';
+import { HostedChildren } from './hosted-children.js';
+import type { ThreadManager } from './threads.js';
 import { PhiAccrual, type PhiOptions } from './phi-accrual.js';
 import { RemoteNodeChild } from './remote-node-child.js';
 import { CLUSTER_DEFAULTS } from './defaults.js';
@@ -79,6 +80,8 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   /** Nodes with a connect or reconnect attempt under way (by name, or by url for seeds). */
   private readonly dialing = new Set<string>();
   private readonly refs = new Map<string, ActorRef>();
+  /** What each peer spawned here (on this thread or the workers). */
+  private readonly hosted = new WeakMap<NodeSession, HostedChildren>();
   private readonly codec = new Codec();
   private readonly settings: Settings;
   private readonly clock: Clock;
@@ -97,6 +100,7 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     options: ClusterOptions,
     private readonly server: NodeLinkServer | undefined,
     private readonly seeds: string[],
+    private readonly threads: ThreadManager | undefined,
   ) {
     this.clock = host.clock;
     const d = CLUSTER_DEFAULTS;
@@ -119,7 +123,7 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   }
 
   /** Listens (if asked), installs the routes to other nodes, and starts joining through the seeds. */
-  static async start(host: Host, options: ClusterOptions): Promise<Cluster> {
+  static async start(host: Host, options: ClusterOptions, threads?: ThreadManager): Promise<Cluster> {
     let cluster: Cluster | undefined;
     const self = { name: host.node, incarnation: host.incarnation, secret: options.secret };
     const linkOptions = { clock: host.clock, maxPayload: options.maxPayload };
@@ -127,7 +131,7 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
       options.listen === undefined
         ? undefined
         : await listenNodeLinks(options.listen, self, linkOptions, (link) => cluster?.adopt(link, true), () => cluster && cluster.refusedLinks++);
-    cluster = new Cluster(host, options, server, (options.seeds ?? []).filter((s) => s.length > 0));
+    cluster = new Cluster(host, options, server, (options.seeds ?? []).filter((s) => s.length > 0), threads);
     host.nodeRoutes = cluster;
     host.spawnOnNode = (req) => new RemoteNodeChild(cluster!, { ...req, parent: req.parent }, `${req.parent.path}/${req.segment}`);
     setRefResolver((address, path) => host.resolveRef(address, path));
@@ -262,6 +266,9 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
         maxQueuedBytes: this.settings.maxQueuedBytes,
         budget: { ...UNTRUSTED_BUDGET, maxBytes: this.settings.maxPayload },
       });
+      const hosted = new HostedChildren(this.host, this.threads, session);
+      session.hosted = hosted;
+      this.hosted.set(session, hosted);
       this.sessions.set(name, session);
       this.detectors.set(name, new PhiAccrual(this.settings.failureDetector, this.settings.heartbeatMs));
     }
@@ -348,23 +355,10 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     void session;
   }
 
-  async spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload> {
-    try {
-      // a peer may only name modules on this machine's disk
-      if (!req.module.startsWith('file:')) throw new Error(`remote spawn needs a file: module URL, not ${req.module}`);
-      fileURLToPath(req.module);
-      const actor = await loadActorClass({ module: req.module, exportName: req.exportName });
-      const mailbox = req.mailbox as RemoteSpawnRequest['options']['mailbox'];
-      const cell = this.host.createCell(actor, { args: req.args, mailbox }, undefined, undefined, req.path);
-      cell.remoteParent = {
-        report: (c, reason, resumable) => session.sendSys(this.host.thread, c.id, { k: 'exit', incarnation: c.incarnation, reason, resumable }),
-      };
-      session.hosted.set(cell.id, cell);
-      cell.onTermination(() => session.hosted.delete(cell.id));
-      return { ok: true, thread: this.host.thread, id: cell.id };
-    } catch (err) {
-      return { ok: false, error: serializeError(err) };
-    }
+  spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload> {
+    const hosted = this.hosted.get(session);
+    if (hosted === undefined) return Promise.resolve({ ok: false, error: serializeError(new ApiaryError(ErrorCodes.NODE_DOWN, `node ${session.peer.name} is down`)) });
+    return hosted.fromPeer(req);
   }
 
   malformed(session: NodeSession, err: unknown): void {

@@ -2,9 +2,10 @@
  * RemoteNodeChild: a supervisor's handle on a child that runs on another node of the cluster.
  *
  * Owns: placing the child (its class by module URL and export name, spawned on the peer's
- * main thread) and driving its lifecycle over the node session — the same protocol as a
+ * main thread, or on one of its worker threads with `thread`) and driving its lifecycle over the node session — the same protocol as a
  * child on a worker thread (runtime/remote-child.ts), with `node-down` in place of
- * `thread-crash`. When its node goes down the child exits `node-down`; its supervisor
+ * `thread-crash`. When the peer's worker thread that ran it dies, the peer says `lost` and
+ * the child exits `thread-crash`; a restart makes a new cell. When its node goes down the child exits `node-down`; its supervisor
  * decides, and a restart places it again: on the named node if it is up, else (placement
  * `failover`) on the first other up member by name. The new actor has a new ref.
  * Threads: thread 0, where the sessions and supervisors live.
@@ -59,7 +60,7 @@ export class RemoteNodeChild extends RemoteChild {
         args: this.req.options.args,
         path: this.path,
         mailbox: this.req.options.mailbox,
-        thread: 0,
+        thread: this.req.thread,
       });
       if (!res.ok || res.id === undefined) {
         last = new ApiaryError((res.ok ? ErrorCodes.NODE_DOWN : res.error.code) as ApiaryError['code'], res.ok ? 'no id' : res.error.message);

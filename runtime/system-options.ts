@@ -49,8 +49,10 @@ export interface SystemSpawnOptions<Args = unknown> extends SpawnOptions<Args> {
    */
   thread?: number | 'auto';
   /**
-   * Run it on another node of the cluster (its main thread); rejects `ERR_START_FAILED`
-   * (cause `ERR_NODE_DOWN`) if that node is not up. The class needs a static `module`.
+   * Run it on another node of the cluster: its main thread, or with `thread` one of its
+   * worker threads (`auto`: the least loaded; a node without workers takes `auto` on its
+   * main thread). Rejects `ERR_START_FAILED` (cause `ERR_NODE_DOWN`) if that node is not
+   * up, or if it has no worker `thread`. The class needs a static `module`.
    */
   node?: string;
 }

@@ -58,7 +58,9 @@ export interface ChildSpec {
    */
   thread?: number | 'auto';
   /**
-   * The cluster node to run the child on (its main thread). With `placement: 'failover'`
+   * The cluster node to run the child on: its main thread, or with `thread` one of its
+   * worker threads (a crash of that worker makes the child exit `thread-crash`; its restart
+   * places a new actor on the node again). With `placement: 'failover'`
    * (the default) a start or restart while that node is not up goes to another up member
    * (by name order); with `pinned` it fails `ERR_START_FAILED` (cause `ERR_NODE_DOWN`) and
    * counts against intensity. A child on another node needs a class with a static `module`

@@ -151,7 +151,7 @@ export class Supervisor extends Actor<never, void> {
     }
     const remote = spec.thread !== undefined && spec.thread !== host.thread && host.spawnRemote !== undefined;
     const cell: ChildHandle = onNode
-      ? host.spawnOnNode!({ actor, options, parent: this.cell, segment: spec.id, thread: 0, node: spec.node!, placement: spec.placement })
+      ? host.spawnOnNode!({ actor, options, parent: this.cell, segment: spec.id, thread: spec.thread ?? 0, node: spec.node!, placement: spec.placement })
       : remote
         ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
         : host.createCell(actor, options, this.cell, spec.id);

@@ -39,6 +39,8 @@ export type NodeSysPayload =
   | { k: 'terminated'; ref: ActorRef; reason: ExitReason }
   /** A child this node spawned on the peer exited there. */
   | { k: 'exit'; incarnation: number; reason: ExitReason; resumable: boolean }
+  /** The worker thread that ran a child this node spawned on the peer died (a restart needs a new cell). */
+  | { k: 'lost'; reason: 'thread-crash' }
   /** Only for children the sending node spawned here. */
   | { k: 'kill'; reason: ExitReason; final: boolean }
   | { k: 'resume' }
@@ -54,7 +56,7 @@ export interface SpawnRequest {
   args: unknown;
   path: string;
   mailbox?: { capacity?: number; overflow?: string };
-  /** `auto` (a worker when the peer has some) or 0. */
+  /** 0: the peer's main thread; `auto`: its least-loaded worker (its main thread if it has none); n: its worker n. */
   thread: number | 'auto';
 }
 
@@ -79,10 +81,28 @@ export type NodeFrame =
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'kill', 'resume', 'exit-now', 'cancel']);
+const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'lost', 'kill', 'resume', 'exit-now', 'cancel']);
 const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn', 'lookup']);
 /** Longest name a peer may look up. */
 const MAX_NAME_LENGTH = 256;
+
+/** Longest module URL, export name or path a spawn request may carry. */
+const MAX_SPAWN_STRING = 4096;
+const OVERFLOWS = new Set(['drop-newest', 'drop-oldest', 'reject']);
+
+/** The fields of a spawn request the runtime reads (its `args` are the actor's business). */
+function checkSpawn(p: Record<string, unknown>): void {
+  for (const field of ['module', 'exportName', 'path'] as const) {
+    const v = p[field];
+    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_SPAWN_STRING) malformed(`bad spawn: ${field}`);
+  }
+  if (p.thread !== 'auto' && !(isInt(p.thread) && p.thread >= 0)) malformed('bad spawn: thread');
+  const m = p.mailbox;
+  if (m === undefined || m === null) return;
+  if (!isObj(m)) malformed('bad spawn: mailbox');
+  if (m.capacity !== undefined && m.capacity !== null && !(typeof m.capacity === 'number' && m.capacity >= 0)) malformed('bad spawn: mailbox capacity');
+  if (m.overflow !== undefined && m.overflow !== null && !(typeof m.overflow === 'string' && OVERFLOWS.has(m.overflow))) malformed('bad spawn: mailbox overflow');
+}
 
 function malformed(why: string): never {
   throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, why);
@@ -106,6 +126,9 @@ function checkSysPayload(p: Record<string, unknown>): void {
       return;
     case 'exit':
       if (!isInt(p.incarnation) || !isReason(p.reason) || typeof p.resumable !== 'boolean') malformed('bad exit');
+      return;
+    case 'lost':
+      if (p.reason !== 'thread-crash') malformed('bad lost');
       return;
     case 'kill':
       if (!isReason(p.reason) || typeof p.final !== 'boolean') malformed('bad kill');
@@ -143,6 +166,7 @@ export function checkNodeFrame(f: unknown): NodeFrame {
     case N_REQ:
       if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');
       if (f[4].k === 'lookup' && (typeof f[4].name !== 'string' || f[4].name.length > MAX_NAME_LENGTH)) malformed('bad lookup');
+      if (f[4].k === 'spawn') checkSpawn(f[4]);
       return f as NodeFrame;
     case N_RES:
       if (f.length !== 3 || !isInt(f[1]) || !isObj(f[2]) || typeof f[2].ok !== 'boolean') malformed('bad response frame');

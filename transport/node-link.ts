@@ -17,7 +17,12 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Clock } from '../runtime/clock.js';
 import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * The node frame vocabulary's version: nodes of different versions refuse each other at the
+ * handshake. 2: ask cancels, name lookups, remote watches through worker threads and actors
+ * spawned on a peer's worker threads (`cancel`, `lookup`, `lost`).
+ */
+export const PROTOCOL_VERSION = 2;
 
 export const NODE_LINK_DEFAULTS = {
   /** Largest frame accepted, bytes. */

@@ -16,6 +16,7 @@
  * their thread links. Order: one session and one socket per peer, so frames keep their order.
  */
 import type { ActorCell } from '../actors/actor-cell.js';
+import { NOTHING_HOSTED, type HostedActors } from './hosted-actors.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
@@ -76,8 +77,8 @@ export class NodeSession implements AskReplyTo {
   readonly watches: NodeWatches;
   /** Children this node's supervisors placed on the peer, by `thread:id` there. */
   readonly children = new Map<string, RemoteChildEntry>();
-  /** Actors the peer spawned here (its children), by id on this thread. */
-  readonly hosted = new Map<number, ActorCell>();
+  /** Actors the peer spawned here (its children); set by the cluster. */
+  hosted: HostedActors = NOTHING_HOSTED;
   closed = false;
   /** Name of the node that opened the current link (ties between duplicate links go to the smaller). */
   openedBy = '';
@@ -260,7 +261,7 @@ export class NodeSession implements AskReplyTo {
       case N_SYS:
         return this.onSys(f[1], f[2], f[3]);
       case N_REQ:
-        void this.onReq(f[2], f[4]).then(
+        void this.onReq(f[1], f[2], f[4]).then(
           (res) => !this.closed && this.append([N_RES, f[3], res]),
           (err: unknown) => !this.closed && this.append([N_RES, f[3], { ok: false, error: serializeError(err) }]),
         );
@@ -336,31 +337,28 @@ export class NodeSession implements AskReplyTo {
         return this.watches.terminated(thread, id, p.ref, p.reason);
       case 'exit':
         return this.children.get(`${thread}:${id}`)?.reported(p);
+      case 'lost':
+        // the worker thread that ran a child we spawned there died
+        return this.children.get(`${thread}:${id}`)?.threadDied(p.reason);
       case 'cancel':
         // only asks this peer sent (answered through this session) can be cancelled by it
         if (thread === this.host.thread) return this.addressable(thread, id)?.cancelAsk(this, p.ask);
         return this.host.links[thread]?.cancelRelayed(this, p.ask, id);
       case 'kill':
       case 'resume':
-      case 'exit-now': {
-        const cell = this.hosted.get(id);
-        if (cell === undefined) return void this.stats.notAddressable++;
-        if (p.k === 'kill') cell.kill(p.reason, p.final);
-        else if (p.k === 'resume') cell.resume();
-        else cell.exitNow(p.reason);
+      case 'exit-now':
+        if (!this.hosted.order(thread, id, p)) this.stats.notAddressable++;
         return;
-      }
     }
   }
 
-  private onReq(id: number, p: NodeReqPayload): Promise<ResPayload> {
+  private onReq(thread: number, id: number, p: NodeReqPayload): Promise<ResPayload> {
     if (p.k === 'spawn') return this.handler.spawn(this, p);
     if (p.k === 'lookup') return Promise.resolve(this.lookup(p.name));
-    if (!this.hosted.has(id)) {
-      this.stats.notAddressable++;
-      return Promise.resolve({ ok: false, error: { name: 'ApiaryError', message: `actor ${id} was not spawned by ${this.peer.name}`, code: ErrorCodes.ACTOR_STOPPED } });
-    }
-    return this.host.onReq(undefined, id, p);
+    const answer = this.hosted.request(thread, id, p);
+    if (answer !== undefined) return answer;
+    this.stats.notAddressable++;
+    return Promise.resolve({ ok: false, error: { name: 'ApiaryError', message: `actor t${thread}/${id} was not spawned by ${this.peer.name}`, code: ErrorCodes.ACTOR_STOPPED } });
   }
 
   /** A peer's lookup of a name registered here; names of runtime-internal actors are not for it. */
@@ -395,8 +393,7 @@ export class NodeSession implements AskReplyTo {
     this.watches.nodeDown();
     for (const child of this.children.values()) child.threadDied('node-down');
     this.children.clear();
-    for (const cell of this.hosted.values()) void cell.terminate('node-down');
-    this.hosted.clear();
+    this.hosted.close();
     this.stats.droppedOnDown += this.queue.length + this.batch.frames;
     this.queue.length = 0;
     this.queuedBytes = 0;

@@ -100,6 +100,103 @@ describe('remote actors', () => {
   });
 });
 
+describe('remote spawn onto worker threads', () => {
+  it("{ node, thread: 'auto' | n } places the actor on a worker of that node, which answers; a node without workers takes 'auto' on its main thread and refuses an index it lacks (ERR_START_FAILED)", async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', threads: 2, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    const auto = await a.cmd<{ node: string; thread: number }>({ cmd: 'crashy', node: 'b', thread: 'auto', as: 'w' });
+    expect(auto.node).toBe('b');
+    expect(auto.thread).toBeGreaterThanOrEqual(1);
+    expect(await a.cmd({ cmd: 'ask', to: 'w', n: 3 })).toEqual({ pong: 3, node: 'b', thread: auto.thread, pings: 1 });
+    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 2, as: 'w2' })).toMatchObject({ node: 'b', thread: 2 });
+    expect(await a.cmd({ cmd: 'ask', to: 'w2', n: 4 })).toEqual({ pong: 4, node: 'b', thread: 2, pings: 1 });
+    expect(await a.cmd({ cmd: 'crashy', node: 'b', thread: 0, as: 'm' })).toMatchObject({ node: 'b', thread: 0 });
+    // a has no workers
+    expect(await b.cmd({ cmd: 'crashy', node: 'a', thread: 'auto', as: 'onA' })).toMatchObject({ node: 'a', thread: 0 });
+    expect(await b.cmd({ cmd: 'ask', to: 'onA', n: 5 })).toEqual({ pong: 5, node: 'a', thread: 0, pings: 1 });
+    await expect(b.cmd({ cmd: 'crashy', node: 'a', thread: 1, as: 'none' })).rejects.toMatchObject({ code: 'ERR_START_FAILED' });
+    await expect(a.cmd({ cmd: 'crashy', node: 'b', thread: 3, as: 'none' })).rejects.toMatchObject({ code: 'ERR_START_FAILED' });
+  });
+
+  it("a supervised child with node + thread runs on the peer's worker: restarted there after it throws; its worker's crash makes it exit thread-crash and run again on the peer as a new actor; its node going down terminates it on the peer", async () => {
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    await a.cmd({ cmd: 'supervise', node: 'b', thread: 'auto', actor: 'Crashy' });
+    const first = await a.cmd<{ id: number }>({ cmd: 'childInfo' });
+    expect(first).toMatchObject({ running: true, restarts: 0, node: 'b', thread: 1, reply: { pong: 7, node: 'b', thread: 1, pings: 1 } });
+    expect(await a.cmd({ cmd: 'childInfo' })).toMatchObject({ id: first.id, reply: { pings: 2 } });
+
+    // it throws: restarted in place (same actor on b's worker, a fresh instance)
+    await a.cmd({ cmd: 'childSend', msg: { type: 'throw' } });
+    const until = async (check: (c: any) => boolean, what: string) => {
+      const deadline = performance.now() + 10_000;
+      let c: any;
+      do {
+        c = await a.cmd({ cmd: 'childInfo' });
+        if (check(c)) return c;
+        await new Promise((r) => setTimeout(r, 100));
+      } while (performance.now() < deadline);
+      throw new Error(`${what}: ${JSON.stringify(c)}`);
+    };
+    const restarted = await until((c) => c.restarts === 1 && typeof c.reply === 'object', 'no restart after the throw');
+    expect(restarted).toMatchObject({ running: true, node: 'b', thread: 1, id: first.id, reply: { pong: 7, node: 'b', thread: 1, pings: 1 } });
+
+    // its worker thread dies: thread-crash, and a new actor on b's (replacement) worker
+    await a.cmd({ cmd: 'childSend', msg: { type: 'exit-thread' } });
+    await a.waitResult((v) => v.failed === '/sup/remote' && v.reason === 'thread-crash', 5000);
+    const again = await until((c) => c.restarts === 2 && typeof c.reply === 'object', 'no restart after the thread crash');
+    expect(again).toMatchObject({ running: true, node: 'b', thread: 1, reply: { pong: 7, node: 'b', thread: 1, pings: 1 } });
+    expect(again.id).not.toBe(first.id);
+
+    // b gets a ref to it; a goes down; b's ask to it now fails
+    await b.cmd({ cmd: 'local', as: 'inbox' });
+    await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'inbox', as: 'inbox' });
+    await a.cmd({ cmd: 'childInfo', as: 'kid' });
+    await a.cmd({ cmd: 'sendRef', to: 'inbox', ref: 'kid' });
+    expect(await b.cmd({ cmd: 'takeRef', as: 'kid' })).toEqual({ node: 'b', thread: 1 });
+    expect(await b.cmd({ cmd: 'askError', to: 'kid' })).toEqual({ ok: true });
+    a.proc.child.kill('SIGKILL');
+    await b.waitResult((v) => v.member === 'a' && v.state === 'down', 5000);
+    const deadline = performance.now() + 5000;
+    let answer: any;
+    do {
+      answer = await b.cmd({ cmd: 'askError', to: 'kid' });
+      if (answer.code !== undefined) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (performance.now() < deadline);
+    expect(answer).toEqual({ code: 'ERR_ACTOR_STOPPED' });
+  });
+});
+
+describe('remote spawn onto worker threads: permissions', () => {
+  it("a third node cannot terminate or kill an actor another node spawned on a worker thread (ERR_ACTOR_STOPPED); the actor keeps running", async () => {
+    const { connectNodeLink } = await import('../../dist/transport/node-link.js');
+    const { RealClock } = await import('../../dist/index.js');
+    const { Codec, BatchWriter } = await import('../../dist/transport/codec.js');
+    const a = await node({ name: 'a' });
+    const b = await node({ name: 'b', threads: 1, seeds: [a.url] });
+    for (const n of [a, b]) await membersUntil(n.http, allUp(['a', 'b']), 5000);
+    const w = await a.cmd<{ thread: number; id: number }>({ cmd: 'crashy', node: 'b', thread: 'auto', as: 'w' });
+    expect(w.thread).toBe(1);
+    const link = await connectNodeLink(b.url, { name: 'm', incarnation: 1, secret: new TextEncoder().encode('test-secret') }, { clock: new RealClock() });
+    const codec = new Codec();
+    const answer = new Promise<any>((resolve) => link.onFrame((bytes: Uint8Array) => {
+      for (const f of codec.decodeUntrusted(bytes) as any[]) if (f[0] === 6 && f[1] === 1) resolve(f[2]);
+    }));
+    const batch = new BatchWriter(1024);
+    codec.append(batch, [4, w.thread, w.id, { k: 'exit-now', reason: 'killed' }]);
+    codec.append(batch, [4, w.thread, w.id, { k: 'kill', reason: 'killed', final: true }]);
+    codec.append(batch, [5, w.thread, w.id, 1, { k: 'terminate', reason: 'shutdown' }]);
+    link.send(batch.take());
+    const res = await Promise.race([answer, new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
+    expect(res).toMatchObject({ ok: false, error: { code: 'ERR_ACTOR_STOPPED' } });
+    expect(await a.cmd({ cmd: 'ask', to: 'w', n: 1 })).toEqual({ pong: 1, node: 'b', thread: 1, pings: 1 });
+    link.close(1000, 'done');
+  });
+});
+
 describe('ask cancellation across nodes', () => {
   it("an ask its asker cancels aborts the actor's signal on the other node: on its main thread, on a worker there, and from a worker here", async () => {
     const a = await node({ name: 'a', threads: 1 });

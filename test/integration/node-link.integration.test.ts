@@ -111,13 +111,30 @@ describe('node links', () => {
     expect(rejected).toEqual(['handshake timeout']);
   });
 
+  it('a peer speaking another protocol version is refused at the handshake, even with the right secret', async () => {
+    const rejected: string[] = [];
+    const { url, accepted } = await start(rejected);
+    const ws = new WebSocket(url);
+    const challenge = await new Promise<{ node: string; inc: number; nonce: string; v: number }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
+    const older = challenge.v - 1;
+    const hello = { v: older, node: 'old', inc: 1, nonce: randomBytes(32).toString('base64') };
+    const mac = createHmac('sha256', secret)
+      .update(['connector', older, challenge.node, challenge.inc, challenge.nonce, hello.node, hello.inc, hello.nonce].join('\n'))
+      .digest('base64');
+    const closed = closedWithin(ws, 1000);
+    ws.send(JSON.stringify({ t: 'hello', ...hello, mac }));
+    expect(await closed).toBeLessThan(1000);
+    expect(accepted).toEqual([]);
+    expect(rejected.some((r) => r.includes('protocol'))).toBe(true);
+  });
+
   it('after the handshake a text frame closes the link (wire format: JSON challenge/hello/welcome, then binary only)', async () => {
     const { url, accepted } = await start();
     const ws = new WebSocket(url);
     const challenge = await new Promise<{ node: string; inc: number; nonce: string; v: number }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
-    const hello = { v: 1, node: 'raw', inc: 1, nonce: randomBytes(32).toString('base64') };
+    const hello = { v: challenge.v, node: 'raw', inc: 1, nonce: randomBytes(32).toString('base64') };
     const mac = createHmac('sha256', secret)
-      .update(['connector', 1, challenge.node, challenge.inc, challenge.nonce, hello.node, hello.inc, hello.nonce].join('\n'))
+      .update(['connector', challenge.v, challenge.node, challenge.inc, challenge.nonce, hello.node, hello.inc, hello.nonce].join('\n'))
       .digest('base64');
     const welcome = new Promise<{ t: string }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
     ws.send(JSON.stringify({ t: 'hello', ...hello, mac }));

@@ -133,10 +133,11 @@ describe('names', () => {
 });
 
 describe('where an actor runs', () => {
-  it('refuses a worker thread together with another node (ERR_INVALID_ARGUMENT, field thread), and lookupOn outside a cluster', async () => {
+  it('refuses another node (with or without a worker thread there) and lookupOn outside a cluster (ERR_INVALID_ARGUMENT, field node)', async () => {
     t = testSystem();
     const before = t.system.host.size;
-    await expect(t.system.spawn(Named, { node: 'elsewhere', thread: 1 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'thread' });
+    await expect(t.system.spawn(Named, { node: 'elsewhere', thread: 1 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'node' });
+    await expect(t.system.spawn(Named, { node: 'elsewhere', thread: 'auto' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'node' });
     expect(t.system.host.size).toBe(before);
     await expect(t.system.lookupOn('elsewhere', 'x')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'node' });
     await expect(t.system.lookupOn('elsewhere', '')).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, field: 'name' });
