@@ -2,11 +2,12 @@
  * RemoteNodeChild: a supervisor's handle on a child that runs on another node of the cluster.
  *
  * Owns: placing the child (its class by module URL and export name, spawned on the peer's
- * main thread, or on one of its worker threads with `thread`) and driving its lifecycle over the node session — the same protocol as a
- * child on a worker thread (runtime/remote-child.ts), with `node-down` in place of
- * `thread-crash`. When the peer's worker thread that ran it dies, the peer says `lost` and
- * the child exits `thread-crash`; a restart makes a new cell. When its node goes down the child exits `node-down`; its supervisor
- * decides, and a restart places it again: on the named node if it is up, else (placement
+ * main thread, or on one of its worker threads with `thread`) and driving its lifecycle over
+ * the node session — the same protocol as a child on a worker thread
+ * (runtime/remote-child.ts), with `node-down` in place of `thread-crash`. When the peer's
+ * worker thread that ran it dies, the peer says `lost` and the child exits `thread-crash`; a
+ * restart makes a new cell. When its node goes down the child exits `node-down`; its
+ * supervisor decides, and a restart places it again: on the named node if it is up, else (placement
  * `failover`) on the first other up member by name. The new actor has a new ref.
  * Threads: thread 0, where the sessions and supervisors live.
  */
