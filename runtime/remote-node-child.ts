@@ -7,8 +7,8 @@
  * (runtime/remote-child.ts), with `node-down` in place of `thread-crash`. When the peer's
  * worker thread that ran it dies, the peer says `lost` and the child exits `thread-crash`; a
  * restart makes a new cell. When its node goes down the child exits `node-down`; its
- * supervisor decides, and a restart places it again: on the named node if it is up, else (placement
- * `failover`) on the first other up member by name. The new actor has a new ref.
+ * supervisor decides, and a restart places it again: on the named node if it is up, else
+ * (placement `failover`) on the first other up member by name. The new actor has a new ref.
  * Threads: thread 0, where the sessions and supervisors live.
  */
 import type { ActorCell } from '../actors/actor-cell.js';
