@@ -66,6 +66,17 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: 'apiary_spare_threads',
+      help: 'Spare worker threads waiting to replace a crashed one, by state (loaded: ready at once; loading)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const spares = system.threads?.spareCounts() ?? { loaded: 0, loading: 0 };
+        this.set({ state: 'loaded' }, spares.loaded);
+        this.set({ state: 'loading' }, spares.loading);
+      },
+    });
+    new Gauge({
       name: 'apiary_health_state',
       help: 'Health per thread and for the node (thread="node"): 0 healthy, 1 degraded, 2 critical, 3 failed',
       labelNames: ['thread'],

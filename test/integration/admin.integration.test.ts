@@ -113,6 +113,11 @@ describe('HTTP admin server', () => {
     for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed', 'apiary_thread_restarts_total', 'apiary_processing_duration_seconds', 'apiary_ask_duration_seconds', 'apiary_health_state', 'apiary_event_loop_lag_ms']) {
       expect(text).toContain(`# TYPE ${name} `);
     }
+    // the demo's node keeps one spare worker (started once the threads are up)
+    expect(text).toContain('# TYPE apiary_spare_threads gauge');
+    const spares = async () => Number(/^apiary_spare_threads\{state="loaded"\} (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
+    for (let i = 0; i < 100 && (await spares()) !== 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await spares()).toBe(1);
     const processed = () => fetch(`${base}/metrics`).then(async (r) => Number(/^apiary_messages_processed (\d+)/m.exec(await r.text())![1]));
     const first = await processed();
     await new Promise((r) => setTimeout(r, 1500)); // the demo keeps working; workers report each second
