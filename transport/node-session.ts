@@ -2,7 +2,7 @@
  * NodeSession: this node's side of the conversation with one peer node incarnation.
  *
  * Owns: the outbound batch (every frame of one turn goes out as one binary ws frame, at most
- * MAX_BATCH_FRAMES per frame), the bounded outbound queue with backpressure from the
+ * MAX_BATCH_FRAMES per frame, transport/turn-batch.ts), the bounded outbound queue with backpressure from the
  * socket's `bufferedAmount` (frames wait while the peer is slow or the link is being
  * re-established; past `maxQueuedBytes` a message is refused and becomes a dead letter),
  * asks and requests in flight to the peer, and handing every checked inbound frame to the
@@ -22,7 +22,7 @@ import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
-import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
+import { assertPlainData, type Codec, type DecodeBudget } from './codec.js';
 import { answerFrame, type ResPayload } from './frames.js';
 import type { NodeLink } from './node-link.js';
 import {
@@ -44,7 +44,8 @@ import {
 } from './node-frames.js';
 import { NodeWatches } from './node-watches.js';
 import { WireAsks } from './wire-asks.js';
-import { errorFrom, MAX_BATCH_FRAMES } from './thread-link.js';
+import { errorFrom } from './thread-link.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** What the cluster does with the frames a session does not handle itself. */
 export interface SessionHandler {
@@ -65,8 +66,7 @@ export interface SessionOptions {
 
 export class NodeSession implements AskReplyTo {
   link: NodeLink | undefined;
-  private batch = new BatchWriter(16 * 1024);
-  private flushQueued = false;
+  private readonly batch: TurnBatch;
   private readonly queue: Uint8Array[] = [];
   private queuedBytes = 0;
   private readonly asks = new WireAsks(100_000);
@@ -92,6 +92,7 @@ export class NodeSession implements AskReplyTo {
     private readonly handler: SessionHandler,
     private readonly options: SessionOptions,
   ) {
+    this.batch = new TurnBatch(codec, 16 * 1024, () => this.flush());
     this.watches = new NodeWatches(host, (thread, id, payload) => this.sendSys(thread, id, payload));
   }
 
@@ -185,19 +186,9 @@ export class NodeSession implements AskReplyTo {
   }
 
   private append(frame: NodeFrame): void {
-    this.codec.append(this.batch, frame);
+    this.batch.add(frame);
     this.stats.framesSent++;
-    if (this.batch.frames >= MAX_BATCH_FRAMES) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.endOfTurn);
-    }
   }
-
-  private readonly endOfTurn = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
 
   private flush(): void {
     if (this.batch.empty || this.closed) return;

@@ -18,7 +18,8 @@ import type { ExitReason } from '../actors/exit-reason.js';
 import type { Host } from '../actors/host.js';
 import type { Heartbeat } from '../runtime/heartbeat.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../runtime/errors.js';
-import { assertPlainData, BatchWriter, type Codec } from './codec.js';
+import { assertPlainData, type Codec } from './codec.js';
+import { TurnBatch } from './turn-batch.js';
 import { WireAsks } from './wire-asks.js';
 import { laneFor } from './spinner.js';
 import { postBatch, type LowLatencyLane } from './low-latency-lane.js';
@@ -37,8 +38,6 @@ import {
   type SysPayload,
 } from './frames.js';
 
-/** A batch goes out when it holds this many frames, or at the end of the turn. */
-export const MAX_BATCH_FRAMES = 1024;
 
 /** Events forwarded to the main thread's `events$` ride the same batches. */
 export const EVT = 7;
@@ -62,8 +61,7 @@ export interface LinkHandler {
 }
 
 export class ThreadLink implements AskReplyTo {
-  private batch = new BatchWriter(4096);
-  private flushQueued = false;
+  private readonly batch: TurnBatch;
   private readonly inflightAsks = new Set<number>();
   /** Asks relayed for someone else (a node session): negative wire ids → where the answer goes. */
   private readonly relayed = new WireAsks(100_000);
@@ -84,6 +82,7 @@ export class ThreadLink implements AskReplyTo {
     private readonly codec: Codec,
     private readonly handler: LinkHandler,
   ) {
+    this.batch = new TurnBatch(codec, 4096, () => this.flush());
     this.lane = laneFor(this, port);
     const lane = this.lane;
     if (lane !== undefined) port.on('message', (data: unknown) => lane.onPortMessage(data));
@@ -196,20 +195,9 @@ export class ThreadLink implements AskReplyTo {
 
   private append(frame: Frame): void {
     if (this.closed) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${this.peer} is gone`);
-    this.codec.append(this.batch, frame);
+    this.batch.add(frame);
     this.sent++;
-    // bounded batches: the receiver handles each one while it is young (cheap for the GC)
-    if (this.batch.frames >= MAX_BATCH_FRAMES) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.endOfTurn);
-    }
   }
-
-  private readonly endOfTurn = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
 
   /** Sends everything queued as one buffer (transferred, or through the low-latency ring). */
   readonly flush = (): void => {
