@@ -16,6 +16,9 @@ import { DispatchCell } from './cell-dispatch.js';
 import { errorReason, type ExitReason } from './exit-reason.js';
 import { isParentBehaviour, PARENT_BEHAVIOUR, settleAfterDeath, type SystemMessage } from './system-message.js';
 
+/** A step with nothing to do after it. */
+const NOTHING = (): void => {};
+
 export abstract class SystemQueueCell extends DispatchCell {
   /** The instance is gone or failed: ask the parent what to do, or stop for good. */
   /**
@@ -96,23 +99,7 @@ export abstract class SystemQueueCell extends DispatchCell {
             this.parentDutyFailed(err);
             return;
           }
-          if (isThenable(out)) {
-            this.busy = true;
-            const token = this.token;
-            out.then(
-              () => {
-                if (token !== this.token) return;
-                this.busy = false;
-                this.wake();
-              },
-              (err: unknown) => {
-                if (token !== this.token) return;
-                this.busy = false;
-                this.parentDutyFailed(err);
-                this.wake();
-              },
-            );
-          }
+          this.step(out, NOTHING, (err) => this.parentDutyFailed(err));
         } else if (msg.kind === 'child-exit') {
           void msg.cell.terminate(msg.reason);
         } else {
@@ -129,24 +116,23 @@ export abstract class SystemQueueCell extends DispatchCell {
     this.exited(reason, false);
   }
 
-  /** Runs `value` (sync or a promise) and then `next`, keeping the cell busy meanwhile. */
-  private step(value: void | Promise<void>, next: () => void): void {
+  /**
+   * Runs `value` (sync or a promise) and then `next` — or `failed` if the promise rejects —
+   * keeping the cell busy meanwhile. A settlement from an earlier incarnation does nothing.
+   */
+  private step(value: unknown, next: () => void, failed: (err: unknown) => void = next): void {
     if (!isThenable(value)) return next();
     this.busy = true;
     const token = this.token;
+    const settle = (then: () => void): void => {
+      if (token !== this.token) return;
+      this.busy = false;
+      then();
+      this.wake();
+    };
     value.then(
-      () => {
-        if (token !== this.token) return;
-        this.busy = false;
-        next();
-        this.wake();
-      },
-      () => {
-        if (token !== this.token) return;
-        this.busy = false;
-        next();
-        this.wake();
-      },
+      () => settle(next),
+      (err: unknown) => settle(() => failed(err)),
     );
   }
 
