@@ -3,3 +3,4 @@ export * from './actors/index.js';
 export * from './supervisor/index.js';
 export * from './runtime/index.js';
 export * from './transport/index.js';
+export * from './toolkit/index.js';

@@ -14,7 +14,7 @@
  * graceful stops (see shutdown.ts).
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorClass, ActorContext, ArgsOfClass, DeferredReply, RefOf, SpawnOptions } from './actor.js';
 import type { ActorRef, RefTarget } from './actor-ref.js';
 import { Cancels, NEVER_ABORTED } from './ask-cancels.js';

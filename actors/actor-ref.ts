@@ -7,7 +7,7 @@
  * Threads: a ref works from the thread that made it; sending one to another thread sends
  * its address.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { Address } from './address.js';
 import { formatAddress, sameAddress } from './address.js';
 import { DEFAULTS } from './defaults.js';

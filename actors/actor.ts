@@ -7,8 +7,8 @@
  * thread can load it by module URL and export name.
  * Threads: an actor instance lives on exactly one thread and runs one message at a time.
  */
-import type { Clock } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { Clock } from './foundation/clock.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorRef } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { MailboxOptions } from './mailbox.js';

@@ -15,8 +15,8 @@
  * (ties: the older ask first). Like every clock timer, it does not keep the process alive.
  * Threads: one per registry, touched by its thread only.
  */
-import type { Clock, TimerHandle } from '../runtime/clock.js';
-import { Deque } from './deque.js';
+import type { Clock, TimerHandle } from './foundation/clock.js';
+import { Deque } from './foundation/deque.js';
 
 const SETTLED = Promise.resolve();
 

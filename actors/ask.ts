@@ -7,10 +7,10 @@
  * within a thread's life.
  * Threads: one registry per thread; replies from other threads arrive as plain data.
  */
-import type { Clock } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { Clock } from './foundation/clock.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import { AskDeadlines, type Deadline, type Lane } from './ask-deadlines.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { LatencyHistogram } from './foundation/latency-histogram.js';
 
 /** Whom an ask went to; `path` is read only if the ask times out (for the error message). */
 export interface AskSubject {

@@ -26,7 +26,7 @@ import { Mailbox, type Envelope } from './mailbox.js';
 import type { CellStatus, SystemMessage } from './system-message.js';
 import { Watches, type LocalWatcher } from './watches.js';
 import type { Cancels } from './ask-cancels.js';
-import type { TimerHandle } from '../runtime/clock.js';
+import type { TimerHandle } from './foundation/clock.js';
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';

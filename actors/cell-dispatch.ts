@@ -9,7 +9,7 @@
  * to (the parent decides).
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorRef } from './actor-ref.js';
 import type { AskRegistry } from './ask.js';
 import { Cancels } from './ask-cancels.js';

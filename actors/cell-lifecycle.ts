@@ -11,7 +11,7 @@
  * (cell-system-queue.ts).
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import { constructActor } from './actor.js';
 import { CellBase, isThenable, type LifecycleRequest } from './cell-base.js';
 import { SystemQueueCell } from './cell-system-queue.js';

@@ -10,7 +10,7 @@
  * (cell-lifecycle.ts).
  * Threads: touched only by its own thread. Time: only through the host's clock.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import { isThenable } from './cell-base.js';
 import { DispatchCell } from './cell-dispatch.js';
 import { errorReason, type ExitReason } from './exit-reason.js';

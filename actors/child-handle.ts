@@ -1,6 +1,6 @@
 /**
  * ChildHandle: what a parent (a supervisor) sees of a child — a local cell, or a cell on
- * another thread driven over its link (runtime/remote-child.ts).
+ * another thread driven over its link (runtime/threads/remote-child.ts).
  *
  * Owns nothing; it is the contract the supervisor codes against, so supervision logic is
  * the same wherever the child runs.

@@ -8,7 +8,7 @@
  * Does not own: what a message does (the cell decides).
  * Threads: one dispatcher per thread.
  */
-import { Deque } from './deque.js';
+import { Deque } from './foundation/deque.js';
 import { DEFAULTS } from './defaults.js';
 
 /** Something the dispatcher can run: drains at most `budget` messages, returns how many ran. */

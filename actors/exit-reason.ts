@@ -4,7 +4,7 @@
  * Owns: the {@link ExitReason} vocabulary and the OTP rule for what counts as a normal exit.
  * Reasons are plain data so they cross threads and nodes unchanged.
  */
-import { serializeError, type SerializedError } from '../runtime/errors.js';
+import { serializeError, type SerializedError } from './foundation/errors.js';
 
 /**
  * - `normal`: the actor stopped itself (`context.stop()`) or was stopped on purpose.

@@ -6,8 +6,8 @@
  * Does not own: supervision policy (supervisor/) or the node-level API (runtime/ActorSystem).
  * Threads: exactly one host per thread. Time: `clock` only.
  */
-import type { Clock } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { Clock } from './foundation/clock.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorClass, SpawnOptions } from './actor.js';
 import { ActorCell } from './actor-cell.js';
 import type { ActorRef } from './actor-ref.js';
@@ -18,16 +18,16 @@ import type { Envelope } from './mailbox.js';
 import { Registry } from './registry.js';
 import { CellTable } from './cell-table.js';
 import { TopLevelCells } from './top-level.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { LatencyHistogram } from './foundation/latency-histogram.js';
 import type { Address } from './address.js';
 import type { ChildHandle } from './child-handle.js';
 import { ActorRef as Ref } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ThreadLink, LinkHandler } from '../transport/thread-link.js';
 import type { ReqPayload, ResPayload, SysPayload } from '../transport/frames.js';
-import type { Heartbeat } from '../runtime/heartbeat.js';
+import type { Heartbeat } from '../runtime/observability/heartbeat.js';
 import { RemoteTarget } from '../transport/remote-target.js';
-import { serializeError } from '../runtime/errors.js';
+import { serializeError } from './foundation/errors.js';
 
 /** What a supervisor asks for when a child spec places the child on another thread. */
 export interface RemoteSpawnRequest {
@@ -41,7 +41,7 @@ export interface RemoteSpawnRequest {
   placement?: 'failover' | 'pinned';
 }
 
-/** A child on another thread, as its parent's thread tracks it (see runtime/remote-child.ts). */
+/** A child on another thread, as its parent's thread tracks it (see runtime/threads/remote-child.ts). */
 export interface RemoteChildEntry {
   reported(exit: { incarnation: number; reason: ExitReason; resumable: boolean }): void;
   /** Its thread died (`thread-crash`, the default) or its node went down (`node-down`). */

@@ -12,4 +12,7 @@ export type { MailboxOptions, OverflowPolicy, Priority } from './mailbox.js';
 export type { SystemEvent, SystemEventType, DeadLetterReason, Directive } from './events.js';
 export type { Shutdown } from './shutdown.js';
 export { DEFAULTS as ACTOR_DEFAULTS } from './defaults.js';
-export * from './toolkit/index.js';
+export { RealClock, ManualClock } from './foundation/clock.js';
+export type { Clock, TimerHandle } from './foundation/clock.js';
+export { ApiaryError, ErrorCodes, serializeError } from './foundation/errors.js';
+export type { ErrorCode, SerializedError } from './foundation/errors.js';

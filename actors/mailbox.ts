@@ -7,7 +7,7 @@
  * dead letters or rejected asks).
  * Threads: single-thread; cross-thread delivery ends in a local `enqueue`.
  */
-import { Deque } from './deque.js';
+import { Deque } from './foundation/deque.js';
 
 /** User-queue priority levels, most urgent first. Default `normal`. */
 export type Priority = 'critical' | 'high' | 'normal' | 'low';

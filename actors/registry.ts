@@ -4,7 +4,7 @@
  * Owns: the name → ref table. A name is released when its actor dies for good (a restart
  * under a supervisor keeps it). Registering a taken name throws `ERR_NAME_TAKEN`.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 
 export class Registry<R> {
   private readonly byName = new Map<string, R>();

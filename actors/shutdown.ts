@@ -5,7 +5,7 @@
  * means (the cell runs its hooks) nor which order children stop in (the supervisor).
  * Time: the given clock only.
  */
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from './foundation/clock.js';
 import type { ExitReason } from './exit-reason.js';
 
 /** ms to wait for a graceful stop, `infinity` to wait for ever, `brutal-kill` not to wait. */

@@ -5,7 +5,7 @@
  */
 import type { ChildHandle } from './child-handle.js';
 import type { ExitReason } from './exit-reason.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 
 /**
  * - `new`: created, never started · `starting`: `started` hook running · `running`

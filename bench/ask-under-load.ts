@@ -8,7 +8,7 @@
  * asks sent with `priority: 'high'`, which overtake the queued tells.
  * Systems: raw (bare queue), apiary, nact, comedy (in-memory).
  */
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { comedySubject } from './peers/comedy.js';
 import { nactSubject } from './peers/nact.js';
 import { Latency, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';

@@ -4,7 +4,7 @@
  * Usage: node dist/bench/cross-node-peer.js SECRET
  */
 import { WebSocketServer } from 'ws';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { Codec } from '../transport/codec.js';
 
 const system = new ActorSystem({

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import type { ActorRef } from '../actors/actor-ref.js';
 import { BatchWriter, Codec } from '../transport/codec.js';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchTarget } from './actors.js';
 import { Latency, round, type BenchRow } from './stats.js';
 

@@ -10,7 +10,7 @@
  * CPU cost: cores busy (process CPU time ÷ wall time) during each system's ping-pong, in a note.
  */
 import { Worker } from 'node:worker_threads';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BatchWriter, Codec } from '../transport/codec.js';
 import { ASK } from '../transport/frames.js';
 import { createRingBuffer, ringEnds } from '../transport/spin-ring.js';

@@ -7,7 +7,7 @@
  * The actor is `--path`, or else the first running worker in the tree; the message is
  * `--message` (JSON, default `"ping"`): pick one the actor answers without failing.
  */
-import { parseHostPort } from '../runtime/admin-server.js';
+import { parseHostPort } from '../runtime/admin/admin-server.js';
 import { Latency, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 
 /** How long a killed actor gets to run (and answer) again before the kill → restart run gives up. */

@@ -7,8 +7,8 @@
  * ping-pong also has `apiary` variant `router`: the same asks through a RouterActor
  * (round-robin over two echo actors), i.e. what one routing hop costs.
  */
-import { RouterActor } from '../actors/toolkit/router.js';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { RouterActor } from '../toolkit/router.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchTarget } from './actors.js';
 import { comedySubject } from './peers/comedy.js';
 import { nactSubject } from './peers/nact.js';

@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { filter, firstValueFrom } from 'rxjs';
 import type { ActorRef } from '../actors/actor-ref.js';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { supervisor } from '../supervisor/child-spec.js';
 import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { BenchCrasher } from './actors.js';

@@ -101,7 +101,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       if (!values.json) process.stderr.write(`  ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     }
   }
-  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+  const dir = fileURLToPath(new URL('../../bench/results', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}latest.json`, `${JSON.stringify(rows, null, 2)}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

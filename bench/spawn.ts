@@ -5,7 +5,7 @@
  * them where they are slow.
  */
 import type { ActorRef } from '../actors/actor-ref.js';
-import { ActorSystem } from '../runtime/actor-system.js';
+import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchIdle } from './actors.js';
 import { comedySpawner } from './peers/comedy.js';
 import { nactSpawner } from './peers/nact.js';

@@ -2,7 +2,7 @@
  * Measuring helpers for bench/: latency distributions (hdr-histogram-js), throughput runs
  * (tinybench), forced GC for heap figures, and the row format of DESIGN §4.
  *
- * bench/ times itself with `performance.now()` (the runtime itself uses only runtime/clock.ts).
+ * bench/ times itself with `performance.now()` (the runtime itself uses only actors/foundation/clock.ts).
  */
 import * as hdr from 'hdr-histogram-js';
 import { setFlagsFromString } from 'node:v8';

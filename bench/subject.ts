@@ -4,7 +4,7 @@
  * throughput. Every system gets the same driver, so the only difference is the system.
  */
 import type { ActorRef, AskOptions } from '../actors/actor-ref.js';
-import type { ActorSystem } from '../runtime/actor-system.js';
+import type { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchTarget } from './actors.js';
 import { Latency, throughput, yieldToLoop } from './stats.js';
 

@@ -11,9 +11,9 @@
  */
 import { Actor } from '../actors/actor.js';
 import type { ActorRef } from '../actors/actor-ref.js';
-import { Router } from '../actors/toolkit/router.js';
-import { runWorkflow, type TaskInputs } from '../actors/toolkit/workflow.js';
-import { fixedRetry } from '../actors/toolkit/retry-policy.js';
+import { Router } from '../toolkit/router.js';
+import { runWorkflow, type TaskInputs } from '../toolkit/workflow.js';
+import { fixedRetry } from '../toolkit/retry-policy.js';
 
 /** Constructor argument of the worker agents. */
 export interface AgentArgs {

@@ -11,12 +11,12 @@
  * `breaker-state` events (the demo logs them). Time and randomness: the actor's clock.
  */
 import { Actor } from '../actors/actor.js';
-import type { Clock } from '../runtime/clock.js';
-import { CircuitBreaker } from '../actors/toolkit/circuit-breaker.js';
-import { exponentialRetry } from '../actors/toolkit/retry-policy.js';
-import { RateLimiter } from '../actors/toolkit/rate-limiter.js';
-import { guarded, type GuardParts } from '../actors/toolkit/guard.js';
-import { sleep } from '../actors/toolkit/abort.js';
+import type { Clock } from '../actors/foundation/clock.js';
+import { CircuitBreaker } from '../toolkit/circuit-breaker.js';
+import { exponentialRetry } from '../toolkit/retry-policy.js';
+import { RateLimiter } from '../toolkit/rate-limiter.js';
+import { guarded, type GuardParts } from '../toolkit/guard.js';
+import { sleep } from '../toolkit/abort.js';
 import type { Report } from './demo-agents.js';
 
 /** An HTTP-like failure of the simulated API: `status`, and `retryAfter` ms for 429/503. */

@@ -23,11 +23,11 @@
  * newcomer sees a restart within seconds), so restarts show up in the log and in
  * `apiary tree`. Orchestrators find the agents by registered name, so they follow
  * restarts. Timers are actor timers on the system clock (`context.scheduleOnce`).
- * Does not own: the process (signals, the ready line) — runtime/cli.ts does.
+ * Does not own: the process (signals, the ready line) — runtime/cli/main.ts does.
  */
 import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { supervisor, type SupervisorSpec } from '../supervisor/child-spec.js';
-import type { ActorSystem } from '../runtime/actor-system.js';
+import type { ActorSystem } from '../runtime/node/actor-system.js';
 import type { Subscription } from 'rxjs';
 import { describeReason } from '../actors/exit-reason.js';
 import { Alerter, Analysis, Coordinator, Detector, Ingest, Source, Synthesis } from './demo-agents.js';

@@ -9,7 +9,7 @@ import type { ActorClass } from '../actors/actor.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { MailboxOptions } from '../actors/mailbox.js';
 import type { Shutdown } from '../actors/shutdown.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { BackoffOptions, BackoffPolicy } from './backoff.js';
 import { DEFAULTS } from './defaults.js';
 

@@ -8,8 +8,8 @@
  */
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { ChildHandle } from '../actors/child-handle.js';
-import type { TimerHandle } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { TimerHandle } from '../actors/foundation/clock.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { NormalizedChildSpec } from './child-spec.js';
 
 /** One child as `whichChildren()` reports it (OTP's `which_children/1`). */

@@ -7,7 +7,7 @@
  */
 import { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { ChildSpec } from './child-spec.js';
 import type { ChildCounts, ChildInfo } from './child-table.js';
 import type { ControlOp } from './supervisor.js';

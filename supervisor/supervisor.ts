@@ -16,8 +16,8 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { Directive } from '../actors/events.js';
 import { errorReason, isNormalExit, type ExitReason } from '../actors/exit-reason.js';
 import { stopForRestart, stopWithin } from '../actors/shutdown.js';
-import type { TimerHandle } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
+import type { TimerHandle } from '../actors/foundation/clock.js';
+import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import { attemptAfterRun, backoffDelay } from './backoff.js';
 import {
   isSupervisorSpec,

@@ -14,7 +14,7 @@
 import { addExtension, Packr, Unpackr } from 'msgpackr';
 import { ActorRef } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 
 /** Rebuilds a ref from its address on the decoding thread. */
 export type RefResolver = (address: Address, path: string) => ActorRef;

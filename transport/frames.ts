@@ -6,7 +6,7 @@
  */
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import { serializeError, type SerializedError } from '../runtime/errors.js';
+import { serializeError, type SerializedError } from '../actors/foundation/errors.js';
 import { assertPlainData } from './codec.js';
 
 export const TELL = 0;

@@ -1,7 +1,7 @@
 /**
  * What a node session needs from the actors its peer spawned on this node: the permission
  * check and the relay for the peer's lifecycle requests and orders (implemented by
- * runtime/hosted-children.ts, on the main thread and the worker threads).
+ * runtime/cluster/hosted-children.ts, on the main thread and the worker threads).
  * Does not own: creating them or their exits' way back.
  */
 import type { ReqPayload, ResPayload } from './frames.js';
@@ -11,7 +11,7 @@ import type { NodeSysPayload } from './node-frames.js';
 export type HostedOrder = Extract<NodeSysPayload, { k: 'kill' | 'resume' | 'exit-now' }>;
 
 /**
- * The actors the peer spawned on this node (runtime/hosted-children.ts): the only ones whose
+ * The actors the peer spawned on this node (runtime/cluster/hosted-children.ts): the only ones whose
  * lifecycle it may drive, on this thread or on a worker thread.
  */
 export interface HostedActors {

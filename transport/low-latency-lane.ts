@@ -17,8 +17,8 @@
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Host } from '../actors/host.js';
-import { sleep } from '../runtime/clock.js';
-import { serializeError } from '../runtime/errors.js';
+import { sleep } from '../actors/foundation/clock.js';
+import { serializeError } from '../actors/foundation/errors.js';
 import { createRingBuffer, ringEnds, type SpinRing } from './spin-ring.js';
 import type { Spinner } from './spinner.js';
 

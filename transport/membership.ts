@@ -12,7 +12,7 @@
  * elsewhere); `removed`: gone from the table (after `down`, or replaced by a newer
  * incarnation of the same name). A node restarted under the same name is a new member: the
  * old incarnation is removed first, so refs into it stay dead.
- * Does not own: why a state changes (runtime/cluster.ts decides) or the links.
+ * Does not own: why a state changes (runtime/cluster/cluster.ts decides) or the links.
  * Time: `at` comes from the caller's clock.
  */
 import { Subject, type Observable } from 'rxjs';

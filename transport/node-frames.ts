@@ -9,8 +9,8 @@
  */
 import { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import type { SerializedError } from '../runtime/errors.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { SerializedError } from '../actors/foundation/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { ReqPayload, ResPayload } from './frames.js';
 
 export const N_TELL = 0;

@@ -14,8 +14,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Clock } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import type { Clock } from '../actors/foundation/clock.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 
 /**
  * The node frame vocabulary's version: nodes of different versions refuse each other at the

@@ -11,7 +11,7 @@
  * not reachable (dropped and counted); lifecycle requests are accepted only for actors this
  * peer spawned here. A frame that fails a check closes the link (the handler decides), never
  * the node.
- * Does not own: membership, heartbeats' meaning or reconnecting (runtime/cluster.ts).
+ * Does not own: membership, heartbeats' meaning or reconnecting (runtime/cluster/cluster.ts).
  * Threads: the main thread (0) of a node; actors on worker threads are reached through
  * their thread links. Order: one session and one socket per peer, so frames keep their order.
  */
@@ -21,7 +21,7 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { Host, RemoteChildEntry } from '../actors/host.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import { ApiaryError, ErrorCodes, serializeError } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import { assertPlainData, type Codec, type DecodeBudget } from './codec.js';
 import { answerFrame, type ResPayload } from './frames.js';
 import type { NodeLink } from './node-link.js';

@@ -15,7 +15,7 @@ import type { AskRegistry } from '../actors/ask.js';
 import type { AskReplyTo } from '../actors/mailbox.js';
 import type { Host } from '../actors/host.js';
 import type { Envelope } from '../actors/mailbox.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { NodeSession } from './node-session.js';
 
 /** Finds the live session for a node incarnation. */

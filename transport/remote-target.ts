@@ -11,7 +11,7 @@ import type { AskRegistry } from '../actors/ask.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { Host } from '../actors/host.js';
 import type { Envelope } from '../actors/mailbox.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { ThreadLink } from './thread-link.js';
 
 export class RemoteTarget implements RefTarget {

@@ -13,7 +13,7 @@
  * and every flag is a sequentially consistent `Atomics` operation; the plain byte copies
  * before a tail store are visible to the consumer after its tail load.
  */
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 
 /** Int32 slots per direction in the control block. */
 const SLOTS = 4;

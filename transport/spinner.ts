@@ -20,8 +20,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Host } from '../actors/host.js';
-import { monotonicNow } from '../runtime/clock.js';
-import { ApiaryError, ErrorCodes } from '../runtime/errors.js';
+import { monotonicNow } from '../actors/foundation/clock.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import { LowLatencyLane, type LaneOwner } from './low-latency-lane.js';
 import { ringCapacity } from './spin-ring.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TreeEntry, TreeSnapshot } from '../../dist/index.js';
 import { startNode, type NodeProcess } from './processes.js';
 
-const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 let node: NodeProcess;
 let base: string;
 let http: string;

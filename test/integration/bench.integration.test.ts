@@ -57,7 +57,7 @@ describe('bench output', () => {
   });
 
   it('apiary bench codec --quick --json prints the same rows from the CLI, and the table without --json', async () => {
-    const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
     const json = startNode([cli, 'bench', 'codec', '--quick', '--json']);
     const table = startNode([cli, 'bench', 'codec', '--quick']);
     try {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startNode } from './processes.js';
 
-const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
-const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 const running: { dispose(): void }[] = [];
 afterEach(() => {
   for (const p of running.splice(0)) p.dispose();

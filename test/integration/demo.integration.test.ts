@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startNode } from './processes.js';
 
-const cli = fileURLToPath(new URL('../../dist/runtime/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 
 describe('demo swarm', () => {
   it('runs for 30 s with restarts observed and no unhandled rejection; SIGTERM → exit 0', async () => {

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, ManualClock, supervisor, type SupervisorRef, type SystemEvent } from '../../dist/index.js';
-import { SPARE_DEFAULTS, SpareWorkers } from '../../dist/runtime/spare-worker.js';
+import { SPARE_DEFAULTS, SpareWorkers } from '../../dist/runtime/threads/spare-worker.js';
 import { startNode } from './processes.js';
 import { Troublemaker } from '../fixtures/agents.mjs';
 import { childRef, eventually, record } from './threads-support.js';

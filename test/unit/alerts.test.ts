@@ -65,7 +65,7 @@ describe('AlertEngine', () => {
   });
 
   it('the Prometheus rules file names the same alerts as DEFAULT_RULES', () => {
-    const yml = readFileSync(new URL('../../runtime/prometheus-rules.yml', import.meta.url), 'utf8');
+    const yml = readFileSync(new URL('../../runtime/observability/prometheus-rules.yml', import.meta.url), 'utf8');
     const names = [...yml.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
     expect(names).toEqual(DEFAULT_RULES.map((r) => r.name));
   });

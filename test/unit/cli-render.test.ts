@@ -2,7 +2,7 @@
  * `apiary tree`'s text rendering of a fixed tree.
  */
 import { describe, expect, it } from 'vitest';
-import { renderTree } from '../../runtime/cli-inspect.js';
+import { renderTree } from '../../runtime/cli/inspect.js';
 import type { TreeEntry } from '../../supervisor/tree.js';
 
 const entry = (id: string, path: string, extra: Partial<TreeEntry> = {}): TreeEntry => ({

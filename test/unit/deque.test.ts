@@ -3,7 +3,7 @@
  * capacity, wraps around, shrinks after a burst drains.
  */
 import { describe, expect, it } from 'vitest';
-import { Deque } from '../../actors/deque.js';
+import { Deque } from '../../actors/foundation/deque.js';
 
 /** The length of the backing array (private; read here to observe growth and shrinking). */
 const capacityOf = (d: Deque<unknown>): number => (d as unknown as { buf: unknown[] }).buf.length;

@@ -3,8 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock, PhiAccrual, phi } from '../../index.js';
-import { HealthMonitor, type HealthChange } from '../../runtime/health.js';
-import type { Heartbeat } from '../../runtime/heartbeat.js';
+import { HealthMonitor, type HealthChange } from '../../runtime/observability/health.js';
+import type { Heartbeat } from '../../runtime/observability/heartbeat.js';
 
 const beat = (thread: number, lagMs = 0): Heartbeat => ({ thread, at: 0, seq: 0, lagMs, utilization: 0.1, actors: 1, mailbox: 0 });
 

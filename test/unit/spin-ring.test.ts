@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../actors/host.js';
-import { RealClock } from '../../runtime/clock.js';
+import { RealClock } from '../../actors/foundation/clock.js';
 import { capacityOf, createRingBuffer, ringCapacity, ringEnds } from '../../transport/spin-ring.js';
 import { enableLowLatency, laneFor } from '../../transport/spinner.js';
 import type { LaneOwner } from '../../transport/low-latency-lane.js';

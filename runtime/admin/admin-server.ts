@@ -1,0 +1,149 @@
+/**
+ * The HTTP admin server of a node (DESIGN §4): GET /tree, /health, /metrics, /members,
+ * POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message; answers
+ * `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
+ *
+ * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
+ * 400 malformed request — never a stack trace) and binding (127.0.0.1:9464 by default;
+ * `kill` is an admin action, so keep it on loopback).
+ * Does not own: what the tree, health or metrics say (ActorSystem, metrics.ts).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ActorSystem } from '../node/actor-system.js';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { NodeMetrics } from '../observability/metrics.js';
+
+export const ADMIN_DEFAULTS = { host: '127.0.0.1', port: 9464 } as const;
+
+export interface AdminServer {
+  /** `host:port` actually bound (port 0 picks a free one). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Parses `HOST:PORT` (or `:PORT`, or `PORT`); throws `ERR_INVALID_ARGUMENT`. */
+export function parseHostPort(value: string, field: string): { host: string; port: number } {
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${field} must be HOST:PORT, got '${value}'`, { field });
+  return { host: m[1] && m[1].length > 0 ? m[1] : ADMIN_DEFAULTS.host, port };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? `${JSON.stringify(body)}\n` : String(body);
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function fail(res: ServerResponse, status: number, code: string, message: string): void {
+  send(res, status, { error: { code, message } });
+}
+
+/** Starts the admin server for `system`; resolves once it listens. */
+export async function startAdminServer(system: ActorSystem, listen: { host?: string; port?: number } = {}): Promise<AdminServer> {
+  const metrics = new NodeMetrics(system);
+  const server: Server = createServer((req, res) => {
+    handle(system, metrics, req, res).catch((err: unknown) => {
+      if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
+      else res.end();
+    });
+  });
+  server.on('clientError', (_err, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? ADMIN_DEFAULTS.port, listen.host ?? ADMIN_DEFAULTS.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    address: `${addr.address}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        metrics.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://admin');
+  } catch {
+    return fail(res, 400, 'ERR_BAD_REQUEST', 'malformed URL');
+  }
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  if (path === '/tree' || path === '/health' || path === '/metrics' || path === '/members') {
+    if (method !== 'GET') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', `${path} takes GET`);
+    if (path === '/tree') return send(res, 200, system.tree());
+    if (path === '/members') return send(res, 200, { node: system.name, members: members(system) });
+    if (path === '/health') {
+      const health = system.health();
+      return send(res, health.status === 'failed' ? 503 : 200, { ...health, members: members(system) });
+    }
+    return send(res, 200, await metrics.render(), metrics.contentType);
+  }
+  const kill = /^\/actors\/(.+)\/kill$/.exec(path);
+  if (kill) {
+    if (method !== 'POST') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', 'kill takes POST');
+    let actorPath: string;
+    try {
+      actorPath = `/${decodeURIComponent(kill[1]!).replace(/^\/+/, '')}`;
+    } catch {
+      return fail(res, 400, 'ERR_BAD_REQUEST', 'malformed actor path');
+    }
+    const reason = url.searchParams.get('reason');
+    const killed = system.kill(actorPath, reason ? { error: { name: 'AdminKill', message: reason } } : 'killed');
+    if (!killed) return fail(res, 404, 'ERR_NOT_FOUND', `no running actor at ${actorPath}`);
+    return send(res, 200, { killed: actorPath });
+  }
+  const ask = /^\/actors\/(.+)\/ask$/.exec(path);
+  if (ask) {
+    if (method !== 'POST') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', 'ask takes POST');
+    let actorPath: string;
+    let message: unknown;
+    try {
+      actorPath = `/${decodeURIComponent(ask[1]!).replace(/^\/+/, '')}`;
+      message = JSON.parse((await readBody(req, ASK_BODY_LIMIT)) || 'null');
+    } catch {
+      return fail(res, 400, 'ERR_BAD_REQUEST', 'malformed actor path or JSON body');
+    }
+    const ref = system.at(actorPath);
+    if (ref === undefined) return fail(res, 404, 'ERR_NOT_FOUND', `no running actor at ${actorPath}`);
+    try {
+      return send(res, 200, { reply: (await ref.ask(message)) ?? null });
+    } catch (err) {
+      const code = err instanceof ApiaryError ? err.code : 'ERR_ACTOR_FAILED';
+      return fail(res, 502, code, err instanceof Error ? err.message : 'ask failed');
+    }
+  }
+  return fail(res, 404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/** Largest JSON body `POST /actors/{path}/ask` accepts. */
+const ASK_BODY_LIMIT = 1024 * 1024;
+
+/** The request body as text; rejects past `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Cluster members as this node sees them; a lone node lists itself. */
+function members(system: ActorSystem): { node: string; state: string; incarnation: number; url: string; self: boolean; sinceMs: number }[] {
+  const now = system.clock.now();
+  return system.members().map((m) => ({ node: m.node, state: m.state, incarnation: m.incarnation, url: m.url, self: m.self, sinceMs: Math.round(now - m.since) }));
+}

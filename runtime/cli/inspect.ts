@@ -1,0 +1,123 @@
+/**
+ * `apiary tree | kill | status`: the CLI side of the HTTP admin server.
+ *
+ * Owns: talking to a running node over HTTP and printing what it says — the tree as an
+ * indented ASCII tree (colour on a TTY) or exactly /tree's JSON. A node that does not
+ * answer is one line on stderr and exit code 1 (thrown as a CliError).
+ */
+import { parseArgs } from 'node:util';
+import type { TreeEntry, TreeSnapshot } from '../../supervisor/tree.js';
+import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
+import { sleep } from '../../actors/foundation/clock.js';
+import { CliError } from './usage.js';
+
+function baseUrl(http: string | undefined): string {
+  const { host, port } = parseHostPort(http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+async function call(base: string, path: string, init?: RequestInit): Promise<{ status: number; text: string }> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+  } catch {
+    throw new CliError(`no node answers at ${base} (is one running with --http there?)`);
+  }
+  return { status: res.status, text: await res.text() };
+}
+
+function errorOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    return body.error?.message ?? text.trim();
+  } catch {
+    return text.trim();
+  }
+}
+
+const COLOURS = { running: '\x1b[32m', restarting: '\x1b[33m', stopped: '\x1b[31m', reset: '\x1b[0m' } as const;
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Renders a tree snapshot as indented lines: id, kind, status, restarts, thread, mailbox, uptime. */
+export function renderTree(tree: TreeSnapshot, colour = false): string {
+  const lines = [`node ${tree.node}`];
+  const walk = (entries: TreeEntry[], prefix: string): void => {
+    entries.forEach((e, i) => {
+      const last = i === entries.length - 1;
+      const status = colour ? `${COLOURS[e.status]}${e.status}${COLOURS.reset}` : e.status;
+      lines.push(
+        `${prefix}${last ? '└─' : '├─'} ${e.id} [${e.kind}] ${status} restarts=${e.restarts} thread=${e.thread} mailbox=${e.mailbox}` +
+          (e.status === 'running' ? ` up=${duration(e.uptimeMs ?? 0)}` : ''),
+      );
+      if (e.children) walk(e.children, `${prefix}${last ? '   ' : '│  '}`);
+    });
+  };
+  walk(tree.children, '');
+  return `${lines.join('\n')}\n`;
+}
+
+export async function inspectTree(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { http: { type: 'string' }, json: { type: 'boolean', default: false }, watch: { type: 'boolean', default: false } },
+  });
+  const base = baseUrl(values.http);
+  const once = async (): Promise<void> => {
+    const { status, text } = await call(base, '/tree');
+    if (status !== 200) throw new CliError(`${base}/tree answered ${status}: ${errorOf(text)}`);
+    if (values.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    else {
+      if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+      process.stdout.write(renderTree(JSON.parse(text) as TreeSnapshot, process.stdout.isTTY === true));
+    }
+  };
+  await once();
+  if (!values.watch) return;
+  for (;;) {
+    await sleep(1000);
+    await once();
+  }
+}
+
+export async function killActor(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { http: { type: 'string' }, reason: { type: 'string' } },
+  });
+  const path = positionals[0];
+  if (path === undefined) throw new CliError('usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]', true);
+  const base = baseUrl(values.http);
+  const query = values.reason ? `?reason=${encodeURIComponent(values.reason)}` : '';
+  const target = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
+  const { status, text } = await call(base, `/actors/${target}/kill${query}`, { method: 'POST' });
+  if (status !== 200) throw new CliError(`cannot kill ${path}: ${errorOf(text)}`);
+  console.log(`killed /${path.replace(/^\/+/, '')}`);
+}
+
+export async function status(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { http: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const base = baseUrl(values.http);
+  const { status: code, text } = await call(base, '/health');
+  if (code !== 200 && code !== 503) throw new CliError(`${base}/health answered ${code}: ${errorOf(text)}`);
+  if (values.json) {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return;
+  }
+  const h = JSON.parse(text) as {
+    node: string;
+    status: string;
+    uptimeMs: number;
+    threads: { thread: number; status: string; lagMs: number }[];
+    members: { node: string; state: string }[];
+  };
+  console.log(`node ${h.node} · ${h.status} · up ${Math.round(h.uptimeMs / 1000)} s`);
+  console.log(`threads: ${h.threads.map((t) => `${t.thread}=${t.status} (lag ${t.lagMs} ms)`).join(' ')}`);
+  console.log(`members: ${h.members.map((m) => `${m.node} (${m.state})`).join(', ')}`);
+}

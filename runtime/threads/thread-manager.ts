@@ -1,0 +1,422 @@
+/**
+ * ThreadManager: the worker threads of one node, seen from the main thread.
+ *
+ * Owns: starting worker hosts and wiring a MessagePort between every pair of threads
+ * (a full mesh, so each pair's messages keep their order without a hop through main),
+ * placement (explicit index or least loaded), and crash handling: a worker that dies
+ * (uncaught error, out of memory, `process.exit`, the watchdog of runtime/threads/watchdog.ts
+ * terminating a blocked one) has its actors exit
+ * with `thread-crash` on every thread that knew them, and is replaced by a fresh worker
+ * under the same index (a new generation, so stale refs never reach new actors) — a
+ * pre-started spare worker when there is one (runtime/threads/spare-worker.ts), promoted by sending
+ * it the dead thread's identity, else a cold start.
+ * Time: the host clock (watchdog checks).
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { ActorClass } from '../../actors/actor.js';
+import type { ChildHandle } from '../../actors/child-handle.js';
+import type { Host, RemoteSpawnRequest } from '../../actors/host.js';
+import type { TimerHandle } from '../../actors/foundation/clock.js';
+import { Codec } from '../../transport/codec.js';
+import { spareThreadsOf, THREAD_DEFAULTS, type ThreadOptions } from './thread-options.js';
+import { Watchdog } from './watchdog.js';
+import { SpareWorkers, type SpareCounts } from './spare-worker.js';
+import { errorFrom, ThreadLink } from '../../transport/thread-link.js';
+import { enableLowLatency } from '../../transport/spinner.js';
+import { actorModuleOf } from './actor-module.js';
+import {
+  connectWorkerApi,
+  releaseWorkerApi,
+  type BootMessage,
+  transferPort,
+  type RemoteWorkerApi,
+  type ThreadStats,
+} from './control-plane.js';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { RemoteChild } from './remote-child.js';
+import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
+import type { HistogramData } from '../../actors/foundation/latency-histogram.js';
+import type { WorkerBoot } from './worker-host.js';
+import type { MailboxOptions } from '../../actors/mailbox.js';
+import type { ActorCell } from '../../actors/actor-cell.js';
+
+interface Slot {
+  thread: number;
+  generation: number;
+  worker: Worker;
+  api: RemoteWorkerApi;
+  ready: boolean;
+  /** Exit expected (shutdown) rather than a crash. */
+  leaving: boolean;
+  lastError: Error | undefined;
+  /** Terminated by the watchdog. */
+  blocked: boolean;
+  /** Actors placed here by this node and not yet known dead. */
+  actors: number;
+  /** Messages waiting on this thread, as of the last stats poll. */
+  mailbox: number;
+  /** Messages processed by this thread, as of the last stats poll. */
+  processed: number;
+  histograms: { processing: HistogramData; askLatency: HistogramData } | undefined;
+  whenReady: Promise<void>;
+  /** Fails `whenReady` if the thread dies before it answers. */
+  failBoot: (err: Error) => void;
+}
+
+const WORKER_URL = new URL('./worker-host.js', import.meta.url);
+
+export class ThreadManager {
+  readonly count: number;
+  private readonly slots: (Slot | undefined)[] = [];
+  private readonly codec: Codec;
+  private readonly watchdog: Watchdog;
+  private stopping = false;
+  /** Threads replaced after a crash, since start. */
+  threadRestarts = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly spares: SpareWorkers;
+  /** Every first boot is done; from now on a boot replaces a dead thread. */
+  private started = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly options: ThreadOptions,
+  ) {
+    this.count = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
+    this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
+    this.watchdog = new Watchdog(host.clock, this.count, options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs, (thread) => {
+      const slot = this.slots[thread];
+      if (slot?.ready !== true || slot.blocked) return;
+      slot.blocked = true;
+      void slot.worker.terminate();
+    });
+    enableLowLatency(host, options.lowLatency);
+    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), options.resourceLimits);
+    host.spawnRemote = (req) => this.child(req, req.parent);
+  }
+
+  /** Starts every worker and links them; resolves when all answer (spares start afterwards). */
+  async start(): Promise<void> {
+    for (let t = 1; t <= this.count; t++) await this.boot(t);
+    this.started = true;
+    this.watchdog.start();
+    this.armStats();
+    this.spares.fill(true);
+  }
+
+  /** Spare workers waiting to replace a dead thread (see ThreadOptions.spareThreads). */
+  spareCounts(): SpareCounts {
+    return this.spares.counts();
+  }
+
+  /** Dead threads replaced by promoting a spare, since start. */
+  get sparesPromoted(): number {
+    return this.spares.promoted;
+  }
+
+  private statsTimer: TimerHandle | undefined;
+
+  /** Polls each worker's mailbox depths: placement weighs them, the tree shows them. */
+  private armStats(): void {
+    const poll = async (): Promise<void> => {
+      if (this.stopping) return;
+      for (const slot of this.slots) {
+        if (!slot?.ready) continue;
+        try {
+          const stats = await slot.api.stats();
+          slot.mailbox = stats.mailbox;
+          slot.processed = stats.processed;
+          slot.histograms = { processing: stats.processing, askLatency: stats.askLatency };
+          const depth = new Map(stats.depths);
+          for (const [key, child] of this.host.remoteChildren) {
+            if (key.startsWith(`${slot.thread}:`) && child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
+          }
+        } catch {
+          // the thread went away meanwhile
+        }
+      }
+      if (!this.stopping) this.statsTimer = this.host.clock.setTimeout(() => void poll(), THREAD_DEFAULTS.statsIntervalMs);
+    };
+    this.statsTimer = this.host.clock.setTimeout(() => void poll(), THREAD_DEFAULTS.statsIntervalMs);
+  }
+
+  /** Boots run one at a time, so each new thread links to every thread already there, once. */
+  private bootChain: Promise<void> = Promise.resolve();
+
+  /** A handle for an actor to run on `thread` (not created until started). */
+  child(req: Omit<RemoteSpawnRequest, 'parent'>, parent: ActorCell | undefined, path?: string): RemoteChild {
+    const fullPath = path ?? `${parent?.path ?? ''}/${req.segment}`;
+    return new RemoteChild(this, this.host, { ...req, parent }, fullPath);
+  }
+
+  /**
+   * A live thread for `placement`: the given index (waiting while it is being replaced), or
+   * the worker with the fewest actors placed by this node.
+   */
+  async place(placement: number | 'auto'): Promise<number> {
+    if (placement !== 'auto') {
+      if (placement < 1 || placement > this.count) {
+        throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `no worker thread ${placement} (this node has ${this.count})`, {
+          field: 'thread',
+        });
+      }
+      const slot = this.slots[placement];
+      if (slot === undefined || !slot.ready) await this.untilReady(placement);
+      return placement;
+    }
+    for (;;) {
+      // least loaded: waiting messages plus actors (a backlog weighs as much as an actor per message)
+      let best: Slot | undefined;
+      for (const s of this.slots) if (s && s.ready && (!best || s.actors + s.mailbox < best.actors + best.mailbox)) best = s;
+      if (best) return best.thread;
+      if (this.stopping || this.count === 0) throw new ApiaryError(ErrorCodes.THREAD_GONE, 'no worker thread is running');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private async untilReady(thread: number): Promise<void> {
+    for (;;) {
+      const slot = this.slots[thread];
+      if (slot?.ready) return;
+      if (this.stopping) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** Creates (does not start) an actor on `thread`; returns its id there. */
+  async create(
+    thread: number,
+    req: { actor: ActorClass; args: unknown; mailbox: MailboxOptions | undefined; path: string; parent: { thread: number; id: number } },
+  ): Promise<number> {
+    const where = await actorModuleOf(req.actor);
+    const slot = this.slots[thread];
+    if (slot === undefined || !slot.ready) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
+    const res = await slot.api.create({ ...where, args: req.args, mailbox: req.mailbox, path: req.path, parent: req.parent });
+    if (!res.ok) throw errorFrom(res.error);
+    slot.actors++;
+    return res.id;
+  }
+
+  /** An actor placed on `thread` died for good. */
+  released(thread: number): void {
+    const slot = this.slots[thread];
+    if (slot && slot.actors > 0) slot.actors--;
+  }
+
+  /** Stats of every live worker thread. */
+  async stats(): Promise<({ thread: number } & ThreadStats)[]> {
+    const out: ({ thread: number } & ThreadStats)[] = [];
+    for (const s of this.slots) {
+      if (!s?.ready) continue;
+      try {
+        out.push({ thread: s.thread, ...(await s.api.stats()) });
+      } catch {
+        // thread went away meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** Messages processed by the workers: those that died, plus the live ones' last reports. */
+  processed(): number {
+    let n = this.processedByDead;
+    for (const s of this.slots) if (s) n += s.processed;
+    return n;
+  }
+
+  private processedByDead = 0;
+
+  /** The workers' latest histograms (live threads only). */
+  histograms(): { processing: HistogramData; askLatency: HistogramData }[] {
+    return this.slots.flatMap((s) => (s?.histograms ? [s.histograms] : []));
+  }
+
+  /** Each worker slot: its index and whether it runs (false while it is being replaced). */
+  threadStates(): { thread: number; up: boolean; generation: number }[] {
+    const out: { thread: number; up: boolean; generation: number }[] = [];
+    for (let t = 1; t <= this.count; t++) {
+      const s = this.slots[t];
+      out.push({ thread: t, up: s?.ready === true, generation: s?.generation ?? 0 });
+    }
+    return out;
+  }
+
+  /** Live worker thread indices. */
+  liveThreads(): number[] {
+    return this.slots.filter((s): s is Slot => s?.ready === true).map((s) => s.thread);
+  }
+
+  /** Kills worker `thread` as the watchdog would (for tests and admin). */
+  terminateThread(thread: number): void {
+    void this.slots[thread]?.worker.terminate();
+  }
+
+  private boot(thread: number): Promise<void> {
+    const run = this.bootChain.then(() => this.bootNow(thread));
+    this.bootChain = run.catch(() => {});
+    return run;
+  }
+
+  private bootNow(thread: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    const previous = this.slots[thread];
+    const generation = (previous?.generation ?? 0) + 1;
+    const main = new MessageChannel();
+    const control = new MessageChannel();
+    const peers: { thread: number; port: MessagePort }[] = [];
+    const peerLinks: { slot: Slot; port: MessagePort }[] = [];
+    for (const other of this.slots) {
+      if (other === undefined || other.thread === thread || !other.ready) continue;
+      const ch = new MessageChannel();
+      peers.push({ thread: other.thread, port: ch.port2 });
+      peerLinks.push({ slot: other, port: ch.port1 });
+    }
+    const boot: WorkerBoot = {
+      thread,
+      generation,
+      node: this.host.node,
+      incarnation: this.host.incarnation,
+      mainPort: main.port2,
+      controlPort: control.port2,
+      peers,
+      progress: this.watchdog.buffer,
+      progressIntervalMs: THREAD_DEFAULTS.progressIntervalMs,
+      heartbeatMs: this.options.heartbeatMs ?? HEARTBEAT_DEFAULTS.heartbeatMs,
+      maxMessageBytes: this.options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes,
+      throughput: this.host.dispatcher.throughput,
+      turnBudget: this.host.dispatcher.turnBudget,
+      lowLatency: this.options.lowLatency,
+    };
+    const worker = this.spares.take();
+    const message: BootMessage = { apiaryBoot: boot };
+    worker.postMessage(message, [main.port2, control.port2, ...peers.map((p) => p.port)]);
+    const api = connectWorkerApi(control.port1);
+    const slot: Slot = {
+      thread,
+      generation,
+      worker,
+      api,
+      ready: false,
+      leaving: false,
+      lastError: undefined,
+      blocked: false,
+      actors: 0,
+      mailbox: 0,
+      processed: 0,
+      histograms: undefined,
+      whenReady: Promise.resolve(),
+      failBoot: () => {},
+    };
+    this.slots[thread] = slot;
+    // Always listen: an unhandled 'error' on a Worker would take the whole process down.
+    worker.on('error', (err) => (slot.lastError = err));
+    worker.on('exit', (code) => this.onExit(slot, code));
+    this.host.links[thread] = new ThreadLink(this.host, thread, main.port1, this.codec, this.host);
+    const died = new Promise<never>((_, reject) => (slot.failBoot = reject));
+    died.catch(() => {});
+    // a worker that never answers (stuck loading a module, say) would hold every later boot
+    // behind it: it is terminated, and its exit is handled as a crash
+    const bootTimer = this.host.clock.setTimeout(() => {
+      if (slot.ready || slot.leaving || this.slots[thread] !== slot) return;
+      slot.lastError = new ApiaryError(ErrorCodes.THREAD_GONE, `did not answer within ${THREAD_DEFAULTS.bootTimeoutMs} ms`);
+      void worker.terminate();
+    }, THREAD_DEFAULTS.bootTimeoutMs);
+    slot.whenReady = (async () => {
+      try {
+        await Promise.race([api.ping(), died]);
+      } finally {
+        this.host.clock.clearTimeout(bootTimer);
+      }
+      for (const { slot: other, port } of peerLinks) {
+        try {
+          await other.api.link(thread, transferPort(port));
+        } catch {
+          // that peer died meanwhile; its own replacement links to us
+        }
+      }
+      if (this.slots[thread] !== slot || slot.leaving) return;
+      slot.ready = true;
+      this.watchdog.watch(thread);
+      this.host.emit({ type: 'thread-up', thread, generation, at: this.host.clock.now() });
+      const waiting = this.waiting.splice(0);
+      for (const w of waiting) w();
+    })();
+    // replace a spare taken for this thread once it runs (not meanwhile: both would compete
+    // for the same cores); a failed boot lets the spare backoff decide
+    if (this.started) slot.whenReady.then(() => this.spares.fill(true), () => this.spares.fill());
+    return slot.whenReady;
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    if (this.slots[slot.thread] !== slot) return;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    this.watchdog.unwatch(slot.thread);
+    slot.failBoot(new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died while starting (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`));
+    releaseWorkerApi(slot.api);
+    if (slot.leaving || this.stopping) return;
+    const why = slot.blocked
+      ? `blocked longer than ${this.watchdog.limitMs} ms (watchdog)`
+      : slot.lastError
+        ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
+        : `exited with code ${code}`;
+    this.processedByDead += slot.processed;
+    slot.processed = 0;
+    this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
+    this.host.threadDown(slot.thread);
+    for (const other of this.slots) {
+      if (other && other !== slot && other.ready) other.api.peerDown(slot.thread).catch(() => {});
+    }
+    this.threadRestarts++;
+    // A thread that dies before it ever answered would die again at once: back off.
+    this.crashStreak[slot.thread] = wasReady ? 0 : (this.crashStreak[slot.thread] ?? 0) + 1;
+    const wait = Math.min(5000, 100 * 2 ** (this.crashStreak[slot.thread] ?? 0)) - 100;
+    const replace = () => {
+      if (this.stopping) return;
+      this.boot(slot.thread).catch(() => {
+        // the replacement died while starting; its own exit handler takes it from here
+      });
+    };
+    if (wait <= 0) replace();
+    else this.host.clock.setTimeout(replace, wait);
+  }
+
+  private readonly crashStreak: number[] = [];
+
+  /** Stops the workers: each stops what still runs on it, then the thread ends. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.watchdog.stop();
+    this.host.clock.clearTimeout(this.statsTimer);
+    const waiting = this.waiting.splice(0);
+    for (const w of waiting) w();
+    const spares = this.spares.stop();
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot === undefined) return;
+        slot.leaving = true;
+        if (slot.ready) {
+          await Promise.race([slot.api.shutdown().catch(() => {}), delay(this.host, 5000)]);
+        }
+        releaseWorkerApi(slot.api);
+        await slot.worker.terminate();
+        this.host.links[slot.thread]?.close();
+        this.host.links[slot.thread] = undefined;
+      }),
+    );
+    await spares;
+  }
+}
+
+function codeOf(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? ` (${code})` : '';
+}
+
+function delay(host: Host, ms: number): Promise<void> {
+  return new Promise((resolve) => host.clock.setTimeout(resolve, ms));
+}
+
+export type { ChildHandle, ThreadOptions };

@@ -1,0 +1,57 @@
+/**
+ * What a node's worker threads can be told (`ActorSystem.start({ threads, … })`), their
+ * defaults, and the checks on them.
+ */
+import type { ResourceLimits } from 'node:worker_threads';
+import type { LowLatencyOption } from '../../transport/spinner.js';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+
+export interface ThreadOptions {
+  /** Worker threads to start. Default: the number of cores. */
+  threads?: number;
+  /** V8 heap limits per worker thread (e.g. `{ maxOldGenerationSizeMb: 64 }`). */
+  resourceLimits?: ResourceLimits;
+  /** A worker whose event loop makes no progress for this long is terminated. Default 10 000 ms. */
+  watchdogMs?: number;
+  /** Largest encoded message, bytes. Default 16 MiB. */
+  maxMessageBytes?: number;
+  /** Each thread's heartbeat period, ms. Default 500. */
+  heartbeatMs?: number;
+  /**
+   * Worker threads kept started and idle (modules loaded, no identity yet), so a thread that
+   * dies is replaced by promoting one — recovery costs about a handshake instead of a worker
+   * boot — and a new spare starts in the background once the replacement runs. Each costs
+   * an idle worker's memory (~12 MB RSS here) and no CPU while it waits. `0`: no spares; a
+   * dead thread is replaced by a cold start. Default 1 (when `threads` ≥ 1).
+   */
+  spareThreads?: number;
+  /**
+   * Low-latency mode for messages between threads (off by default): each thread busy-polls
+   * shared-memory rings for `spinMicros` (default 50) after each exchange instead of parking
+   * at once, so a cross-thread ask takes a few µs instead of an event-loop wake-up. Costs CPU:
+   * a thread in a steady conversation keeps its core busy. See transport/spinner.ts.
+   */
+  lowLatency?: LowLatencyOption;
+}
+
+export const THREAD_DEFAULTS = {
+  watchdogMs: 10_000,
+  /** How often the main thread collects mailbox depths from the workers (placement, tree). */
+  statsIntervalMs: 1000,
+  /** How often a worker bumps its progress counter. */
+  progressIntervalMs: 100,
+  maxMessageBytes: 16 * 1024 * 1024,
+  /** How long a new worker may take to answer before it counts as failed. */
+  bootTimeoutMs: 30_000,
+  /** Spare workers kept ready for crash recovery (see ThreadOptions.spareThreads). */
+  spareThreads: 1,
+} as const;
+
+/** `spareThreads`, checked: an integer ≥ 0, else `ERR_INVALID_ARGUMENT` (field `spareThreads`). */
+export function spareThreadsOf(options: ThreadOptions): number {
+  const spares = options.spareThreads ?? THREAD_DEFAULTS.spareThreads;
+  if (!Number.isInteger(spares) || spares < 0) {
+    throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `spareThreads must be an integer >= 0, got ${spares}`, { field: 'spareThreads' });
+  }
+  return spares;
+}
