@@ -1,4 +1,4 @@
-import { Actor, ActorSystem, supervisor } from 'apiary';
+import { Actor, ActorSystem, supervisor } from 'apiary-runtime';
 
 class Counter extends Actor {
   count = 0;
