@@ -307,7 +307,7 @@ export async function checkWorkerModules(input: Pick<DoctorInput, 'workerActors'
     }
     const workerError = onWorker.get(`${ref.module}#${ref.exportName}`);
     if (workerError !== undefined) {
-      return { ...base, status: 'fail', detail: `does not load on a worker thread: ${workerError}`, fix: `make ${ref.module} loadable on its own (no top-level work that needs the main thread; TypeScript under tsx: node --import tsx)` };
+      return { ...base, status: 'fail', detail: `does not load on a worker thread: ${workerError}`, fix: `make ${shortModule(ref.module)} loadable on its own (no top-level work that needs the main thread; TypeScript under tsx: node --import tsx)` };
     }
     return { ...base, status: 'pass', detail: `${name} from ${shortModule(ref.module)} loads on a worker thread` };
   });
