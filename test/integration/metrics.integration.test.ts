@@ -7,6 +7,7 @@
  * or merging apiary's metrics.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { Actor, ActorSystem, createMetrics, Guard, ManualClock, startAdminServer
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
+const rulesFile = fileURLToPath(new URL('../../runtime/observability/prometheus-rules.yml', import.meta.url));
 const env = { ...process.env, APIARY_SECRET: 'metrics-test-secret-0123456789' };
 
 /** Answers every message with itself. */
@@ -93,6 +95,17 @@ describe('GET /metrics of a running node', () => {
     expect(fams.has('apiary_event_loop_lag_ms')).toBe(false);
     const checked = promtool(text);
     if (checked !== undefined) expect(checked, 'promtool check metrics').toEqual({ status: 0, output: '' });
+  });
+
+  it('is what the shipped Prometheus rules query (and they pass promtool check rules where installed)', async () => {
+    const { http } = await ready(node([]));
+    const fams = families(await scrape(http));
+    const rules = readFileSync(rulesFile, 'utf8');
+    const queried = [...rules.matchAll(/^\s+expr: (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/\b(apiary_\w+)/g)].map((n) => n[1]!));
+    expect(queried.length).toBeGreaterThanOrEqual(8);
+    for (const name of queried) expect(fams.has(name), `${name} in /metrics`).toBe(true);
+    const r = spawnSync('promtool', ['check', 'rules', rulesFile], { encoding: 'utf8' });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   });
 
   it('counts cluster members by state and link frames and bytes both ways on a 2-node cluster', async () => {
