@@ -28,6 +28,7 @@ import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
 import { isLoopback, loadConfig, parseSeeds, readSecret } from './start.js';
 import { CliError } from './usage.js';
 
+/** The limits and timeouts of `apiary doctor`'s checks. */
 export const DOCTOR_DEFAULTS = {
   /** A secret shorter than this (bytes) fails when the node listens beyond loopback. */
   minSecretBytes: 16,
@@ -41,6 +42,7 @@ export const DOCTOR_DEFAULTS = {
   minNodeMajor: 20,
 } as const;
 
+/** `fail` makes `apiary doctor` exit 1; `skip`: nothing to check (no seeds, no config…). */
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
 /** One line of the report. `fix` is set on every failure: what to do about it. */
@@ -91,6 +93,7 @@ export interface DoctorInput {
   stores: StoreProbe[];
 }
 
+/** Overrides for tests and embedders (clock, timeouts, this machine's addresses). */
 export interface DoctorOptions {
   clock?: Clock;
   probeTimeoutMs?: number;
@@ -396,6 +399,14 @@ export function renderReport(name: string, results: CheckResult[], fancy: boolea
 }
 
 // ---- the command -------------------------------------------------------------------------------
+
+/** `apiary doctor --help` (for the CLI's per-command help). */
+export const DOCTOR_USAGE = `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
+                     [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]
+
+Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, seeds and clock
+skew, worker modules, stores) and prints the fix for each failure. Exit 0: nothing failed;
+1: a check failed; 2: bad usage.`;
 
 /** The Node.js version range in apiary's package.json (`engines.node`), if it can be read. */
 function enginesRange(): string | undefined {
