@@ -108,7 +108,7 @@ describe('HTTP admin server', () => {
     const text = await res.text();
     for (const line of text.trim().split('\n')) {
       if (line === '') continue; // blank lines separate metric families
-      expect(line).toMatch(/^(# (HELP|TYPE) (apiary|process|nodejs)_\w+ .+|(apiary|process|nodejs)_\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/);
+      expect(line).toMatch(/^(# (HELP|TYPE) (apiary|process|nodejs)_\w+ .+|(apiary|process|nodejs)_\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?\d+(\.\d+)?(e[+-]?\d+)?|NaN|Nan|[+-]Inf))$/);
     }
     for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed_total', 'apiary_thread_restarts_total', 'apiary_processing_duration_seconds', 'apiary_ask_duration_seconds', 'apiary_health_state', 'apiary_event_loop_lag_seconds']) {
       expect(text).toContain(`# TYPE ${name} `);
