@@ -6,12 +6,13 @@
  * measured asks queue behind up to CREDITS × FLOOD_SLICE tells in FIFO order.
  * `throughput` is the flood actually delivered meanwhile. Variant `priority-high`: apiary's
  * asks sent with `priority: 'high'`, which overtake the queued tells.
- * Systems: raw (bare queue), apiary, nact, comedy (in-memory).
+ * Systems: raw (bare queue), apiary, nact, comedy (in-memory; a peer that is not installed is a note).
  */
 import { ActorSystem } from '../runtime/node/actor-system.js';
 import { comedySubject } from './peers/comedy.js';
+import { notInstalled, peerInstalled } from './peers/load.js';
 import { nactSubject } from './peers/nact.js';
-import { Latency, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';
+import { Latency, throughputRow, yieldToLoop, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 import { apiarySubject, rawQueueSubject, TICK, type Subject } from './subject.js';
 
 export interface AskUnderLoadOptions {
@@ -53,14 +54,17 @@ async function underLoad(subject: Subject, asks: number, variant?: string): Prom
 export async function askUnderLoad(options: AskUnderLoadOptions): Promise<ScenarioResult> {
   const system = new ActorSystem();
   const rows: BenchRow[] = [];
+  const notes: BenchNote[] = [];
   try {
     const systems: [() => Subject | Promise<Subject>, string?][] = [
       [rawQueueSubject],
       [() => apiarySubject(system)],
       [() => apiarySubject(system, 0, 'apiary', { priority: 'high' }), 'priority-high'],
-      [nactSubject],
-      [() => comedySubject('in-memory')],
     ];
+    if (peerInstalled('nact')) systems.push([nactSubject]);
+    else notes.push(notInstalled('nact', 'ask-under-load'));
+    if (peerInstalled('comedy')) systems.push([() => comedySubject('in-memory')]);
+    else notes.push(notInstalled('comedy', 'ask-under-load'));
     for (const [make, variant] of systems) {
       const subject = await make();
       try {
@@ -72,5 +76,5 @@ export async function askUnderLoad(options: AskUnderLoadOptions): Promise<Scenar
   } finally {
     await system.stop();
   }
-  return { rows, notes: [] };
+  return { rows, notes };
 }

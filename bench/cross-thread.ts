@@ -16,6 +16,7 @@ import { ASK } from '../transport/frames.js';
 import { createRingBuffer, ringEnds } from '../transport/spin-ring.js';
 import { LOW_LATENCY_DEFAULTS } from '../transport/spinner.js';
 import { comedySubject } from './peers/comedy.js';
+import { notInstalled, peerInstalled } from './peers/load.js';
 import { CoresBusy, Latency, throughput, throughputRow, yieldToLoop, type BenchRow, type ScenarioResult } from './stats.js';
 import { apiarySubject, flood, pingPong, TICK, type Subject } from './subject.js';
 
@@ -122,7 +123,9 @@ async function rawSpin(n: number, lat: Latency): Promise<void> {
 export async function crossThread(options: CrossThreadOptions): Promise<ScenarioResult> {
   const worker = new Worker(RAW_WORKER);
   const system = await ActorSystem.start({ threads: 1 });
-  const list: Subject[] = [rawPortSubject(worker), await apiarySubject(system, 1), await comedySubject('threaded')];
+  const apiary = await apiarySubject(system, 1);
+  const comedy = peerInstalled('comedy') ? await comedySubject('threaded') : undefined;
+  const list: Subject[] = [rawPortSubject(worker), apiary, ...(comedy === undefined ? [] : [comedy])];
   const rows: BenchRow[] = [];
   const cores = new Map(['raw', 'apiary', 'comedy', 'raw (spin)', 'apiary (spin)'].map((k) => [k, new CoresBusy()]));
   const comedyMessages = Math.max(1000, options.messages / COMEDY_SHARE);
@@ -138,20 +141,22 @@ export async function crossThread(options: CrossThreadOptions): Promise<Scenario
     await cores.get('raw (spin)')!.measure(() => rawSpin(options.pings, spin));
     rows.push(...spin.rows('cross-thread-ping-pong', 'raw', 'spin'));
     rows.push(throughputRow('cross-thread-throughput', 'raw', await rawBatched(worker, options.messages, options.iterations)));
-    rows.push(throughputRow('cross-thread-throughput', 'apiary', await flood(list[1]!, options.messages, options.iterations)));
-    rows.push(throughputRow('cross-thread-throughput', 'comedy', await flood(list[2]!, comedyMessages, options.iterations)));
+    rows.push(throughputRow('cross-thread-throughput', 'apiary', await flood(apiary, options.messages, options.iterations)));
+    if (comedy !== undefined) rows.push(throughputRow('cross-thread-throughput', 'comedy', await flood(comedy, comedyMessages, options.iterations)));
   } finally {
     for (const s of list) await s.stop();
     await system.stop();
   }
   rows.push(...(await lowLatency(options, cores.get('apiary (spin)')!)));
-  const busy = [...cores].map(([k, c]) => `${k} ${c.cores.toFixed(2)}`).join(', ');
+  const busy = [...cores].filter(([k]) => k !== 'comedy' || comedy !== undefined).map(([k, c]) => `${k} ${c.cores.toFixed(2)}`).join(', ');
   const noThreads = 'nact runs in-process only (no worker threads)';
   return {
     rows,
     notes: [
       { scenario: 'cross-thread-*', system: 'nact', note: noThreads },
-      { scenario: 'cross-thread-throughput', system: 'comedy', note: `threaded mode, ${comedyMessages} messages per run (≈0.1M msg/s)` },
+      comedy === undefined
+        ? notInstalled('comedy', 'cross-thread-*')
+        : { scenario: 'cross-thread-throughput', system: 'comedy', note: `threaded mode, ${comedyMessages} messages per run (≈0.1M msg/s)` },
       { scenario: 'cross-thread-ping-pong', system: 'apiary (spin)', note: `lowLatency: true (spin ${LOW_LATENCY_DEFAULTS.spinMicros} µs before parking); vs baseline = vs raw (spin), the SharedArrayBuffer ring with msgpack frames` },
       { scenario: 'cross-thread-ping-pong', system: 'all', note: `cores busy while pinging (process CPU time of all threads ÷ wall time): ${busy}` },
     ],

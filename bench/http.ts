@@ -1,13 +1,17 @@
 /**
- * `apiary bench --http HOST:PORT`: measures a running node through its admin API.
- * - ask RTT (`cross-node-ask`, variant `http`): `POST /actors/{path}/ask` with the message as
- *   JSON, beside `raw` (same variant) = `GET /health`, the HTTP round trip alone;
- * - kill → restart (`restart`, variant `http-kill`): `POST /actors/{path}/kill`, then `/tree`
- *   polled until the actor runs again with one more restart (and answers an ask, if it does).
+ * `apiary bench --http HOST:PORT`: measures a running node through its admin API, from
+ * outside (an HTTP client on this machine; nothing here is a node-to-node figure).
+ * - `http-ask` (always): `POST /actors/{path}/ask` with the message as JSON (`apiary`),
+ *   beside `raw` = `GET /health`, the HTTP round trip alone. An ask changes nothing but what
+ *   the actor does with the message: pick one it answers without side effects.
+ * - `http-kill-restart` (only with `--kill`): `POST /actors/{path}/kill`, then `/tree` polled
+ *   until the actor runs again with one more restart (and answers an ask, if it does). This
+ *   really crashes the actor, and its supervisor counts each kill against its intensity.
  * The actor is `--path`, or else the first running worker in the tree; the message is
- * `--message` (JSON, default `"ping"`): pick one the actor answers without failing.
+ * `--message` (JSON, default `"ping"`).
  */
 import { parseHostPort } from '../runtime/admin/admin-server.js';
+import { CliError, UsageError } from '../runtime/cli/usage.js';
 import { Latency, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 
 /** How long a killed actor gets to run (and answer) again before the kill → restart run gives up. */
@@ -18,6 +22,8 @@ export interface HttpBenchOptions {
   path: string | undefined;
   message: string | undefined;
   quick: boolean;
+  /** Also measure kill → restart (crashes the actor `kills` times); default false: read-only. */
+  kill: boolean;
 }
 
 interface Entry {
@@ -40,12 +46,22 @@ function find(entries: Entry[], pred: (e: Entry) => boolean): Entry | undefined 
 export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResult> {
   const { host, port } = parseHostPort(options.http, 'http');
   const base = `http://${host}:${port}`;
-  const tree = async (): Promise<Entry[]> => ((await (await fetch(`${base}/tree`)).json()) as { children: Entry[] }).children;
-  const worker = options.path ?? find(await tree(), (e) => e.kind === 'worker' && e.status === 'running')?.path;
-  if (worker === undefined) throw new Error(`no running worker at ${base}/tree (give one with --path)`);
-  const path = worker.startsWith('/') ? worker : `/${worker}`;
   const body = options.message ?? '"ping"';
-  JSON.parse(body); // a malformed --message fails here, not on the node
+  try {
+    JSON.parse(body); // a malformed --message fails here, not on the node
+  } catch {
+    throw new UsageError(`bench: --message is not JSON: ${body}`);
+  }
+  const tree = async (): Promise<Entry[]> => ((await (await fetch(`${base}/tree`)).json()) as { children: Entry[] }).children;
+  let first: Entry[];
+  try {
+    first = await tree();
+  } catch {
+    throw new CliError(`no node answers at ${base} (is one running with --http there?)`);
+  }
+  const worker = options.path ?? find(first, (e) => e.kind === 'worker' && e.status === 'running')?.path;
+  if (worker === undefined) throw new CliError(`no running worker at ${base}/tree (give one with --path)`);
+  const path = worker.startsWith('/') ? worker : `/${worker}`;
   const n = options.quick ? 200 : 2000;
   const kills = options.quick ? 3 : 10;
   const rows: BenchRow[] = [];
@@ -68,9 +84,11 @@ export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResu
     await ask();
     askLat.recordMs(performance.now() - t0);
   }
-  rows.push(...health.rows('cross-node-ask', 'raw', 'http'));
-  if (asks) rows.push(...askLat.rows('cross-node-ask', 'apiary', 'http'));
-  else notes.push({ scenario: 'cross-node-ask', system: 'apiary', note: `POST ${path}/ask did not answer (no ask route, or the actor fails on ${body})` });
+  rows.push(...health.rows('http-ask', 'raw'));
+  if (asks) rows.push(...askLat.rows('http-ask', 'apiary'));
+  else notes.push({ scenario: 'http-ask', system: 'apiary', note: `POST ${path}/ask did not answer (no ask route, or the actor fails on ${body})` });
+  notes.push({ scenario: 'http-ask', system: 'apiary', note: `measured over HTTP against ${base}, actor ${path}` });
+  if (!options.kill) return { rows, notes };
 
   const restart = new Latency();
   for (let i = 0; i < kills; i++) {
@@ -87,11 +105,11 @@ export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResu
     }
     if (back && (!asks || (await ask()))) restart.recordMs(performance.now() - t0);
     else {
-      notes.push({ scenario: 'restart', system: 'apiary', note: `${path} was not running and answering ${RESTART_WAIT_MS} ms after a kill` });
+      notes.push({ scenario: 'http-kill-restart', system: 'apiary', note: `${path} was not running and answering ${RESTART_WAIT_MS} ms after a kill` });
       break;
     }
   }
-  if (restart.count > 0) rows.push(...restart.rows('restart', 'apiary', 'http-kill'));
-  notes.push({ scenario: 'cross-node-ask / restart', system: 'apiary', note: `measured over HTTP against ${base}, actor ${path}` });
+  if (restart.count > 0) rows.push(...restart.rows('http-kill-restart', 'apiary'));
+  notes.push({ scenario: 'http-kill-restart', system: 'apiary', note: `${restart.count} kill(s) of ${path}, each counted by its supervisor` });
   return { rows, notes };
 }

@@ -3,7 +3,8 @@
  * - `in-thread-ping-pong`: ask → reply round trip to one actor (p50/p99/p999 of
  *   `CHUNK`-round-trip means: a single in-thread round trip is shorter than a timer read);
  * - `in-thread-throughput`: one-way tells to one actor, counted there (tinybench, median run).
- * Systems: `raw` (a bare function-call queue), `apiary`, `nact`, `comedy` (in-memory mode);
+ * Systems: `raw` (a bare function-call queue), `apiary`, `nact`, `comedy` (in-memory mode;
+ * a peer that is not installed is a note instead);
  * ping-pong also has `apiary` variant `router`: the same asks through a RouterActor
  * (round-robin over two echo actors), i.e. what one routing hop costs.
  */
@@ -11,8 +12,9 @@ import { RouterActor } from '../toolkit/router.js';
 import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchTarget } from './actors.js';
 import { comedySubject } from './peers/comedy.js';
+import { peerInstalled, notInstalled } from './peers/load.js';
 import { nactSubject } from './peers/nact.js';
-import { Latency, throughputRow, type ScenarioResult } from './stats.js';
+import { Latency, throughputRow, type BenchNote, type ScenarioResult } from './stats.js';
 import { apiarySubject, flood, pingPong, rawQueueSubject, type Subject } from './subject.js';
 
 export interface InThreadOptions {
@@ -27,12 +29,18 @@ export interface InThreadOptions {
 const CHUNK = 8;
 const ROUNDS = 5;
 
-/** Starts the four in-thread subjects; each scenario below runs them all. */
-async function subjects(): Promise<{ list: Subject[]; close(): Promise<void> }> {
+/** Starts the in-thread subjects (the peers that are installed); each scenario below runs them all. */
+async function subjects(scenario: string): Promise<{ list: Subject[]; notes: BenchNote[]; close(): Promise<void> }> {
   const system = new ActorSystem();
-  const list = [rawQueueSubject(), await apiarySubject(system), nactSubject(), await comedySubject('in-memory')];
+  const list = [rawQueueSubject(), await apiarySubject(system)];
+  const notes: BenchNote[] = [];
+  if (peerInstalled('nact')) list.push(nactSubject());
+  else notes.push(notInstalled('nact', scenario));
+  if (peerInstalled('comedy')) list.push(await comedySubject('in-memory'));
+  else notes.push(notInstalled('comedy', scenario));
   return {
     list,
+    notes,
     close: async () => {
       for (const s of list) await s.stop();
       await system.stop();
@@ -55,7 +63,7 @@ async function routerSubject(): Promise<Subject> {
 }
 
 export async function inThreadPingPong(options: InThreadOptions): Promise<ScenarioResult> {
-  const { list, close } = await subjects();
+  const { list, notes, close } = await subjects('in-thread-ping-pong');
   const router = await routerSubject();
   try {
     const all = [...list, router];
@@ -65,7 +73,7 @@ export async function inThreadPingPong(options: InThreadOptions): Promise<Scenar
     for (let r = 0; r < ROUNDS; r++) for (const s of all) await pingPong(s, options.pings / ROUNDS, lat.get(s.system)!, CHUNK);
     const rows = list.flatMap((s) => lat.get(s.system)!.rows('in-thread-ping-pong', s.system));
     rows.push(...lat.get(router.system)!.rows('in-thread-ping-pong', 'apiary', 'router'));
-    return { rows, notes: [] };
+    return { rows, notes };
   } finally {
     await router.stop();
     await close();
@@ -73,11 +81,11 @@ export async function inThreadPingPong(options: InThreadOptions): Promise<Scenar
 }
 
 export async function inThreadThroughput(options: InThreadOptions): Promise<ScenarioResult> {
-  const { list, close } = await subjects();
+  const { list, notes, close } = await subjects('in-thread-throughput');
   try {
     const rows = [];
     for (const s of list) rows.push(throughputRow('in-thread-throughput', s.system, await flood(s, options.messages, options.iterations)));
-    return { rows, notes: [] };
+    return { rows, notes };
   } finally {
     await close();
   }

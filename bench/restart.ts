@@ -19,6 +19,7 @@ import { ActorSystem } from '../runtime/node/actor-system.js';
 import { supervisor } from '../supervisor/child-spec.js';
 import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { BenchCrasher } from './actors.js';
+import { notInstalled, peerInstalled } from './peers/load.js';
 import { nactCrasher } from './peers/nact.js';
 import { Latency, type BenchRow, type ScenarioResult } from './stats.js';
 
@@ -117,10 +118,9 @@ async function workerStart(n: number, lat: Latency): Promise<void> {
 }
 
 export async function restart(options: RestartOptions): Promise<ScenarioResult> {
-  const rows: BenchRow[] = [
-    ...(await inThread(options.inThread)).rows('restart', 'apiary'),
-    ...(await nactRestart(options.inThread)).rows('restart', 'nact'),
-  ];
+  const rows: BenchRow[] = (await inThread(options.inThread)).rows('restart', 'apiary');
+  const nact = peerInstalled('nact');
+  if (nact) rows.push(...(await nactRestart(options.inThread)).rows('restart', 'nact'));
   // alternate the two thread measurements so both see the same machine
   const raw = new Latency();
   const crash = new Latency();
@@ -138,6 +138,9 @@ export async function restart(options: RestartOptions): Promise<ScenarioResult> 
   );
   return {
     rows,
-    notes: [{ scenario: 'restart', system: 'comedy', note: 'restarts only forked/threaded actors by respawning a process or thread; not comparable in-thread' }],
+    notes: [
+      ...(nact ? [] : [notInstalled('nact', 'restart')]),
+      { scenario: 'restart', system: 'comedy', note: 'restarts only forked/threaded actors by respawning a process or thread; not comparable in-thread' },
+    ],
   };
 }

@@ -1,15 +1,18 @@
 /**
- * `npm run bench` / `apiary bench`: runs the scenarios, prints a table (or the JSON rows of
- * DESIGN §4 with --json) and writes bench/results/latest.json.
+ * `apiary bench` (and `npm run bench` in a checkout): runs the scenarios, prints a table (or
+ * the JSON rows of DESIGN §4 with --json) and writes the rows to a file in the working
+ * directory — `./apiary-bench-results.json`, or `--out FILE` — never into the package.
  *
- * Usage: node dist/bench/run.js [SCENARIO...] [--json] [--quick]
- *        node dist/bench/run.js --http HOST:PORT [--path PATH] [--message JSON] [--json] [--quick]
+ * Usage: apiary bench [SCENARIO...] [--json] [--quick] [--out FILE]
+ *        apiary bench --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
  * A SCENARIO is a DESIGN §4 scenario name (e.g. `codec`) or a group (`in-thread`, `cross-thread`,
- * `cross-node`); none runs them all.
+ * `cross-node`); none runs them all. Notes (why a system has no figure, e.g. a peer that is
+ * not installed) are printed under the table, or on stderr with --json (stdout stays JSON).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../runtime/cli/usage.js';
 import { askUnderLoad } from './ask-under-load.js';
 import { codec } from './codec.js';
 import { crossThread } from './cross-thread.js';
@@ -62,16 +65,32 @@ function select(names: string[]): string[] {
     const hits = Object.entries(GROUPS).filter(([k, g]) => k.startsWith(name) || g.scenarios.some((s) => s.startsWith(name)));
     if (hits.length === 0) {
       const known = Object.values(GROUPS).flatMap((g) => g.scenarios);
-      throw new Error(`unknown scenario '${name}' (known: ${known.join(', ')})`);
+      throw new UsageError(`bench: unknown scenario '${name}' (known: ${known.join(', ')})`);
     }
     for (const [k] of hits) picked.add(k);
   }
   return [...picked];
 }
 
+/** Where the rows go when no `--out` says otherwise: the working directory. */
+export const DEFAULT_OUT = 'apiary-bench-results.json';
+
+/** One note per system and text: the same note from several scenarios is listed once, with all of them. */
+function mergeNotes(notes: BenchNote[]): BenchNote[] {
+  const merged = new Map<string, BenchNote>();
+  for (const n of notes) {
+    const key = `${n.system}\u0000${n.note}`;
+    const seen = merged.get(key);
+    if (seen === undefined) merged.set(key, { ...n });
+    else if (!seen.scenario.split(', ').includes(n.scenario)) seen.scenario = `${seen.scenario}, ${n.scenario}`;
+  }
+  return [...merged.values()];
+}
+
 /**
  * Runs the selected scenarios (or, with `--http`, measures a running node), prints the table
- * or the JSON rows, writes bench/results/latest.json and resolves with the rows.
+ * or the JSON rows, writes the rows to `--out` (default ./apiary-bench-results.json) and
+ * resolves with them. Rejects with a UsageError (exit 2) for bad arguments.
  */
 export async function runBench(argv: string[]): Promise<BenchRow[]> {
   const { values, positionals } = parseArgs({
@@ -80,20 +99,30 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
     options: {
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
       http: { type: 'string' },
       path: { type: 'string' },
       message: { type: 'string' },
+      kill: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick ?? false;
+  if (values.http === undefined) {
+    for (const flag of ['path', 'message', 'kill'] as const) {
+      if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`bench: --${flag} needs --http HOST:PORT (see apiary bench --help)`);
+    }
+  } else if (positionals.length > 0) throw new UsageError(`bench: no SCENARIO with --http (got '${positionals[0]}')`);
+  if (values.out === '') throw new UsageError('bench: --out needs a file name');
+  const out = resolve(values.out ?? DEFAULT_OUT);
+  const groups = values.http === undefined ? select(positionals) : [];
   const rows: BenchRow[] = [];
   const notes: BenchNote[] = [];
   if (values.http !== undefined) {
-    const r = await httpBench({ http: values.http, path: values.path, message: values.message, quick });
+    const r = await httpBench({ http: values.http, path: values.path, message: values.message, quick, kill: values.kill ?? false });
     rows.push(...r.rows);
     notes.push(...r.notes);
   } else {
-    for (const name of select(positionals)) {
+    for (const name of groups) {
       const started = performance.now();
       const r = await GROUPS[name]!.run(quick);
       rows.push(...r.rows);
@@ -101,20 +130,14 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       if (!values.json) process.stderr.write(`  ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     }
   }
-  const dir = fileURLToPath(new URL('../../bench/results', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}latest.json`, `${JSON.stringify(rows, null, 2)}\n`);
-  if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(table(rows, notes));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(rows, null, 2)}\n`);
+  const merged = mergeNotes(notes);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    for (const n of merged) process.stderr.write(`note: ${n.scenario} / ${n.system}: ${n.note}\n`);
+  } else process.stdout.write(table(rows, merged));
+  const shown = relative(process.cwd(), out);
+  process.stderr.write(`${rows.length} rows written to ${shown.startsWith('..') || shown === '' ? out : shown}\n`);
   return rows;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  runBench(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`apiary bench: ${(err as Error).message}\n`);
-      process.exit(1);
-    },
-  );
 }

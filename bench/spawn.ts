@@ -2,14 +2,15 @@
  * `spawn`: how fast idle actors are created on one thread and what each costs on the heap
  * once created (after a full GC, actors kept referenced). apiary spawns top-level actors
  * with `system.spawn`; nact and comedy (in-memory) spawn theirs the same way, fewer of
- * them where they are slow.
+ * them where they are slow (a peer that is not installed is a note).
  */
 import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorSystem } from '../runtime/node/actor-system.js';
 import { BenchIdle } from './actors.js';
 import { comedySpawner } from './peers/comedy.js';
+import { notInstalled, peerInstalled } from './peers/load.js';
 import { nactSpawner } from './peers/nact.js';
-import { heapAfterGc, round, type BenchRow, type ScenarioResult } from './stats.js';
+import { heapAfterGc, round, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 
 export interface SpawnOptions {
   /** apiary actors (the issue's 1M). */
@@ -51,20 +52,24 @@ export async function spawn(options: SpawnOptions): Promise<ScenarioResult> {
     refs.length = 0;
     await system.stop();
   }
-  const nact = nactSpawner();
-  try {
-    rows.push(...(await measure('nact', options.peerActors * 10, (n) => nact.spawn(n))));
-  } finally {
-    nact.stop();
-  }
-  const comedy = await comedySpawner();
-  try {
-    rows.push(...(await measure('comedy', options.peerActors, (n) => comedy.spawn(n))));
-  } finally {
-    await comedy.stop();
-  }
-  return {
-    rows,
-    notes: [{ scenario: 'spawn', system: 'nact, comedy', note: `${options.peerActors * 10} nact / ${options.peerActors} comedy actors (slower to create; per-actor figures)` }],
-  };
+  const notes: BenchNote[] = [];
+  if (peerInstalled('nact')) {
+    const nact = nactSpawner();
+    try {
+      rows.push(...(await measure('nact', options.peerActors * 10, (n) => nact.spawn(n))));
+    } finally {
+      nact.stop();
+    }
+    notes.push({ scenario: 'spawn', system: 'nact', note: `${options.peerActors * 10} actors (slower to create; per-actor figures)` });
+  } else notes.push(notInstalled('nact', 'spawn'));
+  if (peerInstalled('comedy')) {
+    const comedy = await comedySpawner();
+    try {
+      rows.push(...(await measure('comedy', options.peerActors, (n) => comedy.spawn(n))));
+    } finally {
+      await comedy.stop();
+    }
+    notes.push({ scenario: 'spawn', system: 'comedy', note: `${options.peerActors} actors (slower to create; per-actor figures)` });
+  } else notes.push(notInstalled('comedy', 'spawn'));
+  return { rows, notes };
 }

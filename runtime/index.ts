@@ -1,4 +1,8 @@
-/** One node and the cluster: the ActorSystem, threads, cluster, observability, admin server. */
+/**
+ * One node and the cluster, public surface: the ActorSystem and its options, stopping on
+ * signals, health and metrics types, alert rules and channels, the admin server. The
+ * failure detector and the alert engine are internal (`apiary-runtime/internals`).
+ */
 export { ActorSystem } from './node/actor-system.js';
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions } from './node/actor-system.js';
 export { stopOnSignals } from './node/signals.js';
@@ -7,15 +11,15 @@ export type { PoolOptions } from './threads/pool.js';
 export type { ThreadOptions } from './threads/thread-manager.js';
 export type { Heartbeat } from './observability/heartbeat.js';
 export type { HealthOptions, HealthStatus, ThreadHealth } from './observability/health.js';
-export { PhiAccrual, phi, PHI_DEFAULTS } from './cluster/phi-accrual.js';
+export { PHI_DEFAULTS } from './cluster/phi-accrual.js';
 export type { PhiOptions } from './cluster/phi-accrual.js';
-export { AlertEngine, consoleChannel, webhookChannel, DEFAULT_RULES } from './observability/alerts.js';
+export { consoleChannel, webhookChannel, DEFAULT_RULES } from './observability/alerts.js';
 export type { AlertRule, AlertChannel, AlertNotice, Severity } from './observability/alerts.js';
 export type { MetricsSnapshot } from './observability/node-stats.js';
 export { startAdminServer, ADMIN_DEFAULTS } from './admin/admin-server.js';
 export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 export { createMetrics } from './observability/metrics.js';
 export type { NodeMetrics, MetricsOptions, MetricsRegistry } from './observability/metrics.js';
-export { Cluster } from './cluster/cluster.js';
+export type { Cluster } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
 export { CLUSTER_DEFAULTS } from './cluster/defaults.js';

@@ -1,4 +1,9 @@
-/** OTP supervision: specs, strategies, restart intensity, backoff, the tree snapshot. */
+/**
+ * OTP supervision's public surface: `supervisor()` specs and their option types, the
+ * SupervisorRef of dynamic children, the tree snapshot. The policy functions (restart
+ * intensity, backoff, strategy groups) and the Supervisor actor itself are internal
+ * (`apiary-runtime/internals`, no compatibility promise).
+ */
 export { supervisor, STRATEGIES, RESTART_TYPES } from './child-spec.js';
 export type {
   ChildSpec,
@@ -10,12 +15,8 @@ export type {
   SupervisorOptions,
   SupervisorSpec,
 } from './child-spec.js';
-export { Supervisor } from './supervisor.js';
 export type { ChildInfo, ChildCounts } from './child-table.js';
 export { SupervisorRef } from './supervisor-ref.js';
-export { backoffDelay, attemptAfterRun } from './backoff.js';
-export type { BackoffOptions, BackoffPolicy } from './backoff.js';
-export { recordRestart } from './restart-intensity.js';
-export { restartGroup } from './strategy.js';
+export type { BackoffOptions } from './backoff.js';
 export type { TreeEntry, TreeSnapshot } from './tree.js';
 export { DEFAULTS as SUPERVISOR_DEFAULTS } from './defaults.js';

@@ -1,8 +1,9 @@
 /**
- * How a message reaches a mailbox across threads and nodes: the msgpack codec, the batched
- * thread links, node links and membership. Users rarely need these directly.
+ * How a message reaches a mailbox across threads and nodes, public surface: the defaults,
+ * membership types and low-latency statistics. The codec and links themselves are internal
+ * (`assertPlainData` is in `apiary-runtime/internals`).
  */
-export { assertPlainData, CODEC_DEFAULTS } from './codec.js';
+export { CODEC_DEFAULTS } from './codec.js';
 export type { Member, MemberEvent, MemberState } from './membership.js';
 export { NODE_LINK_DEFAULTS, PROTOCOL_VERSION } from './node-link.js';
 export { LOW_LATENCY_DEFAULTS, lowLatencyStats } from './spinner.js';

@@ -1,10 +1,12 @@
 /**
  * comedy (https://github.com/untu/comedy) as a peer, in its `in-memory` mode (same thread)
  * and `threaded` mode (a worker thread per actor). comedy's tells (`send`) and asks
- * (`sendAndReceive`) are not ordered with each other, so completion is polled.
+ * (`sendAndReceive`) are not ordered with each other, so completion is polled. Loaded when
+ * a system is made, not on import: it may not be installed (load.ts; callers check
+ * `peerInstalled('comedy')` first).
  */
-import { createRequire } from 'node:module';
 import { pollCount, type Subject } from '../subject.js';
+import { loadPeer } from './load.js';
 
 interface ComedyRef {
   send(topic: string, ...args: unknown[]): Promise<void>;
@@ -15,7 +17,6 @@ interface ComedySystem {
   rootActor(): Promise<{ createChild(def: unknown, options: { mode: string }): Promise<ComedyRef> }>;
   destroy(): Promise<void>;
 }
-const comedy = createRequire(import.meta.url)('comedy') as (options: object) => ComedySystem;
 
 /**
  * comedy's version of BenchTarget. Threaded mode ships the class to the worker as source
@@ -43,7 +44,7 @@ class ComedyIdle {
 export type ComedyMode = 'in-memory' | 'threaded';
 
 function newSystem(): ComedySystem {
-  return comedy({ log: { level: 0 }, test: true });
+  return loadPeer<(options: object) => ComedySystem>('comedy')({ log: { level: 0 }, test: true });
 }
 
 export async function comedySubject(mode: ComedyMode): Promise<Subject> {

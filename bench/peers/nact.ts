@@ -1,10 +1,11 @@
 /**
  * nact (in-process actors, https://nact.io) as a peer. nact has no worker threads and no
  * remoting, so it takes part in the in-thread scenarios only; its supervision (`onCrash`
- * → `reset`) restarts an actor in place.
+ * → `reset`) restarts an actor in place. Loaded when a subject is made, not on import: it
+ * may not be installed (load.ts; callers check `peerInstalled('nact')` first).
  */
-import { createRequire } from 'node:module';
 import { pollCount, type Subject } from '../subject.js';
+import { loadPeer } from './load.js';
 
 type Ref = object;
 interface NactApi {
@@ -15,8 +16,6 @@ interface NactApi {
   query(actor: Ref, make: (sender: Ref) => unknown, timeout: number): Promise<unknown>;
 }
 
-const nact = createRequire(import.meta.url)('nact') as NactApi;
-
 interface TargetMsg {
   v?: number;
   count?: true;
@@ -25,23 +24,26 @@ interface TargetMsg {
 }
 
 /** nact's version of BenchTarget: a stateful actor (one message at a time, in order). */
-function target(state: number | undefined, msg: TargetMsg): number {
-  const n = state ?? 0;
-  if (msg.crash) throw new Error('bench crash');
-  if (msg.v !== undefined) {
-    nact.dispatch(msg.sender!, msg.v);
-    return n;
-  }
-  if (msg.count) {
-    nact.dispatch(msg.sender!, n);
-    return n;
-  }
-  return n + 1;
+function targetOf(nact: NactApi): (state: number | undefined, msg: TargetMsg) => number {
+  return (state, msg) => {
+    const n = state ?? 0;
+    if (msg.crash) throw new Error('bench crash');
+    if (msg.v !== undefined) {
+      nact.dispatch(msg.sender!, msg.v);
+      return n;
+    }
+    if (msg.count) {
+      nact.dispatch(msg.sender!, n);
+      return n;
+    }
+    return n + 1;
+  };
 }
 
 export function nactSubject(): Subject {
+  const nact = loadPeer<NactApi>('nact');
   const system = nact.start();
-  const actor = nact.spawn(system, target, 'target');
+  const actor = nact.spawn(system, targetOf(nact), 'target');
   return {
     system: 'nact',
     ask: (v) => nact.query(actor, (sender) => ({ v, sender }), 120_000),
@@ -53,6 +55,7 @@ export function nactSubject(): Subject {
 
 /** Spawns `n` idle actors; keeps them referenced until `stop`. */
 export function nactSpawner(): { spawn(n: number): Promise<void>; stop(): void } {
+  const nact = loadPeer<NactApi>('nact');
   const system = nact.start();
   const refs: Ref[] = [];
   const idle = (state: unknown): unknown => state;
@@ -66,8 +69,9 @@ export function nactSpawner(): { spawn(n: number): Promise<void>; stop(): void }
 
 /** An actor restarted in place by nact's supervision; `crash()` then `ask()` answers again. */
 export function nactCrasher(): { crash(): void; ask(v: number): Promise<unknown>; stop(): void } {
+  const nact = loadPeer<NactApi>('nact');
   const system = nact.start();
-  const actor = nact.spawn(system, target, 'crasher', { onCrash: (_m: unknown, _e: unknown, ctx: { reset: unknown }) => ctx.reset });
+  const actor = nact.spawn(system, targetOf(nact), 'crasher', { onCrash: (_m: unknown, _e: unknown, ctx: { reset: unknown }) => ctx.reset });
   return {
     crash: () => nact.dispatch(actor, { crash: true }),
     ask: (v) => nact.query(actor, (sender) => ({ v, sender }), 5000),

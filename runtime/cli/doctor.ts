@@ -12,10 +12,10 @@
  * (transport/node-link.ts `probeNodeLink`).
  * Time: wall-clock only (probes, skew); bounded by DOCTOR_DEFAULTS timeouts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { packageInfo } from './package-info.js';
 import { createServer, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -400,31 +400,6 @@ export function renderReport(name: string, results: CheckResult[], fancy: boolea
 
 // ---- the command -------------------------------------------------------------------------------
 
-/** `apiary doctor --help` (for the CLI's per-command help). */
-export const DOCTOR_USAGE = `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
-                     [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]
-
-Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, seeds and clock
-skew, worker modules, stores) and prints the fix for each failure. Exit 0: nothing failed;
-1: a check failed; 2: bad usage.`;
-
-/** The Node.js version range in apiary's package.json (`engines.node`), if it can be read. */
-function enginesRange(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        return (JSON.parse(readFileSync(file, 'utf8')) as { engines?: { node?: string } }).engines?.node;
-      } catch {
-        return undefined;
-      }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
-}
-
 /**
  * The input from `apiary start`'s flags and environment (APIARY_SECRET). Bad flags throw a
  * UsageError (exit 2); a secret file or config that cannot be read is a failed check instead.
@@ -456,7 +431,7 @@ export async function doctorInput(values: { config?: string; name?: string; list
   }
   return {
     nodeVersion: process.versions.node,
-    engines: enginesRange(),
+    engines: packageInfo().nodeRange,
     name: values.name ?? configName ?? (configFile !== undefined ? 'apiary' : 'demo'),
     listen,
     http,

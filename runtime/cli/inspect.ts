@@ -2,14 +2,14 @@
  * `apiary tree | kill | status`: the CLI side of the HTTP admin server.
  *
  * Owns: talking to a running node over HTTP and printing what it says — the tree as an
- * indented ASCII tree (colour on a TTY) or exactly /tree's JSON. A node that does not
- * answer is one line on stderr and exit code 1 (thrown as a CliError).
+ * indented ASCII tree (colour on a TTY unless NO_COLOR is set) or exactly /tree's JSON. A
+ * node that does not answer is one line on stderr and exit code 1 (thrown as a CliError).
  */
 import { parseArgs } from 'node:util';
 import type { TreeEntry, TreeSnapshot } from '../../supervisor/tree.js';
 import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { sleep } from '../../actors/foundation/clock.js';
-import { CliError } from './usage.js';
+import { CliError, UsageError } from './usage.js';
 
 function baseUrl(http: string | undefined): string {
   const { host, port } = parseHostPort(http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
@@ -33,6 +33,14 @@ function errorOf(text: string): string {
   } catch {
     return text.trim();
   }
+}
+
+/**
+ * Whether to print colour on `stream`: only on a terminal, and never when the NO_COLOR
+ * environment variable is set to anything but the empty string (https://no-color.org).
+ */
+export function wantsColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
 const COLOURS = { running: '\x1b[32m', restarting: '\x1b[33m', stopped: '\x1b[31m', reset: '\x1b[0m' } as const;
@@ -74,7 +82,7 @@ export async function inspectTree(argv: string[]): Promise<void> {
     if (values.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     else {
       if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-      process.stdout.write(renderTree(JSON.parse(text) as TreeSnapshot, process.stdout.isTTY === true));
+      process.stdout.write(renderTree(JSON.parse(text) as TreeSnapshot, wantsColour(process.stdout)));
     }
   };
   await once();
@@ -92,7 +100,8 @@ export async function killActor(argv: string[]): Promise<void> {
     options: { http: { type: 'string' }, reason: { type: 'string' } },
   });
   const path = positionals[0];
-  if (path === undefined) throw new CliError('usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]', true);
+  if (path === undefined) throw new UsageError('kill: missing PATH, the actor to kill (see apiary kill --help)');
+  if (positionals.length > 1) throw new UsageError(`kill: one PATH only, got ${positionals.length} (see apiary kill --help)`);
   const base = baseUrl(values.http);
   const query = values.reason ? `?reason=${encodeURIComponent(values.reason)}` : '';
   const target = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');

@@ -1,7 +1,12 @@
 /**
- * How the `apiary` command fails: one line on stderr, no stack trace. A {@link CliError}
- * exits 1 (a node did not answer, a kill was refused) or 2 when `usage` is set; a
- * {@link UsageError} always exits 2 (bad usage, a feature not available).
+ * How the `apiary` command explains itself and fails: the usage text of the command and of
+ * each verb (printed by `--help`, exit 0), and the errors that become one line on stderr, no
+ * stack trace. A {@link CliError} exits 1 (a node did not answer, a kill was refused) or 2
+ * when `usage` is set; a {@link UsageError} always exits 2 (bad usage, a feature not
+ * available).
+ *
+ * Owns: the words. Does not own parsing (each verb parses its own flags with node:util
+ * parseArgs; main.ts turns parseArgs' errors into UsageErrors) or what a verb does.
  */
 
 /** A failure to report as one line: exit code 1, or 2 when `usage` (the command was misused). */
@@ -20,3 +25,92 @@ export class UsageError extends CliError {
     super(message, true);
   }
 }
+
+/** `apiary --help`: the verbs, one line each. */
+export const USAGE = `usage: apiary <command> [options]
+
+commands:
+  start    run a node: the demo swarm, or the supervisor of a config module
+  tree     print a running node's supervisor tree
+  kill     make an actor on a running node exit abnormally (to watch its supervisor act)
+  status   a running node's health, threads and cluster members
+  bench    measure latency and throughput beside baselines and peers, or a running node
+  doctor   check what \`apiary start\` needs (ports, secret, seeds, clock skew, modules) and how to fix it
+
+apiary <command> --help   the options of one command
+apiary --version          the installed version
+
+Exit codes: 0 done, 1 a runtime failure, 2 bad usage.`;
+
+/** `apiary VERB --help`: each verb's synopsis and options. */
+export const VERB_USAGE = {
+  start: `usage: apiary start [options]
+
+Runs one node until SIGINT/SIGTERM (then stops the tree in reverse order and exits 0).
+Without --config (and without apiary.config.js/.mjs in the current folder) it runs the demo swarm.
+
+options:
+  --config FILE          a module exporting { supervisor, options } (default export or named)
+  --name NAME            the node's name (default: demo, or apiary with a config)
+  --threads N            worker threads (default: one per core; 0 keeps everything on the main thread)
+  --http HOST:PORT       the admin API (default 127.0.0.1:9464; port 0 picks a free one)
+  --listen HOST:PORT     accept node links (needs a secret beyond loopback)
+  --seeds ws://HOST:PORT,...   join a cluster through any live seed
+  --secret-file FILE     the cluster secret (or APIARY_SECRET)
+  -h, --help             this text`,
+  tree: `usage: apiary tree [--http HOST:PORT] [--json] [--watch]
+
+Prints the supervisor tree of a running node (colour on a terminal unless NO_COLOR is set).
+
+options:
+  --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --json             exactly GET /tree's JSON
+  --watch            print it again every second
+  -h, --help         this text`,
+  kill: `usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]
+
+Makes the actor at PATH (e.g. /demo/monitoring/detector) exit abnormally; its supervisor decides what next.
+
+options:
+  --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --reason TEXT      the exit reason's message
+  -h, --help         this text`,
+  status: `usage: apiary status [--http HOST:PORT] [--json]
+
+A running node's health, its threads and the cluster members it sees.
+
+options:
+  --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --json             exactly GET /health's JSON
+  -h, --help         this text`,
+  bench: `usage: apiary bench [SCENARIO...] [--json] [--quick] [--out FILE]
+       apiary bench --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
+
+Measures each SCENARIO (a name or prefix: in-thread, cross-thread, cross-node, spawn, restart,
+ask-under-load, codec; none runs them all) beside its raw baseline and the peers (nact, comedy)
+that are installed, and prints the table. With --http it measures a running node instead:
+ask round trips (http-ask), and with --kill also kill → restart latency (http-kill-restart).
+
+options:
+  --json             the rows as JSON on stdout (notes go to stderr)
+  --quick            fewer samples (seconds instead of about a minute)
+  --out FILE         where the rows are written (default ./apiary-bench-results.json)
+  --http HOST:PORT   measure the node whose admin API is there
+  --path PATH        the actor to ask (default: the first running worker)
+  --message JSON     the message to ask it (default "ping")
+  --kill             also kill the actor and time its restart (it really restarts)
+  -h, --help         this text`,
+  doctor: `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
+                     [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]
+
+Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, seeds and clock
+skew, worker modules, stores) and prints the fix for each failure.
+Exit 0: nothing failed; 1: a check failed; 2: bad usage.
+
+options:
+  --json             the checks as JSON
+  -h, --help         this text`,
+} as const;
+
+/** The verbs of the `apiary` command. */
+export type Verb = keyof typeof VERB_USAGE;

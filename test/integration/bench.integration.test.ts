@@ -1,12 +1,19 @@
 /**
  * `npm run bench` / `apiary bench` output contract (DESIGN §4): tests that the JSON rows use
- * only the listed scenario, system, metric and unit names, with finite positive values.
- * No timing assertions: performance claims come from bench/ runs, not from tests.
+ * only the listed scenario, system, metric and unit names, with finite positive values, and
+ * that the rows are written to `--out` (default: the working directory). No timing
+ * assertions: performance claims come from bench/ runs, not from tests.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNode } from './processes.js';
 import type { BenchRow } from '../../bench/stats.js';
+
+const outDir = mkdtempSync(join(tmpdir(), 'apiary-bench-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const SCENARIOS = [
   'in-thread-ping-pong',
@@ -44,13 +51,15 @@ describe('bench output', () => {
     let out = '';
     process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
     let rows: Row[];
+    const file = join(outDir, 'in-process.json');
     try {
-      rows = await runBench(['codec', 'in-thread-ping-pong', '--quick', '--json']);
+      rows = await runBench(['codec', 'in-thread-ping-pong', '--quick', '--json', '--out', file]);
     } finally {
       process.stdout.write = write;
     }
     expectContract(rows);
     expect(JSON.parse(out)).toEqual(rows);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(rows);
     expect(new Set(rows.map((r) => `${r.scenario}/${r.system}`))).toEqual(
       new Set(['codec/raw', 'codec/apiary', ...SYSTEMS.map((s) => `in-thread-ping-pong/${s}`)]),
     );
@@ -58,12 +67,16 @@ describe('bench output', () => {
 
   it('apiary bench codec --quick --json prints the same rows from the CLI, and the table without --json', async () => {
     const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
-    const json = startNode([cli, 'bench', 'codec', '--quick', '--json']);
-    const table = startNode([cli, 'bench', 'codec', '--quick']);
+    const jsonFile = join(outDir, 'cli-json.json');
+    const json = startNode([cli, 'bench', 'codec', '--quick', '--json', '--out', jsonFile]);
+    const table = startNode([cli, 'bench', 'codec', '--quick', '--out', join(outDir, 'cli-table.json')]);
     try {
       expect(await json.exit(20_000)).toBe(0);
-      expectContract(JSON.parse(json.stdout()) as Row[]);
+      const rows = JSON.parse(json.stdout()) as Row[];
+      expectContract(rows);
+      expect(JSON.parse(readFileSync(jsonFile, 'utf8'))).toEqual(rows);
       expect(await table.exit(20_000)).toBe(0);
+      expect(existsSync(join(outDir, 'cli-table.json'))).toBe(true);
       expect(table.stdout()).toMatch(/^scenario\s+system\s+p50 µs\s+p99 µs\s+throughput\s+vs baseline\s+vs best peer/);
     } finally {
       json.dispose();
@@ -71,8 +84,59 @@ describe('bench output', () => {
     }
   });
 
-  it('rejects an unknown scenario name', async () => {
+  it('bench --http measures ask round trips without touching the actor, and kill → restart only with --kill', async () => {
+    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
+    const node = startNode([cli, 'start', '--threads', '1', '--http', '127.0.0.1:0'], { ...process.env, APIARY_DEMO_FAULT_RATE: '0' });
+    try {
+      await node.waitFor(/ready/, 20_000);
+      const http = /http: (127\.0\.0\.1:\d+)/.exec(node.stdout())![1]!;
+      const path = '/demo/monitoring/alerter';
+      const restarts = async (): Promise<number> => {
+        const tree = (await (await fetch(`http://${http}/tree`)).json()) as { children: { path: string; restarts: number; children?: unknown[] }[] };
+        const walk = (es: { path: string; restarts: number; children?: unknown[] }[]): number | undefined => {
+          for (const e of es) {
+            if (e.path === path) return e.restarts;
+            const inner = walk((e.children ?? []) as typeof es);
+            if (inner !== undefined) return inner;
+          }
+          return undefined;
+        };
+        return walk(tree.children)!;
+      };
+      const message = '{"type":"alert","sensor":"bench","z":0.1}';
+      const args = ['bench', '--http', http, '--path', path, '--message', message, '--quick', '--json'];
+      const before = await restarts();
+      const readOnly = startNode([cli, ...args, '--out', join(outDir, 'http.json')]);
+      expect(await readOnly.exit(30_000), readOnly.stderr()).toBe(0);
+      const rows = JSON.parse(readOnly.stdout()) as Row[];
+      expect(new Set(rows.map((r) => `${r.scenario}/${r.system}/${r.metric}/${r.unit}`))).toEqual(
+        new Set(['raw', 'apiary'].flatMap((s) => ['p50', 'p99', 'p999'].map((m) => `http-ask/${s}/${m}/us`))),
+      );
+      expect(await restarts()).toBe(before);
+      const killing = startNode([cli, ...args, '--kill', '--out', join(outDir, 'http-kill.json')]);
+      expect(await killing.exit(60_000), killing.stderr()).toBe(0);
+      const killRows = JSON.parse(killing.stdout()) as Row[];
+      expect(killRows.filter((r) => r.scenario === 'http-kill-restart').map((r) => `${r.system}/${r.metric}`)).toEqual(['apiary/p50', 'apiary/p99', 'apiary/p999']);
+      expect(killRows.every((r) => !r.scenario.startsWith('cross-node'))).toBe(true);
+      expect(await restarts()).toBe(before + 3); // --quick kills it 3 times
+      node.child.kill('SIGTERM');
+      expect(await node.exit(15_000)).toBe(0);
+    } finally {
+      node.dispose();
+    }
+  });
+
+  it('rejects an unknown scenario name as bad usage, before running anything or writing a file', async () => {
     const { runBench } = await import('../../dist/bench/run.js');
-    await expect(runBench(['no-such-scenario', '--quick'])).rejects.toThrow(/unknown scenario/);
+    const file = join(outDir, 'never.json');
+    await expect(runBench(['no-such-scenario', '--quick', '--out', file])).rejects.toMatchObject({ usage: true, message: expect.stringMatching(/unknown scenario/) });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('names the peer versions package.json pins, in its "not installed" notes', async () => {
+    const { PEER_VERSIONS, notInstalled } = await import('../../dist/bench/peers/load.js');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
+    for (const [peer, version] of Object.entries(PEER_VERSIONS)) expect(pkg.devDependencies[peer], peer).toBe(version);
+    expect(notInstalled('nact', 'spawn')).toEqual({ scenario: 'spawn', system: 'nact', note: expect.stringMatching(/not installed.*nact@7\.6\.2/) });
   });
 });

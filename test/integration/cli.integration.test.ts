@@ -1,8 +1,12 @@
 /**
  * The `apiary` command as users run it: `start` brings up the demo swarm and stops in order
- * on SIGTERM; bad usage is one line on stderr and exit code 2.
+ * on SIGTERM; every verb answers --help with its own usage; bad usage (an unknown verb or
+ * flag, a bad value) is one line on stderr and exit code 2.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startNode } from './processes.js';
@@ -35,13 +39,62 @@ describe('apiary CLI', () => {
 
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [[], /no command given/],
+    [['--frobnicate'], /unknown option '--frobnicate'/],
     [['start', '--threads', 'many'], /--threads must be an integer/],
     [['start', '--http', 'nowhere'], /--http must be HOST:PORT/],
+    [['start', '--frobnicate'], /start: unknown option '--frobnicate'/],
+    [['tree', '--frobnicate'], /tree: unknown option '--frobnicate'/],
+    [['status', 'extra'], /status: unexpected argument 'extra'/],
+    [['tree', '--http'], /tree: option '--http <value>' argument missing/],
+    [['kill'], /kill: missing PATH/],
+    [['bench', 'no-such-scenario'], /bench: unknown scenario 'no-such-scenario'/],
+    [['bench', '--kill'], /bench: --kill needs --http/],
+    [['help', 'frobnicate'], /unknown command 'frobnicate'/],
   ])('apiary %j fails with exit code 2 and a one-line reason', async (args, message) => {
-    const { code, stderr } = await run(args);
+    const { code, stdout, stderr } = await run(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
-    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(stderr).toMatch(/^apiary: [^\n]*\n$/); // exactly one line
+    expect(stdout).toBe('');
+  });
+
+  it.each(['start', 'tree', 'kill', 'status', 'bench'])('apiary %s --help prints that verb\'s usage on stdout and exits 0', async (verb) => {
+    for (const args of [[verb, '--help'], [verb, '-h'], ['help', verb]]) {
+      const { code, stdout, stderr } = await run(args);
+      expect(code, args.join(' ')).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^usage: apiary ${verb}`));
+      expect(stderr).toBe('');
+    }
+  });
+
+  it('apiary --help lists every verb and exits 0; --version prints the package version', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    for (const verb of ['start', 'tree', 'kill', 'status', 'bench']) expect(help.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    const { version: expected } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version.stdout.trim()).toBe(expected);
+  });
+
+  it('runs through a symlink to the bin or to main.js, as npm links a bin (node_modules/.bin, global installs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'apiary-bin-'));
+    try {
+      for (const target of [fileURLToPath(new URL('../../bin/apiary.js', import.meta.url)), cli]) {
+        const link = join(dir, `apiary-${target.endsWith('main.js') ? 'main' : 'bin'}`);
+        symlinkSync(target, link);
+        const linked = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+          execFile(process.execPath, [link, 'status', '--help'], { timeout: 20_000 }, (err, stdout) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+          );
+        });
+        expect(linked.code, target).toBe(0);
+        expect(linked.stdout, target).toMatch(/^usage: apiary status/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

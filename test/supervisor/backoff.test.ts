@@ -3,7 +3,8 @@
  * supervisor applying it on manual time, including what happens to messages meanwhile.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { attemptAfterRun, backoffDelay, ManualClock, supervisor, type ActorRef, type BackoffPolicy } from '../../index.js';
+import { ManualClock, supervisor, type ActorRef } from '../../index.js';
+import { attemptAfterRun, backoffDelay, type BackoffPolicy } from '../../internals.js';
 import { child, harness, ofType, type Harness, type ProbeMsg } from './helpers.js';
 
 let h: Harness;

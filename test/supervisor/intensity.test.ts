@@ -3,7 +3,8 @@
  * (supervisor_SUITE: restart_one_for_one with max_r/max_t, escalation to the parent).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordRestart, supervisor, SupervisorRef } from '../../index.js';
+import { supervisor, SupervisorRef } from '../../index.js';
+import { recordRestart } from '../../internals.js';
 import { RestartWindow } from '../../supervisor/restart-intensity.js';
 import { child, harness, ofType, refOf, type Harness } from './helpers.js';
 

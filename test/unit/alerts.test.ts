@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AlertEngine, DEFAULT_RULES, ManualClock, webhookChannel, type AlertNotice, type AlertRule, type MetricsSnapshot } from '../../index.js';
+import { DEFAULT_RULES, ManualClock, webhookChannel, type AlertNotice, type AlertRule, type MetricsSnapshot } from '../../index.js';
+import { AlertEngine } from '../../internals.js';
 
 const snap = (at: number, over: Partial<MetricsSnapshot> = {}): MetricsSnapshot => ({
   node: 'n1',

@@ -2,7 +2,7 @@
  * `apiary tree`'s text rendering of a fixed tree.
  */
 import { describe, expect, it } from 'vitest';
-import { renderTree } from '../../runtime/cli/inspect.js';
+import { renderTree, wantsColour } from '../../runtime/cli/inspect.js';
 import type { TreeEntry } from '../../supervisor/tree.js';
 
 const entry = (id: string, path: string, extra: Partial<TreeEntry> = {}): TreeEntry => ({
@@ -50,5 +50,18 @@ describe('renderTree', () => {
   it('colours the status on a TTY', () => {
     const out = renderTree({ node: 'n', children: [entry('x', '/x', { status: 'stopped' })] }, true);
     expect(out).toContain('\x1b[31mstopped\x1b[0m');
+  });
+});
+
+describe('wantsColour', () => {
+  it.each([
+    [true, {}, true],
+    [true, { NO_COLOR: '1' }, false],
+    [true, { NO_COLOR: 'anything' }, false],
+    [true, { NO_COLOR: '' }, true], // no-color.org: an empty NO_COLOR does not count
+    [false, {}, false],
+    [undefined, {}, false],
+  ])('on a TTY %s with env %j: %s', (isTTY, env, expected) => {
+    expect(wantsColour({ isTTY }, env)).toBe(expected);
   });
 });

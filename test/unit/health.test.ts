@@ -2,7 +2,8 @@
  * Phi accrual and the health monitor, stepped on a manual clock.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, PhiAccrual, phi } from '../../index.js';
+import { ManualClock } from '../../index.js';
+import { PhiAccrual, phi } from '../../internals.js';
 import { HealthMonitor, type HealthChange } from '../../runtime/observability/health.js';
 import type { Heartbeat } from '../../runtime/observability/heartbeat.js';
 

@@ -3,7 +3,8 @@
  * health, back up only after the hysteresis window; the pure step; what agents select.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DegradationController, degradationStep, type DegradationLevel } from '../../../index.js';
+import { DegradationController, type DegradationLevel } from '../../../index.js';
+import { degradationStep } from '../../../internals.js';
 import { ofType, testSystem, type TestSystem } from '../support.js';
 
 let t: TestSystem;

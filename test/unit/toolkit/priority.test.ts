@@ -3,7 +3,8 @@
  * under a sustained flood of urgent work.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, minimumShare, pickClass, PriorityQueueActor, TOOLKIT_DEFAULTS, type TaskClass } from '../../../index.js';
+import { Actor, PriorityQueueActor, TOOLKIT_DEFAULTS, type TaskClass } from '../../../index.js';
+import { minimumShare, pickClass } from '../../../internals.js';
 import { testSystem, type TestSystem } from '../support.js';
 
 let t: TestSystem;

@@ -9,13 +9,13 @@ import {
   byCode,
   exponentialRetry,
   fixedRetry,
-  jitteredDelay,
   linearRetry,
   ManualClock,
   nextRetry,
   withRetry,
   type RetryPolicy,
 } from '../../../index.js';
+import { jitteredDelay } from '../../../internals.js';
 import { codeOf } from '../support.js';
 
 /** The delays a policy asks for before retries 1…n, for an error it retries. */
