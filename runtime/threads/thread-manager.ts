@@ -435,15 +435,15 @@ export class ThreadManager {
     slot.ready = false;
     this.watchdog.unwatch(slot.thread);
     slot.failBoot(new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died while starting (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`));
-    const gone = new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`);
-    for (const fail of [...slot.calls]) fail(gone);
-    releaseWorkerApi(slot.api);
-    if (slot.leaving || this.stopping) return;
     const why = slot.blocked
       ? `blocked longer than ${this.watchdog.limitMs} ms (watchdog)`
       : slot.lastError
         ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
         : `exited with code ${code}`;
+    const gone = new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died before it answered: ${why}`);
+    for (const fail of [...slot.calls]) fail(gone);
+    releaseWorkerApi(slot.api);
+    if (slot.leaving || this.stopping) return;
     this.downReasons[slot.thread] = why;
     this.processedByDead += slot.processed;
     slot.processed = 0;

@@ -98,6 +98,23 @@ describe('a module a worker cannot load', () => {
   });
 });
 
+describe('a worker that does not answer', () => {
+  it('a worker thread that does not answer within bootTimeoutMs fails the start with ERR_WORKER_TIMEOUT instead of waiting', async () => {
+    // no worker loads in 1 ms: the boot times out, the worker is terminated
+    const system = new ActorSystem({ threads: 1, spareThreads: 0, bootTimeoutMs: 1 });
+    try {
+      await expect(system.ready()).rejects.toMatchObject({ code: 'ERR_WORKER_TIMEOUT' });
+    } finally {
+      await system.stop();
+    }
+  });
+
+  it.each([0, -1, Number.NaN])('bootTimeoutMs and createTimeoutMs of %s are refused with ERR_INVALID_ARGUMENT naming the field', (ms) => {
+    expect(() => new ActorSystem({ threads: 1, bootTimeoutMs: ms })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'bootTimeoutMs' }));
+    expect(() => new ActorSystem({ threads: 1, createTimeoutMs: ms })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'createTimeoutMs' }));
+  });
+});
+
 describe('a TypeScript app under tsx', () => {
   const app = fixture('tsx-app/app.ts');
 
