@@ -10,7 +10,8 @@
  * failed `import('./agent.ts')` with `Unknown file extension ".ts"`.
  * Owns: finding tsx's preload among the process's options (`execArgv`, `NODE_OPTIONS`) and
  * registering tsx's ESM hooks (`tsx/esm`, resolved from where that preload was) in the
- * current worker. Resolved through the app's own tsx: apiary never imports tsx itself.
+ * current worker, plus any hooks the app names in `ThreadOptions.moduleHooks` (for loaders
+ * it registered from code, which no option shows). Resolved through the app's own tsx: apiary never imports tsx itself.
  * Registering where tsx already registered itself (newer Node) is harmless: the hooks run twice.
  * Costs nothing without tsx (a scan of a few strings); under tsx, one hooks thread per worker,
  * started while the worker loads — before it is given any work, so spares pay it up front.
@@ -69,12 +70,13 @@ export function workerModuleHooks(args: readonly string[], cwd: string): WorkerM
 }
 
 /**
- * Registers in this worker the hooks {@link workerModuleHooks} finds in the process's options.
- * Throws (so the worker fails to boot, with the reason) if a found loader cannot be registered.
+ * Registers in this worker the hooks {@link workerModuleHooks} finds in the process's options,
+ * then `extra` (ThreadOptions.moduleHooks). Throws (so the worker fails to boot, with the
+ * reason) if one cannot be registered.
  */
-export function applyWorkerModuleHooks(): void {
+export function applyWorkerModuleHooks(extra: readonly WorkerModuleHook[]): void {
   const args = [...nodeOptionsArgs(process.env.NODE_OPTIONS), ...process.execArgv];
-  const hooks = workerModuleHooks(args, process.cwd());
+  const hooks = [...workerModuleHooks(args, process.cwd()), ...extra];
   // module.register arrived in Node 20.6; tsx's --import preload needs it too
   if (hooks.length === 0 || typeof module.register !== 'function') return;
   for (const hook of hooks) {

@@ -19,7 +19,7 @@ import type { ChildHandle } from '../../actors/child-handle.js';
 import type { Host, RemoteSpawnRequest } from '../../actors/host.js';
 import type { TimerHandle } from '../../actors/foundation/clock.js';
 import { Codec } from '../../transport/codec.js';
-import { spareThreadsOf, THREAD_DEFAULTS, threadTimeoutsOf, type ThreadOptions } from './thread-options.js';
+import { moduleHooksOf, spareThreadsOf, THREAD_DEFAULTS, threadTimeoutsOf, type ThreadOptions } from './thread-options.js';
 import { Watchdog } from './watchdog.js';
 import { SpareWorkers, type SpareCounts } from './spare-worker.js';
 import { errorFrom, ThreadLink } from '../../transport/thread-link.js';
@@ -38,7 +38,7 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { RemoteChild } from './remote-child.js';
 import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import type { HistogramData } from '../../actors/foundation/latency-histogram.js';
-import type { WorkerBoot } from './worker-host.js';
+import type { WorkerBoot, WorkerData } from './worker-host.js';
 import type { MailboxOptions } from '../../actors/mailbox.js';
 import type { ActorCell } from '../../actors/actor-cell.js';
 
@@ -101,7 +101,8 @@ export class ThreadManager {
       void slot.worker.terminate();
     });
     enableLowLatency(host, options.lowLatency);
-    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), options.resourceLimits);
+    const workerData: WorkerData = { moduleHooks: moduleHooksOf(options) };
+    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), { resourceLimits: options.resourceLimits, workerData });
     host.spawnRemote = (req) => this.child(req, req.parent);
   }
 

@@ -4,6 +4,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import type { LowLatencyOption } from '../../transport/spinner.js';
+import type { WorkerModuleHook } from './module-hooks.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 
 export interface ThreadOptions {
@@ -46,6 +47,14 @@ export interface ThreadOptions {
    * Default 30 000.
    */
   createTimeoutMs?: number;
+  /**
+   * Module hooks each worker thread registers (`module.register(specifier, { parentURL, data })`,
+   * `data` plain data) before it loads any actor module — for loaders the app registered on the
+   * main thread from code, which workers do not inherit. tsx started from node's options
+   * (`--import tsx`, the `tsx` CLI, `NODE_OPTIONS`) needs nothing here: workers find it themselves.
+   * A hook that cannot be registered makes every worker fail to boot, with the reason.
+   */
+  moduleHooks?: WorkerModuleHook[];
 }
 
 export const THREAD_DEFAULTS = {
@@ -78,6 +87,19 @@ export function threadTimeoutsOf(options: ThreadOptions): { bootTimeoutMs: numbe
     return ms;
   };
   return { bootTimeoutMs: check('bootTimeoutMs'), createTimeoutMs: check('createTimeoutMs') };
+}
+
+/**
+ * `moduleHooks`, checked: an array of `{ specifier, parentURL }` strings (plus plain `data`),
+ * else `ERR_INVALID_ARGUMENT` (field `moduleHooks`).
+ */
+export function moduleHooksOf(options: ThreadOptions): WorkerModuleHook[] {
+  const hooks = options.moduleHooks ?? [];
+  const ok = Array.isArray(hooks) && hooks.every((h) => typeof h?.specifier === 'string' && typeof h.parentURL === 'string');
+  if (!ok) {
+    throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'moduleHooks must be an array of { specifier, parentURL, data? }', { field: 'moduleHooks' });
+  }
+  return hooks.map((h) => ({ specifier: h.specifier, parentURL: h.parentURL, data: h.data }));
 }
 
 /** `spareThreads`, checked: an integer ≥ 0, else `ERR_INVALID_ARGUMENT` (field `spareThreads`). */

@@ -13,7 +13,7 @@
  * on `parentPort`, for a spare and a cold start alike.
  * Runs as compiled JavaScript (dist/runtime/worker-host.js).
  */
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { ExitReason } from '../../actors/exit-reason.js';
 import { Host } from '../../actors/host.js';
 import { stopWithin } from '../../actors/shutdown.js';
@@ -24,11 +24,17 @@ import { ActorRef } from '../../actors/actor-ref.js';
 import { ThreadLink } from '../../transport/thread-link.js';
 import { enableLowLatency, type LowLatencyOption } from '../../transport/spinner.js';
 import { loadActorClass } from './actor-module.js';
-import { applyWorkerModuleHooks } from './module-hooks.js';
+import { applyWorkerModuleHooks, type WorkerModuleHook } from './module-hooks.js';
 import { RealClock } from '../../actors/foundation/clock.js';
 import { startHeartbeats } from '../observability/heartbeat.js';
 import { exposeWorkerApi, WORKER_LOADED, type BootMessage, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
 import { serializeError } from '../../actors/foundation/errors.js';
+
+/** What every worker is made with (`workerData`), before it has an identity. */
+export interface WorkerData {
+  /** ThreadOptions.moduleHooks: registered before any actor module is loaded. */
+  moduleHooks: WorkerModuleHook[];
+}
 
 /** What the main thread hands a new worker (as a `BootMessage`). */
 export interface WorkerBoot {
@@ -62,7 +68,7 @@ function receiveBoot(): Promise<WorkerBoot> {
 }
 
 // before any actor module is imported here: a module that failed to load stays failed
-applyWorkerModuleHooks();
+applyWorkerModuleHooks((workerData as WorkerData | undefined)?.moduleHooks ?? []);
 const boot = await receiveBoot();
 const clock = new RealClock();
 const host = new Host({

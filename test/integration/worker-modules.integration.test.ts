@@ -12,6 +12,7 @@ import { Echo } from '../fixtures/agents.mjs';
 import { Fragile as Throws } from '../fixtures/worker-modules/worker-throws.mjs';
 import { Fragile as Hangs } from '../fixtures/worker-modules/worker-hangs.mjs';
 import { Fragile as Exits } from '../fixtures/worker-modules/worker-exits.mjs';
+import { Answerer } from '../fixtures/tsx-app/agent.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -125,5 +126,32 @@ describe('a TypeScript app under tsx', () => {
     const r = await run(command, args, 60_000);
     expect(r.code, r.stderr).toBe(0);
     expect(lastJson(r.stdout)).toEqual({ text: 'plain answer to ping', thread: 1 });
+  });
+
+  it('an app that registered its loader from code names it in moduleHooks, and its .ts worker agent answers; without it no worker can load .ts', async () => {
+    // this test process loads .ts itself (vitest), but node's options name no loader for workers
+    const plain = await ActorSystem.start({ threads: 1, spareThreads: 0 });
+    try {
+      await expect(plain.spawn(Answerer, { thread: 1 })).rejects.toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' });
+    } finally {
+      await plain.stop();
+    }
+    const hooked = await ActorSystem.start({
+      threads: 1,
+      spareThreads: 0,
+      moduleHooks: [{ specifier: 'tsx/esm', parentURL: new URL('../../', import.meta.url).href, data: {} }],
+    });
+    try {
+      const agent = await hooked.spawn(Answerer, { thread: 1 });
+      expect(await agent.ask({ text: 'ping' })).toEqual({ text: 'plain answer to ping', thread: 1 });
+    } finally {
+      await hooked.stop();
+    }
+  });
+
+  it('moduleHooks that are not { specifier, parentURL } are refused with ERR_INVALID_ARGUMENT', () => {
+    expect(() => new ActorSystem({ threads: 1, moduleHooks: [{ specifier: 'tsx/esm' }] as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'moduleHooks' }),
+    );
   });
 });
