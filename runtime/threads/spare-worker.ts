@@ -64,7 +64,7 @@ export class SpareWorkers {
     private readonly host: Host,
     private readonly url: URL,
     readonly target: number,
-    private readonly workerOptions: WorkerOptions,
+    private readonly workerOptions: WorkerOptions = {},
   ) {}
 
   /**
