@@ -4,15 +4,16 @@
  *
  * Why: a worker inherits the process's `execArgv`, so an `--import` preload runs in it too —
  * but tsx's preload (`node --import tsx app.ts`, and the `tsx app.ts` CLI, which starts node
- * with `--import …/tsx/dist/loader.mjs`) registers its hooks with `module.register` only on
- * the main thread on Node 20 (and on 22 before 22.22.3), and on those versions hooks registered
- * on the main thread do not reach workers (each thread has its own loader chain). So a worker
- * failed `import('./agent.ts')` with `Unknown file extension ".ts"`.
+ * with `--import …/tsx/dist/loader.mjs`) registers its hooks with `module.register` on the
+ * main thread only on Node 20 (and, per tsx 4.23's own version table, on 22 before 22.22.3),
+ * and hooks registered on one thread do not reach the others (each thread has its own loader
+ * chain). So a worker failed `import('./agent.ts')` with `Unknown file extension ".ts"`.
  * Owns: finding tsx's preload among the process's options (`execArgv`, `NODE_OPTIONS`) and
- * registering tsx's ESM hooks (`tsx/esm`, resolved from where that preload was) in the
- * current worker, plus any hooks the app names in `ThreadOptions.moduleHooks` (for loaders
- * it registered from code, which no option shows). Resolved through the app's own tsx: apiary never imports tsx itself.
- * Registering where tsx already registered itself (newer Node) is harmless: the hooks run twice.
+ * registering tsx's ESM hooks (`tsx/esm`, resolved from where that preload was, i.e. the
+ * app's own tsx: apiary never imports tsx) in the current worker; plus the hooks the app
+ * names in `ThreadOptions.moduleHooks` (loaders it registered from code, which no option shows).
+ * Where tsx registers itself in workers too (newer Node), its hooks run twice there; two
+ * registrations load `.ts` fine on Node 20 (not tried on newer Node).
  * Costs nothing without tsx (a scan of a few strings); under tsx, one hooks thread per worker,
  * started while the worker loads — before it is given any work, so spares pay it up front.
  * Threads: called on a worker thread, before any actor module is imported there (a module

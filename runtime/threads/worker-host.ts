@@ -4,9 +4,10 @@
  *
  * Owns: loading actor modules (each load bounded by the create request's timeout; the app's
  * module loaders, e.g. tsx, registered here first: runtime/threads/module-hooks.ts),
- * creating cells on request, reporting exits of children whose supervisor is on another thread, forwarding events to the main thread, and the progress
- * counter the main thread's watchdog reads (a SharedArrayBuffer slot this thread bumps from
- * a timer; a blocked event loop stops bumping it).
+ * creating cells on request, reporting exits of children whose supervisor is on another
+ * thread, forwarding events to the main thread, and the progress counter the main thread's
+ * watchdog reads (a SharedArrayBuffer slot this thread bumps from a timer; a blocked event
+ * loop stops bumping it).
  * Boots in two phases: loading this module and its imports needs no identity, so a worker
  * can be started ahead of need (a spare, runtime/threads/spare-worker.ts) and wait at the top-level
  * `await` below; its identity (thread index, generation, ports) arrives as the first message
