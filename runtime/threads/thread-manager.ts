@@ -9,8 +9,11 @@
  * with `thread-crash` on every thread that knew them, and is replaced by a fresh worker
  * under the same index (a new generation, so stale refs never reach new actors) — a
  * pre-started spare worker when there is one (runtime/threads/spare-worker.ts), promoted by sending
- * it the dead thread's identity, else a cold start.
- * Time: the host clock (watchdog checks).
+ * it the dead thread's identity, else a cold start. No wait on a worker is open-ended: a boot
+ * is bounded by `bootTimeoutMs`, a spawn waiting for a worker to come (back) up likewise, a
+ * create (module load included) by `createTimeoutMs`, and a worker that dies mid-call fails
+ * the call at once (comlink itself would never answer it).
+ * Time: the host clock (watchdog checks, boot and create timeouts).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
