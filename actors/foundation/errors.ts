@@ -38,8 +38,25 @@ export const ErrorCodes = {
   UNSERIALIZABLE: 'ERR_UNSERIALIZABLE',
   /** An encoded message exceeds the size cap. */
   MESSAGE_TOO_LARGE: 'ERR_MESSAGE_TOO_LARGE',
-  /** An actor's module could not be loaded, or does not export that actor. */
+  /** An actor's module could not be loaded (missing, or it threw while loading), or does not export that actor. */
   MODULE_NOT_FOUND: 'ERR_MODULE_NOT_FOUND',
+  /**
+   * An actor class meant for another thread or node is defined in the app's entry module (the
+   * file node was started with): loading it there would run the whole app again. Nothing was
+   * spawned; move the class to a module of its own.
+   */
+  ENTRY_MODULE: 'ERR_ENTRY_MODULE',
+  /**
+   * An actor's module did not finish loading within the create timeout (`createTimeoutMs`),
+   * e.g. a top-level `await` that never settles. Nothing was spawned; the thread keeps running.
+   */
+  MODULE_TIMEOUT: 'ERR_MODULE_TIMEOUT',
+  /**
+   * A worker thread did not answer in time: it did not boot within `bootTimeoutMs` (or no
+   * worker came back up within it), or it did not answer a create within `createTimeoutMs`.
+   * Nothing was spawned.
+   */
+  WORKER_TIMEOUT: 'ERR_WORKER_TIMEOUT',
   /** The worker thread hosting the target is gone. */
   THREAD_GONE: 'ERR_THREAD_GONE',
   /** A frame from another node is over budget or does not decode; its link is closed. */

@@ -86,7 +86,9 @@ export class HostedChildren implements HostedActors {
     try {
       if (!req.module.startsWith('file:')) throw new Error(`remote spawn needs a file: module URL, not ${req.module}`);
       fileURLToPath(req.module);
-      const actor = await loadActorClass({ module: req.module, exportName: req.exportName });
+      // bounded (ERR_MODULE_TIMEOUT), so the peer's spawn never waits on a module that never loads
+      const within = this.threads ? { ms: this.threads.createTimeoutMs, clock: this.host.clock } : undefined;
+      const actor = await loadActorClass({ module: req.module, exportName: req.exportName }, within);
       const mailbox = (req.mailbox ?? undefined) as MailboxOptions | undefined;
       return { ok: true, ...(await this.spawn({ actor, args: req.args, mailbox, path: req.path, thread: req.thread })) };
     } catch (err) {

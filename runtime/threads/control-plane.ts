@@ -35,6 +35,8 @@ export interface CreateRequest extends ActorModuleRef {
   path: string;
   /** Who this actor reports its exits to: its supervisor, or (id 0) the main thread itself. */
   parent: { thread: number; id: number };
+  /** How long loading the module may take on the worker; past it the create answers `ERR_MODULE_TIMEOUT`. */
+  timeoutMs: number;
 }
 
 export type CreateResult = { ok: true; id: number } | { ok: false; error: SerializedError };

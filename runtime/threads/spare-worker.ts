@@ -12,7 +12,7 @@
  * (runtime/threads/thread-manager.ts); a spare has no index, no ports and no actors until it is taken.
  * Time: the host clock (load timeout, backoff). Main thread only.
  */
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Host } from '../../actors/host.js';
 import type { TimerHandle } from '../../actors/foundation/clock.js';
 import { WORKER_LOADED } from './control-plane.js';
@@ -58,12 +58,13 @@ export class SpareWorkers {
 
   /**
    * @param target spares to keep (0: none; every thread starts cold)
+   * @param workerOptions how every worker is made, spare or cold (resource limits, workerData)
    */
   constructor(
     private readonly host: Host,
     private readonly url: URL,
     readonly target: number,
-    private readonly resourceLimits: ResourceLimits | undefined,
+    private readonly workerOptions: WorkerOptions = {},
   ) {}
 
   /**
@@ -117,7 +118,7 @@ export class SpareWorkers {
   }
 
   private newWorker(): Worker {
-    return new Worker(this.url, { resourceLimits: this.resourceLimits });
+    return new Worker(this.url, this.workerOptions);
   }
 
   private launch(): Spare {

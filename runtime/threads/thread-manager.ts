@@ -9,8 +9,11 @@
  * with `thread-crash` on every thread that knew them, and is replaced by a fresh worker
  * under the same index (a new generation, so stale refs never reach new actors) — a
  * pre-started spare worker when there is one (runtime/threads/spare-worker.ts), promoted by sending
- * it the dead thread's identity, else a cold start.
- * Time: the host clock (watchdog checks).
+ * it the dead thread's identity, else a cold start. No wait on a worker is open-ended: a boot
+ * is bounded by `bootTimeoutMs`, a spawn waiting for a worker to come (back) up likewise, a
+ * create (module load included) by `createTimeoutMs`, and a worker that dies mid-call fails
+ * the call at once (comlink itself would never answer it).
+ * Time: the host clock (watchdog checks, boot and create timeouts).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
@@ -19,7 +22,7 @@ import type { ChildHandle } from '../../actors/child-handle.js';
 import type { Host, RemoteSpawnRequest } from '../../actors/host.js';
 import type { TimerHandle } from '../../actors/foundation/clock.js';
 import { Codec } from '../../transport/codec.js';
-import { spareThreadsOf, THREAD_DEFAULTS, type ThreadOptions } from './thread-options.js';
+import { moduleHooksOf, spareThreadsOf, THREAD_DEFAULTS, threadTimeoutsOf, type ThreadOptions } from './thread-options.js';
 import { Watchdog } from './watchdog.js';
 import { SpareWorkers, type SpareCounts } from './spare-worker.js';
 import { errorFrom, ThreadLink } from '../../transport/thread-link.js';
@@ -29,6 +32,7 @@ import {
   connectWorkerApi,
   releaseWorkerApi,
   type BootMessage,
+  type CreateResult,
   transferPort,
   type RemoteWorkerApi,
   type ThreadStats,
@@ -37,7 +41,7 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { RemoteChild } from './remote-child.js';
 import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import type { HistogramData } from '../../actors/foundation/latency-histogram.js';
-import type { WorkerBoot } from './worker-host.js';
+import type { WorkerBoot, WorkerData } from './worker-host.js';
 import type { MailboxOptions } from '../../actors/mailbox.js';
 import type { ActorCell } from '../../actors/actor-cell.js';
 
@@ -62,6 +66,8 @@ interface Slot {
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
   failBoot: (err: Error) => void;
+  /** Control calls waiting for this thread's answer: each is failed if the thread dies first. */
+  calls: Set<(err: Error) => void>;
 }
 
 const WORKER_URL = new URL('./worker-host.js', import.meta.url);
@@ -78,12 +84,18 @@ export class ThreadManager {
   private readonly spares: SpareWorkers;
   /** Every first boot is done; from now on a boot replaces a dead thread. */
   private started = false;
+  /** See ThreadOptions.bootTimeoutMs / createTimeoutMs. */
+  readonly bootTimeoutMs: number;
+  readonly createTimeoutMs: number;
+  /** Why each thread index last went down (for spawns that time out waiting for it). */
+  private readonly downReasons: string[] = [];
 
   constructor(
     private readonly host: Host,
     private readonly options: ThreadOptions,
   ) {
     this.count = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
+    ({ bootTimeoutMs: this.bootTimeoutMs, createTimeoutMs: this.createTimeoutMs } = threadTimeoutsOf(options));
     this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
     this.watchdog = new Watchdog(host.clock, this.count, options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs, (thread) => {
       const slot = this.slots[thread];
@@ -92,7 +104,8 @@ export class ThreadManager {
       void slot.worker.terminate();
     });
     enableLowLatency(host, options.lowLatency);
-    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), options.resourceLimits);
+    const workerData: WorkerData = { moduleHooks: moduleHooksOf(options) };
+    this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), { resourceLimits: options.resourceLimits, workerData });
     host.spawnRemote = (req) => this.child(req, req.parent);
   }
 
@@ -152,7 +165,8 @@ export class ThreadManager {
 
   /**
    * A live thread for `placement`: the given index (waiting while it is being replaced), or
-   * the worker with the fewest actors placed by this node.
+   * the worker with the fewest actors placed by this node. Waits at most `bootTimeoutMs` for
+   * a thread to come (back) up, then rejects `ERR_WORKER_TIMEOUT` with the last reason it went down.
    */
   async place(placement: number | 'auto'): Promise<number> {
     if (placement !== 'auto') {
@@ -165,37 +179,106 @@ export class ThreadManager {
       if (slot === undefined || !slot.ready) await this.untilReady(placement);
       return placement;
     }
+    const deadline = this.host.clock.now() + this.bootTimeoutMs;
     for (;;) {
       // least loaded: waiting messages plus actors (a backlog weighs as much as an actor per message)
       let best: Slot | undefined;
       for (const s of this.slots) if (s && s.ready && (!best || s.actors + s.mailbox < best.actors + best.mailbox)) best = s;
       if (best) return best.thread;
       if (this.stopping || this.count === 0) throw new ApiaryError(ErrorCodes.THREAD_GONE, 'no worker thread is running');
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await this.nextThreadUp(deadline, () => {
+        const why = this.downReasons.map((r, t) => (r ? `thread ${t}: ${r}` : '')).filter(Boolean);
+        return `no worker thread came up within ${this.bootTimeoutMs} ms${why.length > 0 ? ` (last down: ${why.join('; ')})` : ''}`;
+      });
     }
   }
 
   private async untilReady(thread: number): Promise<void> {
+    const deadline = this.host.clock.now() + this.bootTimeoutMs;
     for (;;) {
       const slot = this.slots[thread];
       if (slot?.ready) return;
       if (this.stopping) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await this.nextThreadUp(deadline, () => {
+        const why = this.downReasons[thread];
+        return `worker thread ${thread} did not come back up within ${this.bootTimeoutMs} ms${why ? ` (it went down: ${why})` : ''}`;
+      });
     }
   }
 
-  /** Creates (does not start) an actor on `thread`; returns its id there. */
+  /** Resolves when some thread comes up (or the manager stops); rejects `ERR_WORKER_TIMEOUT` at `deadline`. */
+  private nextThreadUp(deadline: number, why: () => string): Promise<void> {
+    const clock = this.host.clock;
+    return new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        clock.clearTimeout(timer);
+        resolve();
+      };
+      const timer = clock.setTimeout(() => {
+        const i = this.waiting.indexOf(wake);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new ApiaryError(ErrorCodes.WORKER_TIMEOUT, why()));
+      }, deadline - clock.now());
+      this.waiting.push(wake);
+    });
+  }
+
+  /**
+   * Creates (does not start) an actor on `thread`; returns its id there. Never waits longer
+   * than about `createTimeoutMs`: rejects `ERR_ENTRY_MODULE` (class in the app's entry module,
+   * at once), `ERR_MODULE_NOT_FOUND`, `ERR_MODULE_TIMEOUT` (its module did not finish loading,
+   * here or on the worker), `ERR_THREAD_GONE` (the worker died meanwhile) or
+   * `ERR_WORKER_TIMEOUT` (the worker did not answer); nothing is left running on the worker.
+   */
   async create(
     thread: number,
     req: { actor: ActorClass; args: unknown; mailbox: MailboxOptions | undefined; path: string; parent: { thread: number; id: number } },
   ): Promise<number> {
-    const where = await actorModuleOf(req.actor);
+    const where = await actorModuleOf(req.actor, { ms: this.createTimeoutMs, clock: this.host.clock });
     const slot = this.slots[thread];
     if (slot === undefined || !slot.ready) throw new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`);
-    const res = await slot.api.create({ ...where, args: req.args, mailbox: req.mailbox, path: req.path, parent: req.parent });
+    const call: Promise<CreateResult> = slot.api.create({ ...where, args: req.args, mailbox: req.mailbox, path: req.path, parent: req.parent, timeoutMs: this.createTimeoutMs });
+    const res = await this.answer(slot, call, `create ${where.exportName} from ${where.module}`, THREAD_DEFAULTS.createAnswerGraceMs + this.createTimeoutMs, (late) => {
+      // answered after we gave up: that actor has no handle, so it must not run
+      if (late.ok) slot.api.stopActor(late.id, 'brutal-kill').catch(() => {});
+    });
     if (!res.ok) throw errorFrom(res.error);
     slot.actors++;
     return res.id;
+  }
+
+  /**
+   * `call`'s answer from `slot`'s worker, or a rejection: `ERR_THREAD_GONE` when the thread
+   * dies first (comlink never answers a call to a dead port), `ERR_WORKER_TIMEOUT` after `ms`.
+   * An answer that comes after the timeout goes to `late`.
+   */
+  private answer<T>(slot: Slot, call: Promise<T>, what: string, ms: number, late: (value: T) => void): Promise<T> {
+    const clock = this.host.clock;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        slot.calls.delete(fail);
+        clock.clearTimeout(timer);
+        reject(err);
+      };
+      const timer = clock.setTimeout(
+        () => fail(new ApiaryError(ErrorCodes.WORKER_TIMEOUT, `thread ${slot.thread} did not answer (${what}) within ${ms} ms`)),
+        ms,
+      );
+      slot.calls.add(fail);
+      call.then(
+        (value) => {
+          if (settled) return late(value);
+          settled = true;
+          slot.calls.delete(fail);
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))),
+      );
+    });
   }
 
   /** An actor placed on `thread` died for good. */
@@ -307,6 +390,7 @@ export class ThreadManager {
       histograms: undefined,
       whenReady: Promise.resolve(),
       failBoot: () => {},
+      calls: new Set(),
     };
     this.slots[thread] = slot;
     // Always listen: an unhandled 'error' on a Worker would take the whole process down.
@@ -319,9 +403,10 @@ export class ThreadManager {
     // behind it: it is terminated, and its exit is handled as a crash
     const bootTimer = this.host.clock.setTimeout(() => {
       if (slot.ready || slot.leaving || this.slots[thread] !== slot) return;
-      slot.lastError = new ApiaryError(ErrorCodes.THREAD_GONE, `did not answer within ${THREAD_DEFAULTS.bootTimeoutMs} ms`);
+      slot.lastError = new ApiaryError(ErrorCodes.WORKER_TIMEOUT, `worker thread ${thread} did not answer within ${this.bootTimeoutMs} ms (bootTimeoutMs)`);
+      slot.failBoot(slot.lastError);
       void worker.terminate();
-    }, THREAD_DEFAULTS.bootTimeoutMs);
+    }, this.bootTimeoutMs);
     slot.whenReady = (async () => {
       try {
         await Promise.race([api.ping(), died]);
@@ -354,13 +439,16 @@ export class ThreadManager {
     slot.ready = false;
     this.watchdog.unwatch(slot.thread);
     slot.failBoot(new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died while starting (code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`));
-    releaseWorkerApi(slot.api);
-    if (slot.leaving || this.stopping) return;
     const why = slot.blocked
       ? `blocked longer than ${this.watchdog.limitMs} ms (watchdog)`
       : slot.lastError
         ? `${slot.lastError.name}: ${slot.lastError.message}${codeOf(slot.lastError)}`
         : `exited with code ${code}`;
+    const gone = new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${slot.thread} died before it answered: ${why}`);
+    for (const fail of [...slot.calls]) fail(gone);
+    releaseWorkerApi(slot.api);
+    if (slot.leaving || this.stopping) return;
+    this.downReasons[slot.thread] = why;
     this.processedByDead += slot.processed;
     slot.processed = 0;
     this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });

@@ -4,6 +4,7 @@
  */
 import type { ResourceLimits } from 'node:worker_threads';
 import type { LowLatencyOption } from '../../transport/spinner.js';
+import type { WorkerModuleHook } from './module-hooks.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 
 export interface ThreadOptions {
@@ -32,6 +33,28 @@ export interface ThreadOptions {
    * a thread in a steady conversation keeps its core busy. See transport/spinner.ts.
    */
   lowLatency?: LowLatencyOption;
+  /**
+   * How long a new worker thread may take to load and answer, ms; past it the worker is
+   * terminated and counts as crashed (`ERR_WORKER_TIMEOUT`). A spawn waiting for a worker to
+   * (re)start waits at most this long too, then rejects `ERR_WORKER_TIMEOUT`. Default 30 000.
+   */
+  bootTimeoutMs?: number;
+  /**
+   * How long loading an actor's module and creating the actor on a worker thread may take, ms;
+   * past it the spawn rejects — `ERR_MODULE_TIMEOUT` when the module did not finish loading
+   * (a top-level `await` that never settles, say), `ERR_WORKER_TIMEOUT` when the worker did
+   * not answer at all — and nothing runs; the thread keeps serving its other actors.
+   * Default 30 000.
+   */
+  createTimeoutMs?: number;
+  /**
+   * Module hooks each worker thread registers (`module.register(specifier, { parentURL, data })`,
+   * `data` plain data) before it loads any actor module — for loaders the app registered on the
+   * main thread from code, which workers do not inherit. tsx started from node's options
+   * (`--import tsx`, the `tsx` CLI, `NODE_OPTIONS`) needs nothing here: workers find it themselves.
+   * A hook that cannot be registered makes every worker fail to boot, with the reason.
+   */
+  moduleHooks?: WorkerModuleHook[];
 }
 
 export const THREAD_DEFAULTS = {
@@ -41,11 +64,43 @@ export const THREAD_DEFAULTS = {
   /** How often a worker bumps its progress counter. */
   progressIntervalMs: 100,
   maxMessageBytes: 16 * 1024 * 1024,
-  /** How long a new worker may take to answer before it counts as failed. */
+  /** How long a new worker may take to answer before it counts as failed (ThreadOptions.bootTimeoutMs). */
   bootTimeoutMs: 30_000,
+  /** How long loading an actor's module and creating it on a worker may take (ThreadOptions.createTimeoutMs). */
+  createTimeoutMs: 30_000,
+  /** How much longer than `createTimeoutMs` the main thread waits for a worker's own answer to a create. */
+  createAnswerGraceMs: 1000,
   /** Spare workers kept ready for crash recovery (see ThreadOptions.spareThreads). */
   spareThreads: 1,
 } as const;
+
+/**
+ * `bootTimeoutMs` and `createTimeoutMs`, checked: each a finite number > 0, else
+ * `ERR_INVALID_ARGUMENT` naming the field.
+ */
+export function threadTimeoutsOf(options: ThreadOptions): { bootTimeoutMs: number; createTimeoutMs: number } {
+  const check = (field: 'bootTimeoutMs' | 'createTimeoutMs'): number => {
+    const ms = options[field] ?? THREAD_DEFAULTS[field];
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${field} must be a number of ms > 0, got ${String(ms)}`, { field });
+    }
+    return ms;
+  };
+  return { bootTimeoutMs: check('bootTimeoutMs'), createTimeoutMs: check('createTimeoutMs') };
+}
+
+/**
+ * `moduleHooks`, checked: an array of `{ specifier, parentURL }` strings (plus plain `data`),
+ * else `ERR_INVALID_ARGUMENT` (field `moduleHooks`).
+ */
+export function moduleHooksOf(options: ThreadOptions): WorkerModuleHook[] {
+  const hooks = options.moduleHooks ?? [];
+  const ok = Array.isArray(hooks) && hooks.every((h) => typeof h?.specifier === 'string' && typeof h.parentURL === 'string');
+  if (!ok) {
+    throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'moduleHooks must be an array of { specifier, parentURL, data? }', { field: 'moduleHooks' });
+  }
+  return hooks.map((h) => ({ specifier: h.specifier, parentURL: h.parentURL, data: h.data }));
+}
 
 /** `spareThreads`, checked: an integer ≥ 0, else `ERR_INVALID_ARGUMENT` (field `spareThreads`). */
 export function spareThreadsOf(options: ThreadOptions): number {

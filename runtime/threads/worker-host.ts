@@ -2,17 +2,19 @@
  * The entry point of a worker thread: one Host, its links to the other threads, and the
  * control-plane API the main thread drives over comlink.
  *
- * Owns: loading actor modules, creating cells on request, reporting exits of children whose
- * supervisor is on another thread, forwarding events to the main thread, and the progress
- * counter the main thread's watchdog reads (a SharedArrayBuffer slot this thread bumps from
- * a timer; a blocked event loop stops bumping it).
+ * Owns: loading actor modules (each load bounded by the create request's timeout; the app's
+ * module loaders, e.g. tsx, registered here first: runtime/threads/module-hooks.ts),
+ * creating cells on request, reporting exits of children whose supervisor is on another
+ * thread, forwarding events to the main thread, and the progress counter the main thread's
+ * watchdog reads (a SharedArrayBuffer slot this thread bumps from a timer; a blocked event
+ * loop stops bumping it).
  * Boots in two phases: loading this module and its imports needs no identity, so a worker
  * can be started ahead of need (a spare, runtime/threads/spare-worker.ts) and wait at the top-level
  * `await` below; its identity (thread index, generation, ports) arrives as the first message
  * on `parentPort`, for a spare and a cold start alike.
  * Runs as compiled JavaScript (dist/runtime/worker-host.js).
  */
-import { parentPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { ExitReason } from '../../actors/exit-reason.js';
 import { Host } from '../../actors/host.js';
 import { stopWithin } from '../../actors/shutdown.js';
@@ -23,10 +25,17 @@ import { ActorRef } from '../../actors/actor-ref.js';
 import { ThreadLink } from '../../transport/thread-link.js';
 import { enableLowLatency, type LowLatencyOption } from '../../transport/spinner.js';
 import { loadActorClass } from './actor-module.js';
+import { applyWorkerModuleHooks, type WorkerModuleHook } from './module-hooks.js';
 import { RealClock } from '../../actors/foundation/clock.js';
 import { startHeartbeats } from '../observability/heartbeat.js';
 import { exposeWorkerApi, WORKER_LOADED, type BootMessage, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
 import { serializeError } from '../../actors/foundation/errors.js';
+
+/** What every worker is made with (`workerData`), before it has an identity. */
+export interface WorkerData {
+  /** ThreadOptions.moduleHooks: registered before any actor module is loaded. */
+  moduleHooks: WorkerModuleHook[];
+}
 
 /** What the main thread hands a new worker (as a `BootMessage`). */
 export interface WorkerBoot {
@@ -59,6 +68,8 @@ function receiveBoot(): Promise<WorkerBoot> {
   });
 }
 
+// before any actor module is imported here: a module that failed to load stays failed
+applyWorkerModuleHooks((workerData as WorkerData | undefined)?.moduleHooks ?? []);
 const boot = await receiveBoot();
 const clock = new RealClock();
 const host = new Host({
@@ -104,7 +115,7 @@ const api: WorkerApi = {
 
   async create(req: CreateRequest): Promise<CreateResult> {
     try {
-      const actor = await loadActorClass(req);
+      const actor = await loadActorClass(req, { ms: req.timeoutMs, clock });
       const parent = req.parent;
       // every cell made here answers to the thread that asked for it (its supervisor, or the
       // main thread for a top-level actor), so none is top-level on this thread
