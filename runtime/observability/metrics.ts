@@ -10,6 +10,7 @@ import type { Subscription } from 'rxjs';
 import type { TreeEntry } from '../../supervisor/tree.js';
 import type { ActorSystem } from '../node/actor-system.js';
 import { LATENCY_BUCKETS_MS, type HistogramData } from '../../actors/foundation/latency-histogram.js';
+import { HANDSHAKE_REFUSALS } from '../../transport/node-link.js';
 
 const LEVEL = { healthy: 0, degraded: 1, critical: 2, failed: 3 } as const;
 
@@ -112,6 +113,18 @@ export class NodeMetrics {
       registers,
       collect() {
         for (const [name, level] of system.degradation) this.set({ name }, DEGRADATION[level]);
+      },
+    });
+    new Counter({
+      name: 'apiary_handshake_refusals_total',
+      help: 'Node link handshakes refused since start, either side, by reason (bad-secret, name-taken, protocol, timeout, malformed, closed)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        // counted by the cluster (runtime/cluster/refusals.ts), refusals before this registry included
+        const counts = system.cluster?.refusals.counts();
+        this.reset();
+        for (const reason of HANDSHAKE_REFUSALS) this.inc({ reason }, counts?.[reason] ?? 0);
       },
     });
     const tasks = new Counter({ name: 'apiary_workflow_tasks_total', help: 'Workflow task state changes, by state', labelNames: ['state'], registers });
