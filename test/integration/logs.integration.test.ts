@@ -1,8 +1,8 @@
 /**
  * What `apiary start` logs, read as users' log shippers read it: JSON lines on stdout (not a
- * TTY). Real node processes on 127.0.0.1: a wrong cluster secret is logged on both sides and
- * shown by `apiary status` and /health; member changes are logged once each; a worker thread
- * crash is logged with its reason.
+ * TTY). Real node processes on 127.0.0.1: a wrong cluster secret (and a taken name) is logged
+ * on both sides and shown by `apiary status` and /health; member changes are logged once
+ * each; a worker thread crash is logged with its reason; the two flags take effect.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +88,22 @@ describe('logs of a node with the wrong cluster secret', () => {
         expect(new Date(l.time).toISOString()).toBe(l.time);
       }
     }
+  }, 60_000);
+});
+
+describe('logs of a node whose name is taken', () => {
+  it('a second live node named n2 is refused: the node it joined through and the twin both log name-taken', async () => {
+    const env = { APIARY_SECRET: 'the-swarm-secret' };
+    const n1 = await start('n1', clusterArgs(), env);
+    await start('n2', clusterArgs(n1.ws), env);
+    await waitForLine(n1.proc, (l) => l.event === 'member-up' && l.member === 'n2', 10_000);
+    const twin = await start('n2', clusterArgs(n1.ws), env);
+    const here = await waitForLine(n1.proc, (l) => l.event === 'link-refused', 10_000);
+    expect(here).toMatchObject({ level: 'warn', side: 'accepting', reason: 'name-taken', peerNode: 'n2', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    const there = await waitForLine(twin.proc, (l) => l.event === 'link-refused', 10_000);
+    expect(there).toMatchObject({ level: 'warn', side: 'connecting', reason: 'name-taken', peerNode: 'n1', peer: n1.ws });
+    const status = await apiary(['status', '--http', twin.http]);
+    expect(status.stdout).toMatch(/\nrefused links: name-taken to 127\.0\.0\.1:\d+ \(n1\)/);
   }, 60_000);
 });
 
