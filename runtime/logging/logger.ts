@@ -8,9 +8,19 @@
  * Does not own: what is logged (the CLI and runtime/logging's event mapping decide) or where
  * events come from.
  * Writes synchronously, so a line written before `process.exit` is never lost.
+ * pino and pino-pretty are loaded on the first `createLogger`, not on import.
  */
-import { pino, type Logger as Pino, type DestinationStream } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { Logger as Pino, DestinationStream } from 'pino';
+import type PinoPretty from 'pino-pretty';
+
+/**
+ * pino and pino-pretty load when a logger is first made, not when apiary is imported: a
+ * program (or a worker thread's agent module) that never logs does not pay for them.
+ */
+const load = createRequire(import.meta.url);
+const pinoModule = (): typeof import('pino') => load('pino') as typeof import('pino');
+const pinoPrettyModule = (): typeof PinoPretty => load('pino-pretty') as typeof PinoPretty;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -65,6 +75,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const colour = pretty && tty && process.env.NO_COLOR === undefined;
   const out = options.destination;
   const level = options.level ?? LOG_DEFAULTS.level;
+  const { pino } = pinoModule();
   if (!pretty) {
     const destination = (out as DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true });
     const root = pino(
@@ -78,7 +89,7 @@ export function createLogger(options: LoggerOptions): Logger {
     );
     return wrap(root);
   }
-  const destination: DestinationStream = pinoPretty({
+  const destination: DestinationStream = pinoPrettyModule()({
     colorize: colour,
     sync: true,
     translateTime: 'HH:MM:ss.l',
