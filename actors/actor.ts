@@ -13,6 +13,8 @@ import type { ActorRef } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { MailboxOptions } from './mailbox.js';
 import type { SystemEvent } from './events.js';
+import type { ActorCell } from './actor-cell.js';
+import { CellContext } from './actor-context.js';
 
 /** How to start an actor: which class, its constructor argument, mailbox and name. */
 export interface SpawnOptions<Args = unknown> {
@@ -85,12 +87,17 @@ export interface DeferredReply<R = unknown> {
   readonly onCancel: (hook: () => void) => void;
 }
 
-let constructing: ActorContext | undefined;
+/**
+ * The cell whose instance is being constructed: the one hand-off from `spawn` to the Actor
+ * constructor (as Akka's `ActorCell.contextStack`), so an actor class needs no context
+ * parameter. Set only for the duration of one `new`, restored after (re-entrant).
+ */
+let constructing: ActorCell | undefined;
 
-/** @internal Constructs `actor` with `ctx` as the context its Actor constructor picks up (no closure per spawn). */
-export function constructActor<A extends Actor>(ctx: ActorContext, actor: ActorClass<A>, args: unknown): A {
+/** @internal Constructs `actor` as the instance of `cell` (no closure per spawn). */
+export function constructActor<A extends Actor>(cell: ActorCell, actor: ActorClass<A>, args: unknown): A {
   const prev = constructing;
-  constructing = ctx;
+  constructing = cell;
   try {
     return new actor(args);
   } finally {
@@ -105,14 +112,23 @@ export function constructActor<A extends Actor>(ctx: ActorContext, actor: ActorC
  * decides what happens next.
  */
 export abstract class Actor<M = any, R = unknown> {
-  /** This actor's context. Available in the constructor and field initialisers. */
-  protected readonly context: ActorContext;
+  /** The cell this instance belongs to: private to this base class, out of the actor's reach. */
+  readonly #cell: ActorCell;
+  #context: ActorContext | undefined;
 
   constructor(..._args: any[]) {
     if (!constructing) {
       throw new ApiaryError(ErrorCodes.NOT_IN_SPAWN, 'actors are created by spawn(), not with new');
     }
-    this.context = constructing;
+    this.#cell = constructing;
+  }
+
+  /**
+   * This actor's context (self, spawn, watch, timers, …). Available in the constructor and
+   * field initialisers. Made on first read: an actor that never uses it pays nothing.
+   */
+  protected get context(): ActorContext {
+    return (this.#context ??= new CellContext(this.#cell));
   }
 
   /** This actor's own ref. */

@@ -9,7 +9,8 @@
 import type { Clock } from './foundation/clock.js';
 import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorClass, SpawnOptions } from './actor.js';
-import { ActorCell } from './actor-cell.js';
+import { ActorCell, type RemoteParent } from './actor-cell.js';
+import { isParentBehaviour, PARENT_BEHAVIOUR } from './system-message.js';
 import type { ActorRef } from './actor-ref.js';
 import { AskRegistry } from './ask.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
@@ -64,12 +65,15 @@ function startFailed(cell: ActorCell, err: unknown): never {
   throw err;
 }
 
-/** Children of a cell for path walking: a supervisor's children, or context-spawned ones. */
-let childrenOf: (cell: ActorCell) => Iterable<ActorCell> = (cell) => cell.contextChildren ?? [];
+/** Children of a cell on this thread, for path walking: a parent behaviour's, or context-spawned ones. */
+function childrenOf(cell: ActorCell): Iterable<ActorCell> {
+  const behaviour = cell.instance;
+  if (isParentBehaviour(behaviour)) return cellsOnly(behaviour[PARENT_BEHAVIOUR].children());
+  return cell.contextChildren ?? [];
+}
 
-/** @internal Lets supervisor/ teach the host how to list a supervisor's children. */
-export function setChildrenOf(fn: (cell: ActorCell) => Iterable<ActorCell>): void {
-  childrenOf = fn;
+function* cellsOnly(handles: Iterable<ChildHandle>): IterableIterator<ActorCell> {
+  for (const h of handles) if (h instanceof ActorCell) yield h;
 }
 
 /**
@@ -100,6 +104,27 @@ export interface HostOptions extends DispatcherOptions {
   /** Where events go (besides {@link Host.forwardEvent}). Default: nowhere. */
   events?: EventChannel;
 }
+
+/** Where a new cell sits (see {@link Host.createCell}); fixed when it is made. */
+export interface CellPlacement {
+  /** Its parent on this thread. */
+  parent?: ActorCell;
+  /** Its path segment under the parent (default: its name, else `$<id>`). */
+  segment?: string;
+  /** Its whole path, when the parent lives elsewhere and named it. */
+  path?: string;
+  /** Its parent lives on another thread or node: exits are reported through this. */
+  remoteParent?: RemoteParent;
+  /** A runtime-internal actor: no lifecycle events, not in the tree, not addressable by peers. */
+  internal?: boolean;
+  /**
+   * False: a parentless cell that is not one of this thread's top-level actors (it was made
+   * for a parent on another thread of this node, which lists and stops it). Default true.
+   */
+  topLevel?: boolean;
+}
+
+const NO_PLACEMENT: CellPlacement = Object.freeze({});
 
 export class Host implements LinkHandler {
   readonly node: string;
@@ -188,10 +213,11 @@ export class Host implements LinkHandler {
   }
 
   /**
-   * Creates (does not start) a cell. `parent` undefined → a top-level actor; `id` names the
-   * path segment (supervisors pass the child id; otherwise the name or `$<n>`).
+   * Creates (does not start) a cell. Without a `parent` (here or elsewhere, see
+   * {@link CellPlacement}) it is a top-level actor; its path is `placement.path`, or its
+   * parent's path plus `segment` (supervisors pass the child id), the name, or `$<id>`.
    */
-  createCell(actor: ActorClass, options: SpawnOptions | undefined, parent?: ActorCell, segment?: string, fullPath?: string): ActorCell {
+  createCell(actor: ActorClass, options: SpawnOptions | undefined, placement: CellPlacement = NO_PLACEMENT): ActorCell {
     if (typeof actor !== 'function') {
       throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'spawn needs an Actor class', { field: 'actor' });
     }
@@ -204,10 +230,18 @@ export class Host implements LinkHandler {
     }
     const id = this.nextId++;
     // no segment or name: the default `$<id>` path, which the cell's ref makes when it is first read
-    let path: string | undefined;
-    if (fullPath !== undefined) path = fullPath;
-    else if (segment !== undefined || name !== undefined) path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
-    const cell = new ActorCell(this, actor, options?.args, path, id, parent, name, options);
+    const { parent, segment } = placement;
+    let path = placement.path;
+    if (path === undefined && (segment !== undefined || name !== undefined)) path = parent ? `${parent.path}/${segment ?? name}` : `/${segment ?? name}`;
+    const cell = new ActorCell(this, actor, options?.args, id, {
+      path,
+      parent,
+      name,
+      mailbox: options?.mailbox,
+      remoteParent: placement.remoteParent,
+      internal: placement.internal,
+      topLevel: placement.topLevel,
+    });
     this.cells.set(id, cell);
     if (name !== undefined) this.registry.register(name, cell.ref);
     return cell;

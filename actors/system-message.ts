@@ -36,6 +36,8 @@ export type SystemMessage =
 /** Implemented by actors that supervise children (the Supervisor). */
 export interface ParentBehaviour {
   handleSystem(msg: ChildExit | { kind: 'control'; op: unknown; reply: (err: unknown, value?: unknown) => void }): void | Promise<void>;
+  /** Its children, in start order (those on other threads or nodes included). */
+  children(): Iterable<ChildHandle>;
 }
 
 export const PARENT_BEHAVIOUR: unique symbol = Symbol('apiary.parent-behaviour');

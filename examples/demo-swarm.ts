@@ -165,7 +165,7 @@ export async function startDemo(system: ActorSystem, options: DemoOptions = {}):
     if (e.type === 'restarted' && e.path !== failed) log(`[supervisor] ${e.path} restarted along with ${failed}`);
     if (e.type === 'escalated') log(`[supervisor] ${e.path} gave up (${describeReason(e.reason)}): escalating`);
     if (e.type === 'thread-down') log(`[threads] thread ${e.thread} died: ${e.reason}`);
-    if (e.type === 'breaker-state') log(`[api] circuit ${e.name} ${e.previous} → ${e.state}`);
+    if (e.type === 'breaker-state' && e.previous !== e.state) log(`[api] circuit ${e.name} ${e.previous} → ${e.state}`);
   });
   const spec = demoSpec({ ...options, log });
   try {

@@ -13,7 +13,9 @@ export { AlertEngine, consoleChannel, logChannel, webhookChannel, DEFAULT_RULES 
 export type { AlertRule, AlertChannel, AlertNotice, Severity } from './observability/alerts.js';
 export type { MetricsSnapshot } from './observability/node-stats.js';
 export { startAdminServer, ADMIN_DEFAULTS } from './admin/admin-server.js';
-export type { AdminServer } from './admin/admin-server.js';
+export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
+export { createMetrics } from './observability/metrics.js';
+export type { NodeMetrics, MetricsOptions, MetricsRegistry } from './observability/metrics.js';
 export { Cluster } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
 export { CLUSTER_DEFAULTS } from './cluster/defaults.js';

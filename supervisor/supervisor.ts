@@ -9,8 +9,8 @@
  * Time: the host clock (backoff, shutdown timers).
  */
 import { Actor, type ActorClass } from '../actors/actor.js';
-import { setChildrenOf } from '../actors/host.js';
-import { ActorCell, PARENT_BEHAVIOUR, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
+import { PARENT_BEHAVIOUR, type ActorCell, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
+import { CellContext } from '../actors/actor-context.js';
 import type { ChildHandle } from '../actors/child-handle.js';
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Directive } from '../actors/events.js';
@@ -28,7 +28,7 @@ import {
   type SupervisorSpec,
 } from './child-spec.js';
 import { ChildTable, type ChildRecord } from './child-table.js';
-import { recordRestart } from './restart-intensity.js';
+import { RestartWindow } from './restart-intensity.js';
 import { restartGroup } from './strategy.js';
 
 /** @internal Requests handled on the supervisor's system queue. */
@@ -49,7 +49,7 @@ export class Supervisor extends Actor<never, void> {
   private readonly table: ChildTable;
   /** The records in start order (the table's array). */
   private readonly children: ChildRecord[];
-  private restartLog: number[] = [];
+  private readonly restartWindow = new RestartWindow();
   private exiting = false;
   private dynamicSeq = 0;
   private generation = 0;
@@ -57,7 +57,12 @@ export class Supervisor extends Actor<never, void> {
   /** @internal */
   readonly [PARENT_BEHAVIOUR]: ParentBehaviour = {
     handleSystem: (msg) => (msg.kind === 'child-exit' ? this.onChildExit(msg) : this.onControl(msg.op as ControlOp, msg.reply)),
+    children: () => this.liveChildren(),
   };
+
+  private *liveChildren(): IterableIterator<ChildHandle> {
+    for (const r of this.children) if (r.cell !== undefined) yield r.cell;
+  }
 
   constructor(spec: SupervisorSpec) {
     super();
@@ -65,7 +70,7 @@ export class Supervisor extends Actor<never, void> {
       throw new ApiaryError(ErrorCodes.INVALID_SPEC, 'a Supervisor needs a supervisor({...}) spec', { field: 'args' });
     }
     this.spec = spec;
-    this.cell = this.context as unknown as ActorCell;
+    this.cell = CellContext.cellOf(this.context);
     this.table = new ChildTable(() => this.cell.path);
     this.children = this.table.records;
   }
@@ -154,7 +159,7 @@ export class Supervisor extends Actor<never, void> {
       ? host.spawnOnNode!({ actor, options, parent: this.cell, segment: spec.id, thread: spec.thread ?? 0, node: spec.node!, placement: spec.placement })
       : remote
         ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
-        : host.createCell(actor, options, this.cell, spec.id);
+        : host.createCell(actor, options, { parent: this.cell, segment: spec.id });
     if (spec.backoff) cell.stashLimit = spec.backoff.stashCapacity;
     rec.cell = cell;
     cell.supervision = rec;
@@ -209,7 +214,7 @@ export class Supervisor extends Actor<never, void> {
     const cell = rec.cell;
     if (cell !== undefined) {
       if (rec.spec.shutdown === 'brutal-kill' || !cell.terminateNow(reason)) {
-        return stopWithin(cell, reason, rec.spec.shutdown, this.cell.clock).then(() => {
+        return stopWithin(cell, reason, rec.spec.shutdown, this.cell.host.clock).then(() => {
           if (rec.cell === cell) rec.cell = undefined;
           this.forgetIfDynamic(rec);
         });
@@ -231,7 +236,7 @@ export class Supervisor extends Actor<never, void> {
 
   private cancelTimer(rec: ChildRecord): void {
     if (rec.timer !== undefined) {
-      this.cell.clock.clearTimeout(rec.timer);
+      this.cell.host.clock.clearTimeout(rec.timer);
       rec.timer = undefined;
     }
   }
@@ -271,10 +276,8 @@ export class Supervisor extends Actor<never, void> {
       this.decided(msg.cell.path, 'ignore', reason);
       return this.terminateRecord(rec, reason);
     }
-    const now = this.cell.clock.now();
-    const { log, exceeded } = recordRestart(this.restartLog, now, this.spec.intensity, this.spec.period);
-    this.restartLog = log;
-    if (exceeded) {
+    const now = this.cell.host.clock.now();
+    if (this.restartWindow.record(now, this.spec.intensity, this.spec.period)) {
       this.decided(msg.cell.path, 'shutdown', reason);
       return this.giveUp('shutdown');
     }
@@ -297,7 +300,7 @@ export class Supervisor extends Actor<never, void> {
   }
 
   private async restart(rec: ChildRecord, reason: ExitReason): Promise<void> {
-    const clock = this.cell.clock;
+    const clock = this.cell.host.clock;
     const index = this.children.indexOf(rec);
     const group = restartGroup(this.spec.strategy, this.children.length, index).map((i) => this.children[i]!);
     for (let i = group.length - 1; i >= 0; i--) {
@@ -411,13 +414,3 @@ export class Supervisor extends Actor<never, void> {
     return this.startNew(spec);
   }
 }
-
-setChildrenOf((cell) => {
-  const instance = cell.instance;
-  if (instance instanceof Supervisor) {
-    const out: ActorCell[] = [];
-    for (const r of instance.childRecords) if (r.cell instanceof ActorCell) out.push(r.cell);
-    return out;
-  }
-  return cell.contextChildren ?? [];
-});

@@ -84,8 +84,8 @@ export function snapshotCell(handle: ChildHandle, id: string, now: number): Tree
     );
   } else if (isSupervisor) {
     entry.children = [];
-  } else if (cell.contextChildren && cell.contextChildren.length > 0) {
-    entry.children = cell.contextChildren.map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1), now));
+  } else if (cell.contextChildren !== undefined && cell.contextChildren.size > 0) {
+    entry.children = [...cell.contextChildren].map((c) => snapshotCell(c, c.path.slice(c.path.lastIndexOf('/') + 1), now));
   }
   return entry;
 }

@@ -7,7 +7,9 @@
  * (`ERR_CIRCUIT_OPEN`), letting exactly one probe through after the reset timeout (the rest
  * fail fast until it settles), closing on its success, reopening on its failure with the
  * timeout grown by `resetFactor` up to `maxResetTimeout`, forced states, and call timeouts
- * (`ERR_TIMEOUT`, a failure). State changes go to `onStateChange` (as `breaker-state` events).
+ * (`ERR_TIMEOUT`, a failure). State changes go to `onStateChange` (as `breaker-state` events),
+ * and so does the initial state, once, at construction (`previous` equal to `state`), so a
+ * breaker is visible (`apiary_breaker_state`) before its first call.
  * Does not own: retries (with-retry.ts) or where a call goes (guard.ts fronts refs).
  * Time: `now` is passed to the pure functions; the object reads its injected clock.
  * Threads: a breaker object lives on one thread; share it by putting a Guard actor in front of a ref.
@@ -134,7 +136,11 @@ export interface BreakerOptions extends Partial<BreakerPolicy> {
   /** Names the breaker in events, errors and the metric. Default `breaker`. */
   name?: string;
   clock: Clock;
-  /** Told every state change (a `breaker-state` event; pass `system.publish`). */
+  /**
+   * Told the initial state at construction (an event whose `previous` equals `state`,
+   * `closed`) and then every state change (`breaker-state` events; pass `system.publish`).
+   * Count transitions only where `previous !== state`.
+   */
   onStateChange?: (event: { type: 'breaker-state'; name: string; state: BreakerStateName; previous: BreakerStateName; at: number }) => void;
 }
 
@@ -152,6 +158,7 @@ export class CircuitBreaker {
     this.clock = options.clock;
     this.onStateChange = options.onStateChange;
     this.s = initialBreakerState(this.policy);
+    this.onStateChange?.({ type: 'breaker-state', name: this.name, state: this.s.state, previous: this.s.state, at: this.clock.now() });
   }
 
   /** The state now (an open breaker past its reset timeout reads `half-open`). */

@@ -15,6 +15,10 @@
  * knows a wrong secret from a silent peer. The code says only what the refused peer already
  * knows (its MAC or version did not check out); nothing about names is said before both
  * sides are authenticated.
+ * Probes (`apiary doctor`): a hello with `probe: true`, MAC'd under its own role, is checked
+ * like any other; the acceptor answers with a welcome that also carries its wall-clock time
+ * (under the MAC) and closes, without adopting a link: a probe never becomes a member.
+ * Links that are not probes are unchanged, so this needs no new protocol version.
  * Does not own: what the frames mean (membership, remote actors come on top), or what is
  * kept and logged about refusals (runtime/cluster/refusals.ts).
  */
@@ -107,13 +111,23 @@ export interface NodeLink {
 }
 
 type Challenge = { t: 'challenge'; v: number; node: string; inc: number; nonce: string };
-type Hello = { t: 'hello'; v: number; node: string; inc: number; nonce: string; mac: string };
-type Welcome = { t: 'welcome'; mac: string };
+type Hello = { t: 'hello'; v: number; node: string; inc: number; nonce: string; mac: string; probe?: true };
+type Welcome = { t: 'welcome'; mac: string; time?: number };
 
-function mac(secret: Uint8Array, role: 'connector' | 'acceptor', c: Challenge, h: Omit<Hello, 'mac' | 't'>): Buffer {
-  return createHmac('sha256', secret)
-    .update([role, PROTOCOL_VERSION, c.node, c.inc, c.nonce, h.node, h.inc, h.nonce].join('\n'))
-    .digest();
+/**
+ * The handshake MAC. Probe roles are separate MAC domains, so a probe hello cannot be
+ * replayed as a joining one, and the acceptor's `time` (appended) is authenticated.
+ */
+function mac(
+  secret: Uint8Array,
+  role: 'connector' | 'acceptor' | 'probe' | 'acceptor-probe',
+  c: Challenge,
+  h: Pick<Hello, 'v' | 'node' | 'inc' | 'nonce'>,
+  time?: number,
+): Buffer {
+  const fields = [role, PROTOCOL_VERSION, c.node, c.inc, c.nonce, h.node, h.inc, h.nonce];
+  if (time !== undefined) fields.push(time);
+  return createHmac('sha256', secret).update(fields.join('\n')).digest();
 }
 
 function sameMac(expected: Buffer, given: unknown): boolean {
@@ -248,9 +262,17 @@ export async function listenNodeLinks(
       if (hello.v !== PROTOCOL_VERSION) return reject('protocol', `the peer speaks protocol ${String(hello.v)}, this node ${PROTOCOL_VERSION}`);
       if (typeof hello.node !== 'string' || typeof hello.inc !== 'number' || typeof hello.nonce !== 'string') return reject('malformed', 'malformed hello');
       const fields = { v: hello.v, node: hello.node, inc: hello.inc, nonce: hello.nonce };
-      if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) {
-        return reject('bad-secret', "the peer's MAC does not verify: it does not hold this cluster's secret");
+      const badSecret = "the peer's MAC does not verify: it does not hold this cluster's secret";
+      if (hello.probe === true) {
+        if (!sameMac(mac(self.secret, 'probe', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
+        done = true;
+        clearTimer();
+        ws.removeAllListeners('close');
+        ws.removeAllListeners('error');
+        ws.on('error', () => {});
+        return answerProbe(ws, self.secret, challenge, fields, options.clock);
       }
+      if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
       done = true;
       clearTimer();
       ws.removeAllListeners('close');
@@ -347,6 +369,101 @@ export function connectNodeLink(
         ws.on('error', () => {});
         resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }, peer, options.clock));
       });
+      ws.send(JSON.stringify(hello));
+    });
+  });
+}
+
+// ---- probes (apiary doctor): a full handshake that never becomes a link ---------------------
+
+/** How a probe of a node went: its identity and wall-clock time, or why it failed. */
+export type ProbeResult =
+  | {
+      ok: true;
+      peer: { name: string; incarnation: number };
+      /** The peer's wall-clock time when it answered, ms since the epoch (authenticated). */
+      peerTime: number;
+      /** This side's wall-clock time when the hello left and when the welcome arrived, ms. */
+      sentAt: number;
+      receivedAt: number;
+    }
+  | {
+      ok: false;
+      /**
+       * `unreachable`: no WebSocket to it (refused, unknown host, not a WebSocket server);
+       * `timeout`: no answer within the handshake timeout; `refused`: it closed the socket
+       * during the handshake (a different secret, or it refuses this peer); `protocol`: not
+       * an apiary node of this protocol version; `unauthenticated`: it answered but could
+       * not prove it holds the secret.
+       */
+      failure: 'unreachable' | 'timeout' | 'refused' | 'protocol' | 'unauthenticated';
+      reason: string;
+    };
+
+/** The acceptor's side of a probe: an authenticated welcome with its wall-clock time, then close. */
+function answerProbe(ws: WebSocket, secret: Uint8Array, c: Challenge, h: Pick<Hello, 'v' | 'node' | 'inc' | 'nonce'>, clock: Clock): void {
+  const time = clock.wallTime();
+  const welcome: Welcome = { t: 'welcome', time, mac: mac(secret, 'acceptor-probe', c, h, time).toString('base64') };
+  ws.send(JSON.stringify(welcome));
+  ws.close(1000, 'probe answered');
+  const t = clock.setTimeout(() => ws.terminate(), 1000);
+  ws.once('close', () => clock.clearTimeout(t));
+}
+
+/**
+ * Runs the handshake with the node at `url` as a probe: both sides authenticate as for a
+ * link, but the peer answers with its wall-clock time and closes; it adopts no link and
+ * lists no member. Never rejects: resolves with what happened.
+ */
+export function probeNodeLink(url: string, self: NodeIdentity, options: NodeLinkOptions): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const clock = options.clock;
+    let settled = false;
+    let helloSent = false;
+    let ws: WebSocket;
+    const settle = (result: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      ws.removeAllListeners('close');
+      if (result.ok) ws.close(1000, 'probe done');
+      else ws.terminate();
+      resolve(result);
+    };
+    const fail = (failure: Extract<ProbeResult, { ok: false }>['failure'], reason: string): void => settle({ ok: false, failure, reason });
+    const timer = clock.setTimeout(() => fail('timeout', `no handshake within ${options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
+    try {
+      ws = new WebSocket(url, { maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload, perMessageDeflate: false });
+    } catch (err) {
+      clock.clearTimeout(timer);
+      resolve({ ok: false, failure: 'unreachable', reason: (err as Error).message });
+      return;
+    }
+    ws.on('error', (err) => fail(helloSent ? 'refused' : 'unreachable', err.message));
+    ws.on('close', (code, reason) => {
+      const why = `closed by the peer (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
+      fail('refused', helloSent ? `${why} after our hello` : why);
+    });
+    ws.once('message', (data, isBinary) => {
+      const challenge = parse(data, isBinary) as Partial<Challenge> | undefined;
+      if (!challenge || challenge.t !== 'challenge' || typeof challenge.nonce !== 'string' || typeof challenge.node !== 'string' || typeof challenge.inc !== 'number') {
+        return fail('protocol', 'expected a challenge: not an apiary node');
+      }
+      if (challenge.v !== PROTOCOL_VERSION) return fail('protocol', `protocol ${String(challenge.v)} is not ${PROTOCOL_VERSION}`);
+      const fields = { v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
+      const hello: Hello = { t: 'hello', ...fields, probe: true, mac: mac(self.secret, 'probe', challenge as Challenge, fields).toString('base64') };
+      let sentAt = 0;
+      ws.once('message', (reply, replyBinary) => {
+        const receivedAt = clock.wallTime();
+        const welcome = parse(reply, replyBinary) as Partial<Welcome> | undefined;
+        if (!welcome || welcome.t !== 'welcome' || typeof welcome.time !== 'number') return fail('protocol', 'expected a welcome with the time');
+        if (!sameMac(mac(self.secret, 'acceptor-probe', challenge as Challenge, fields, welcome.time), welcome.mac)) {
+          return fail('unauthenticated', 'the peer could not prove it holds the secret');
+        }
+        settle({ ok: true, peer: { name: challenge.node!, incarnation: challenge.inc! }, peerTime: welcome.time, sentAt, receivedAt });
+      });
+      sentAt = clock.wallTime();
+      helloSent = true;
       ws.send(JSON.stringify(hello));
     });
   });

@@ -10,7 +10,8 @@
  * budgets, checked by shape, and may address user actors only; runtime-internal actors are
  * not reachable (dropped and counted); lifecycle requests are accepted only for actors this
  * peer spawned here. A frame that fails a check closes the link (the handler decides), never
- * the node.
+ * the node. Counts what crosses the link (frames and bytes, both ways) into the
+ * {@link LinkTraffic} it is given.
  * Does not own: membership, heartbeats' meaning or reconnecting (runtime/cluster/cluster.ts).
  * Threads: the main thread (0) of a node; actors on worker threads are reached through
  * their thread links. Order: one session and one socket per peer, so frames keep their order.
@@ -56,18 +57,41 @@ export interface SessionHandler {
   malformed(session: NodeSession, err: unknown): void;
 }
 
+/**
+ * Traffic over node links, both directions, as plain counters (the cluster keeps one for all
+ * its sessions, so the totals survive a peer going down; metrics read them at scrape time).
+ * Frames are node frames (a tell, an ask, a heartbeat…); bytes are the binary WebSocket
+ * messages that carry them (batches), handshake excluded.
+ */
+export interface LinkTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Zeroed traffic counters. */
+export function linkTraffic(): LinkTraffic {
+  return { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+}
+
 export interface SessionOptions {
   /** Stop handing frames to the socket above this many unsent bytes. */
   highWaterBytes: number;
   /** Refuse messages once this many bytes wait (in the batch and the queue). */
   maxQueuedBytes: number;
   budget: DecodeBudget;
+  /** Where this session adds what it sends and receives (counted once handed to / read from the socket). */
+  traffic?: LinkTraffic;
 }
 
 export class NodeSession implements AskReplyTo {
   link: NodeLink | undefined;
   private readonly batch: TurnBatch;
   private readonly queue: Uint8Array[] = [];
+  /** Node frames in each queued batch (same order as `queue`), counted out when written. */
+  private readonly queueFrames: number[] = [];
+  private readonly traffic: LinkTraffic;
   private queuedBytes = 0;
   private readonly asks = new WireAsks(100_000);
   private nextAsk = 1;
@@ -92,6 +116,7 @@ export class NodeSession implements AskReplyTo {
     private readonly handler: SessionHandler,
     private readonly options: SessionOptions,
   ) {
+    this.traffic = options.traffic ?? linkTraffic();
     this.batch = new TurnBatch(codec, 16 * 1024, () => this.flush());
     this.watches = new NodeWatches(host, (thread, id, payload) => this.sendSys(thread, id, payload));
   }
@@ -192,8 +217,10 @@ export class NodeSession implements AskReplyTo {
 
   private flush(): void {
     if (this.batch.empty || this.closed) return;
+    const frames = this.batch.frames;
     const data = this.batch.take();
     this.queue.push(data);
+    this.queueFrames.push(frames);
     this.queuedBytes += data.byteLength;
     this.drain();
   }
@@ -206,6 +233,8 @@ export class NodeSession implements AskReplyTo {
       if (!link.send(data, this.queue.length > 1 ? this.drain : undefined)) return;
       this.queue.shift();
       this.queuedBytes -= data.byteLength;
+      this.traffic.bytesOut += data.byteLength;
+      this.traffic.framesOut += this.queueFrames.shift() ?? 0;
     }
   };
 
@@ -214,6 +243,7 @@ export class NodeSession implements AskReplyTo {
   private receive(bytes: Uint8Array): void {
     if (this.closed) return;
     this.host.dispatcher.enteredFromEventLoop();
+    this.traffic.bytesIn += bytes.byteLength;
     let frames: NodeFrame[];
     try {
       frames = this.codec.decodeUntrusted(bytes, this.options.budget).map(checkNodeFrame);
@@ -222,6 +252,7 @@ export class NodeSession implements AskReplyTo {
       return;
     }
     this.stats.framesReceived += frames.length;
+    this.traffic.framesIn += frames.length;
     for (const f of frames) {
       try {
         this.dispatch(f);
@@ -387,6 +418,7 @@ export class NodeSession implements AskReplyTo {
     this.hosted.close();
     this.stats.droppedOnDown += this.queue.length + this.batch.frames;
     this.queue.length = 0;
+    this.queueFrames.length = 0;
     this.queuedBytes = 0;
     this.batch.take();
     this.link?.close(1001, 'node down');

@@ -95,13 +95,18 @@ export interface SerializedError {
   stack?: string;
 }
 
-/** Turns anything thrown into plain data, keeping name, message, code and stack. */
+/**
+ * Turns anything thrown into plain data, keeping name, message, code and stack. The stack
+ * is read when first read here, not now: formatting a stack costs microseconds (more than
+ * the rest of a restart), and most exit reasons are never printed. Until then the error
+ * itself is kept; `stack` is an enumerable property, so JSON and msgpack carry it.
+ */
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
     const out: SerializedError = { name: err.name, message: err.message };
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string') out.code = code;
-    if (err.stack) out.stack = err.stack;
+    if ('stack' in err) lazyStack(out, err);
     return out;
   }
   return { name: 'NonError', message: typeof err === 'string' ? err : safeString(err) };
@@ -114,3 +119,20 @@ function safeString(v: unknown): string {
     return String(v);
   }
 }
+
+/** Defines `out.stack` as `err.stack`, read on first access and then kept as plain data. */
+function lazyStack(out: SerializedError, err: Error): void {
+  Object.defineProperty(out, 'stack', {
+    enumerable: true,
+    configurable: true,
+    get(): string | undefined {
+      const stack = err.stack || undefined;
+      Object.defineProperty(out, 'stack', { value: stack, enumerable: stack !== undefined, writable: true, configurable: true });
+      return stack;
+    },
+    set(value: string | undefined) {
+      Object.defineProperty(out, 'stack', { value, enumerable: true, writable: true, configurable: true });
+    },
+  });
+}
+

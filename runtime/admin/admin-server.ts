@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ActorSystem } from '../node/actor-system.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { NodeMetrics } from '../observability/metrics.js';
+import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
 
 export const ADMIN_DEFAULTS = { host: '127.0.0.1', port: 9464 } as const;
 
@@ -41,9 +41,22 @@ function fail(res: ServerResponse, status: number, code: string, message: string
   send(res, status, { error: { code, message } });
 }
 
+export interface AdminServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 9464; 0 picks a free port. */
+  port?: number;
+  /**
+   * The app's prom-client Registry: apiary's metrics are registered in it and `GET /metrics`
+   * serves the whole registry (the app's metrics too; no default metrics are added to it).
+   * Default: a registry of apiary's own, with the default `process_*` / `nodejs_*` metrics.
+   */
+  registry?: MetricsRegistry;
+}
+
 /** Starts the admin server for `system`; resolves once it listens. */
-export async function startAdminServer(system: ActorSystem, listen: { host?: string; port?: number } = {}): Promise<AdminServer> {
-  const metrics = new NodeMetrics(system);
+export async function startAdminServer(system: ActorSystem, listen: AdminServerOptions = {}): Promise<AdminServer> {
+  const metrics = new NodeMetrics(system, listen.registry === undefined ? {} : { registry: listen.registry });
   const server: Server = createServer((req, res) => {
     handle(system, metrics, req, res).catch((err: unknown) => {
       if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
@@ -51,10 +64,15 @@ export async function startAdminServer(system: ActorSystem, listen: { host?: str
     });
   });
   server.on('clientError', (_err, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port ?? ADMIN_DEFAULTS.port, listen.host ?? ADMIN_DEFAULTS.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port ?? ADMIN_DEFAULTS.port, listen.host ?? ADMIN_DEFAULTS.host, () => resolve());
+    });
+  } catch (err) {
+    metrics.close();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   return {
     address: `${addr.address}:${addr.port}`,

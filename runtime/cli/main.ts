@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'status':
       await status(rest);
       return 0;
+    case 'doctor': return (await import('./doctor.js')).doctor(rest);
     case '--help':
     case '-h':
     case 'help':

@@ -28,7 +28,8 @@ export interface NodeConfig {
   options?: ActorSystemOptions;
 }
 
-async function loadConfig(file: string): Promise<NodeConfig> {
+/** Imports a config module; UsageError (exit 2) if it is missing or exports no supervisor spec. */
+export async function loadConfig(file: string): Promise<NodeConfig> {
   if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file`);
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; supervisor?: unknown; options?: unknown };
   const cfg = (mod.default ?? mod) as Partial<NodeConfig>;
@@ -37,7 +38,7 @@ async function loadConfig(file: string): Promise<NodeConfig> {
 }
 
 /** The cluster secret from `--secret-file` (trailing newline dropped) or APIARY_SECRET. */
-function readSecret(file: string | undefined): Uint8Array | undefined {
+export function readSecret(file: string | undefined): Uint8Array | undefined {
   if (file !== undefined) {
     let text: string;
     try {
@@ -54,7 +55,7 @@ function readSecret(file: string | undefined): Uint8Array | undefined {
 }
 
 /** `--seeds ws://h:p,ws://h:p` → the URLs; UsageError for anything else. */
-function parseSeeds(text: string | undefined): string[] {
+export function parseSeeds(text: string | undefined): string[] {
   if (text === undefined) return [];
   return text
     .split(',')
@@ -72,7 +73,8 @@ function parseSeeds(text: string | undefined): string[] {
     });
 }
 
-function isLoopback(host: string): boolean {
+/** True for hosts only this machine reaches (localhost, 127.x, ::1). */
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 

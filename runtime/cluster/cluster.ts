@@ -35,7 +35,7 @@ import {
 } from '../../transport/node-link.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
 import type { GossipMember, SpawnRequest } from '../../transport/node-frames.js';
-import { NodeSession, type SessionHandler } from '../../transport/node-session.js';
+import { linkTraffic, NodeSession, type LinkTraffic, type SessionHandler } from '../../transport/node-session.js';
 import { NodeTarget, type SessionLookup } from '../../transport/node-target.js';
 import type { Clock, TimerHandle } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../../actors/foundation/errors.js';
@@ -107,6 +107,8 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   malformedFrames = 0;
   /** Handshakes refused on either side, by reason and recent (for /health, status, metrics). */
   readonly refusals: Refusals;
+  /** Frames and bytes over all node links since start, both ways (read by metrics at scrape time). */
+  readonly traffic: LinkTraffic = linkTraffic();
 
   private constructor(
     readonly host: Host,
@@ -318,6 +320,7 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
         highWaterBytes: this.settings.highWaterBytes,
         maxQueuedBytes: this.settings.maxQueuedBytes,
         budget: { ...UNTRUSTED_BUDGET, maxBytes: this.settings.maxPayload },
+        traffic: this.traffic,
       });
       const hosted = new HostedChildren(this.host, this.threads, session);
       session.hosted = hosted;

@@ -126,10 +126,12 @@ export class HostedChildren implements HostedActors {
   }
 
   private spawnHere(req: HostedSpawn): { thread: number; id: number } {
-    const cell = this.host.createCell(req.actor, { args: req.args, mailbox: req.mailbox }, undefined, undefined, req.path);
-    cell.remoteParent = {
-      report: (c, reason, resumable) => this.peer.sendSys(this.host.thread, c.id, { k: 'exit', incarnation: c.incarnation, reason, resumable }),
-    };
+    const cell = this.host.createCell(req.actor, { args: req.args, mailbox: req.mailbox }, {
+      path: req.path,
+      remoteParent: {
+        report: (c, reason, resumable) => this.peer.sendSys(this.host.thread, c.id, { k: 'exit', incarnation: c.incarnation, reason, resumable }),
+      },
+    });
     this.local.set(cell.id, cell);
     cell.onTermination(() => this.local.delete(cell.id));
     return { thread: this.host.thread, id: cell.id };

@@ -149,7 +149,9 @@ export function logEvents(log: Logger, sources: EventSources): Subscription {
       }
       case 'breaker-state': {
         const fields = { event: 'breaker', name: e.name, state: e.state, previous: e.previous };
-        if (e.state === 'open') toolkit.warn(`circuit ${e.name} ${e.previous} → open`, fields);
+        // a breaker tells its initial state once at creation (previous === state): not a change
+        if (e.state === e.previous) toolkit.debug(`circuit ${e.name} created (${e.state})`, fields);
+        else if (e.state === 'open') toolkit.warn(`circuit ${e.name} ${e.previous} → open`, fields);
         else toolkit.info(`circuit ${e.name} ${e.previous} → ${e.state}`, fields);
         return;
       }

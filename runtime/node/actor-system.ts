@@ -102,9 +102,7 @@ export class ActorSystem {
     if ((options.threads ?? 0) > 0 || options.cluster !== undefined) {
       setRefResolver((address, path) => this.host.resolveRef(address, path));
       if ((options.threads ?? 0) > 0) this.threads = new ThreadManager(this.host, options);
-      this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, undefined, WATCHER_NAME);
-      this.watcherCell.internal = true;
-      this.host.topLevel.delete(this.watcherCell);
+      this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, { segment: WATCHER_NAME, internal: true });
       void this.watcherCell.startNow();
     }
   }

@@ -105,15 +105,17 @@ const api: WorkerApi = {
   async create(req: CreateRequest): Promise<CreateResult> {
     try {
       const actor = await loadActorClass(req);
-      const cell = host.createCell(actor, { args: req.args, mailbox: req.mailbox }, undefined, undefined, req.path);
+      const parent = req.parent;
       // every cell made here answers to the thread that asked for it (its supervisor, or the
       // main thread for a top-level actor), so none is top-level on this thread
-      host.topLevel.delete(cell);
-      const parent = req.parent;
-      cell.remoteParent = {
-        report: (c, reason, resumable) =>
-          host.links[parent.thread]?.sendSys(parent.id, { k: 'exit', child: c.id, incarnation: c.incarnation, reason, resumable }),
-      };
+      const cell = host.createCell(actor, { args: req.args, mailbox: req.mailbox }, {
+        path: req.path,
+        topLevel: false,
+        remoteParent: {
+          report: (c, reason, resumable) =>
+            host.links[parent.thread]?.sendSys(parent.id, { k: 'exit', child: c.id, incarnation: c.incarnation, reason, resumable }),
+        },
+      });
       return { ok: true, id: cell.id };
     } catch (err) {
       return { ok: false, error: serializeError(err) };

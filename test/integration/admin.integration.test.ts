@@ -108,9 +108,9 @@ describe('HTTP admin server', () => {
     const text = await res.text();
     for (const line of text.trim().split('\n')) {
       if (line === '') continue; // blank lines separate metric families
-      expect(line).toMatch(/^(# (HELP|TYPE) apiary_\w+ .+|apiary_\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/);
+      expect(line).toMatch(/^(# (HELP|TYPE) (apiary|process|nodejs)_\w+ .+|(apiary|process|nodejs)_\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/);
     }
-    for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed', 'apiary_thread_restarts_total', 'apiary_processing_duration_seconds', 'apiary_ask_duration_seconds', 'apiary_health_state', 'apiary_event_loop_lag_ms']) {
+    for (const name of ['apiary_restarts_total', 'apiary_escalations_total', 'apiary_actors', 'apiary_mailbox_depth', 'apiary_messages_processed_total', 'apiary_thread_restarts_total', 'apiary_processing_duration_seconds', 'apiary_ask_duration_seconds', 'apiary_health_state', 'apiary_event_loop_lag_seconds']) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     // the demo's node keeps one spare worker (started once the threads are up)
@@ -118,7 +118,7 @@ describe('HTTP admin server', () => {
     const spares = async () => Number(/^apiary_spare_threads\{state="loaded"\} (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
     for (let i = 0; i < 100 && (await spares()) !== 1; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await spares()).toBe(1);
-    const processed = () => fetch(`${base}/metrics`).then(async (r) => Number(/^apiary_messages_processed (\d+)/m.exec(await r.text())![1]));
+    const processed = () => fetch(`${base}/metrics`).then(async (r) => Number(/^apiary_messages_processed_total (\d+)/m.exec(await r.text())![1]));
     const first = await processed();
     await new Promise((r) => setTimeout(r, 1500)); // the demo keeps working; workers report each second
     expect(await processed()).toBeGreaterThan(first);

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordRestart, supervisor, SupervisorRef } from '../../index.js';
+import { RestartWindow } from '../../supervisor/restart-intensity.js';
 import { child, harness, ofType, refOf, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -93,5 +94,21 @@ describe('restart intensity', () => {
     [[0, 10], 20, 2, 1000, true],
   ])('recordRestart(%j, now=%i, intensity=%i, period=%i) → exceeded %s', (log, now, intensity, period, exceeded) => {
     expect(recordRestart(log, now, intensity, period).exceeded).toBe(exceeded);
+  });
+
+  it('the window a supervisor keeps gives the same answer as recordRestart on every step of 2000 random restart times', () => {
+    let seed = 42;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const [intensity, period] of [[1, 1000], [3, 50], [10, 100], [1000, 1000]] as const) {
+      let log: number[] = [];
+      const window = new RestartWindow();
+      let now = 0;
+      for (let i = 0; i < 2000; i++) {
+        now += Math.floor(random() * 40);
+        const pure = recordRestart(log, now, intensity, period);
+        log = pure.log;
+        expect(window.record(now, intensity, period)).toBe(pure.exceeded);
+      }
+    }
   });
 });

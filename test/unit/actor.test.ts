@@ -216,4 +216,17 @@ describe('lifecycle', () => {
     expect(fromContext).toBe(expected);
     expect(expected!.startsWith(`/$${top.id}/$`)).toBe(true);
   });
+
+  it('an actor reaches its cell only through its context: finalize, kill, exitNow and the instance are not there', async () => {
+    t = testSystem();
+    class Probe extends Actor<string, string[]> {
+      receive(): string[] {
+        const ctx = this.context as unknown as Record<string, unknown>;
+        const reachable = ['finalize', 'kill', 'exitNow', 'terminate', 'instance', 'host', 'mailbox'].filter((k) => ctx[k] !== undefined);
+        return [...reachable, this.context.self === this.self ? 'self' : 'other'];
+      }
+    }
+    const ref = await t.system.spawn(Probe);
+    await expect(ref.ask('probe')).resolves.toEqual(['self']);
+  });
 });

@@ -169,6 +169,17 @@ describe('logEvents', () => {
     expect(log.lines()[0]).toMatchObject({ component: 'cluster', event: 'member-up', member: 'n2', incarnation: 42, url: 'ws://10.0.0.2:7001' });
   });
 
+  it('logs a circuit opening as a warning and closing as info, but not a breaker telling its initial state', () => {
+    const { events, log } = sources();
+    events.next({ type: 'breaker-state', name: 'api', state: 'closed', previous: 'closed', at: 0 });
+    events.next({ type: 'breaker-state', name: 'api', state: 'open', previous: 'closed', at: 0 });
+    events.next({ type: 'breaker-state', name: 'api', state: 'half-open', previous: 'open', at: 0 });
+    expect(log.lines().map((l) => [l.level, l.component, l.msg])).toEqual([
+      ['warn', 'toolkit', 'circuit api closed → open'],
+      ['info', 'toolkit', 'circuit api open → half-open'],
+    ]);
+  });
+
   it('stops logging when its subscription ends', () => {
     const { events, log, sub } = sources();
     sub.unsubscribe();

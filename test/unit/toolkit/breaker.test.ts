@@ -30,6 +30,12 @@ async function failTimes(fail: () => Promise<unknown>, n: number) {
 }
 
 describe('circuit breaker', () => {
+  it('tells its initial state once at construction (previous equals state), before any call', () => {
+    const t = breaker();
+    expect(t.changes).toEqual(['closed→closed']);
+    expect(t.calls()).toBe(0);
+  });
+
   it('opens after failureThreshold consecutive failures, not before', async () => {
     const t = breaker();
     await failTimes(t.fail, 2);
@@ -39,7 +45,7 @@ describe('circuit breaker', () => {
     expect(t.b.state).toBe('closed');
     await failTimes(t.fail, 1);
     expect(t.b.state).toBe('open');
-    expect(t.changes).toEqual(['closed→open']);
+    expect(t.changes).toEqual(['closed→closed', 'closed→open']);
   });
 
   it('fails fast with ERR_CIRCUIT_OPEN while open, without calling', async () => {
@@ -64,7 +70,7 @@ describe('circuit breaker', () => {
     probe.resolve('fine');
     expect(await first).toBe('fine');
     expect(t.b.state).toBe('closed');
-    expect(t.changes).toEqual(['closed→open', 'open→half-open', 'half-open→closed']);
+    expect(t.changes).toEqual(['closed→closed', 'closed→open', 'open→half-open', 'half-open→closed']);
     expect(await t.ok()).toBe('ok');
   });
 

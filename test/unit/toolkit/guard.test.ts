@@ -53,7 +53,7 @@ describe('a Guard actor in front of a flaky agent', () => {
     Flaky.down = false;
     t.clock.advance(1000);
     expect(await guard.ask({ q: 'e' })).toBe('answer to e'); // the probe closes it
-    expect(ofType(t.events, 'breaker-state').map((e) => e.state)).toEqual(['open', 'half-open', 'closed']);
+    expect(ofType(t.events, 'breaker-state').map((e) => e.state)).toEqual(['closed', 'open', 'half-open', 'closed']); // the first: its initial state
   });
 
   it('retries a failure and answers from the fallback ref when retries run out', async () => {
