@@ -28,10 +28,11 @@
 import type { SupervisorRef } from '../supervisor/supervisor-ref.js';
 import { supervisor, type SupervisorSpec } from '../supervisor/child-spec.js';
 import type { ActorSystem } from '../runtime/node/actor-system.js';
-import type { Subscription } from 'rxjs';
+import { EMPTY, type Subscription } from 'rxjs';
 import { describeReason } from '../actors/exit-reason.js';
 import { Alerter, Analysis, Coordinator, Detector, Ingest, Source, Synthesis } from './demo-agents.js';
 import { Summariser } from './demo-api.js';
+import type { Logger } from '../runtime/logging/logger.js';
 
 export interface DemoOptions {
   /** Probability that one message makes a worker agent throw. Default 0.05; 0 turns faults off. */
@@ -42,8 +43,14 @@ export interface DemoOptions {
   eventEveryMs?: number;
   /** Alert de-duplication window, ms. Default 60 000. */
   dedupMs?: number;
-  /** Where progress lines go. Default console.log. */
+  /** Where progress lines go (`[reports] report #3: …`). Default console.log; {@link demoLog} sends them to a logger. */
   log?: (line: string) => void;
+  /**
+   * Also log what its supervisors do — restarts with their reason, giving up, a worker
+   * thread dying, the API's circuit. Default true; false when the system logs those itself
+   * (a system with a `logger`, as `apiary start` makes).
+   */
+  logSupervision?: boolean;
   /** Place worker agents on worker threads (`auto`) or keep everything on the main thread. Default true. */
   useThreads?: boolean;
   /** Probability that the simulated summary API answers 503. Default 0.2 (`APIARY_DEMO_API_ERROR_RATE`). */
@@ -148,7 +155,8 @@ export interface DemoHandle {
 export async function startDemo(system: ActorSystem, options: DemoOptions = {}): Promise<DemoHandle> {
   const log = options.log ?? ((line: string) => console.log(line));
   let failed = '';
-  const sub: Subscription = system.events$.subscribe((e) => {
+  const events = options.logSupervision === false ? EMPTY : system.events$;
+  const sub: Subscription = events.subscribe((e) => {
     if (e.type === 'supervisor-decision' && e.directive === 'restart') {
       failed = e.child;
       log(`[supervisor] ${e.child} exited (${describeReason(e.reason)}): restarting`);
@@ -167,4 +175,19 @@ export async function startDemo(system: ActorSystem, options: DemoOptions = {}):
     sub.unsubscribe();
     throw err;
   }
+}
+
+/**
+ * The demo's progress lines as info lines of `logger`: `[reports] report #3: …` becomes
+ * `report #3: …` with `component: 'reports'` (a line without a `[prefix]` gets `demo`).
+ */
+export function demoLog(logger: Logger): (line: string) => void {
+  const children = new Map<string, Logger>();
+  return (line) => {
+    const m = /^\[([\w-]+)\] (.*)$/s.exec(line);
+    const component = m?.[1] ?? 'demo';
+    let child = children.get(component);
+    if (child === undefined) children.set(component, (child = logger.child({ component })));
+    child.info(m?.[2] ?? line);
+  };
 }

@@ -13,7 +13,7 @@ export type { Heartbeat } from './observability/heartbeat.js';
 export type { HealthOptions, HealthStatus, ThreadHealth } from './observability/health.js';
 export { PHI_DEFAULTS } from './cluster/phi-accrual.js';
 export type { PhiOptions } from './cluster/phi-accrual.js';
-export { consoleChannel, webhookChannel, DEFAULT_RULES } from './observability/alerts.js';
+export { consoleChannel, logChannel, webhookChannel, DEFAULT_RULES } from './observability/alerts.js';
 export type { AlertRule, AlertChannel, AlertNotice, Severity } from './observability/alerts.js';
 export type { MetricsSnapshot } from './observability/node-stats.js';
 export { startAdminServer, ADMIN_DEFAULTS } from './admin/admin-server.js';
@@ -23,3 +23,6 @@ export type { NodeMetrics, MetricsOptions, MetricsRegistry } from './observabili
 export type { Cluster } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
 export { CLUSTER_DEFAULTS } from './cluster/defaults.js';
+export { createLogger, SILENT_LOGGER, LOG_LEVELS, LOG_FORMATS, LOG_DEFAULTS } from './logging/logger.js';
+export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './logging/logger.js';
+export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';

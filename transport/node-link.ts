@@ -9,11 +9,18 @@
  * a bad MAC, a protocol mismatch or silence past the handshake timeout closes the socket at
  * once. After the handshake only binary frames pass; `maxPayload` (1 MiB) and
  * permessage-deflate off, as measured in DESIGN §8.
+ * A refused handshake has a reason ({@link HandshakeRefusal}) on both sides: the side that
+ * refuses sends it as a WebSocket close code ({@link REFUSAL_CLOSE_CODES}) before cutting
+ * the socket (at most {@link NODE_LINK_DEFAULTS}.refusalGraceMs later), so the other side
+ * knows a wrong secret from a silent peer. The code says only what the refused peer already
+ * knows (its MAC or version did not check out); nothing about names is said before both
+ * sides are authenticated.
  * Probes (`apiary doctor`): a hello with `probe: true`, MAC'd under its own role, is checked
  * like any other; the acceptor answers with a welcome that also carries its wall-clock time
  * (under the MAC) and closes, without adopting a link: a probe never becomes a member.
  * Links that are not probes are unchanged, so this needs no new protocol version.
- * Does not own: what the frames mean (membership, remote actors come on top).
+ * Does not own: what the frames mean (membership, remote actors come on top), or what is
+ * kept and logged about refusals (runtime/cluster/refusals.ts).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +40,48 @@ export const NODE_LINK_DEFAULTS = {
   maxPayload: 1024 * 1024,
   /** A peer that has not completed the handshake by then is disconnected, ms. */
   handshakeTimeoutMs: 1000,
+  /** After a refusal's close frame, ms until the socket is cut whether or not the peer answered. */
+  refusalGraceMs: 200,
 } as const;
+
+/**
+ * Why a node link's handshake was refused:
+ * - `bad-secret`: a MAC did not verify — the two nodes hold different cluster secrets;
+ * - `name-taken`: both authenticated, but a live node already has the connecting node's name;
+ * - `protocol`: the nodes speak different protocol versions;
+ * - `timeout`: the handshake did not complete within the handshake timeout;
+ * - `malformed`: a handshake frame was not what the protocol says (not an apiary node?);
+ * - `closed`: the socket closed before the handshake completed, without a reason.
+ */
+export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'protocol' | 'timeout' | 'malformed' | 'closed';
+
+export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'protocol', 'timeout', 'malformed', 'closed'];
+
+/** The WebSocket close code that carries each refusal reason to the other side (4000–4999: private use). */
+export const REFUSAL_CLOSE_CODES = {
+  'bad-secret': 4001,
+  protocol: 4002,
+  malformed: 4003,
+  timeout: 4008,
+  'name-taken': 4009,
+} as const satisfies Partial<Record<HandshakeRefusal, number>>;
+
+/** The refusal a close code stands for; `closed` for any other code (e.g. 1006, cut without a close frame). */
+export function refusalOfCloseCode(code: number): HandshakeRefusal {
+  for (const [reason, c] of Object.entries(REFUSAL_CLOSE_CODES)) if (c === code) return reason as HandshakeRefusal;
+  return 'closed';
+}
+
+/** One refused handshake, as the side that saw it tells it. */
+export interface LinkRefusal {
+  reason: HandshakeRefusal;
+  /** The other end: `host:port` of the socket (accepting side) or of the URL dialled (connecting side). */
+  peer: string;
+  /** The name the peer gave (unauthenticated unless the reason is `name-taken`); absent if it gave none. */
+  node?: string;
+  /** What exactly happened, for people. */
+  detail: string;
+}
 
 export interface NodeIdentity {
   name: string;
@@ -51,6 +99,8 @@ export interface NodeLinkOptions {
 /** An authenticated link to a peer node. */
 export interface NodeLink {
   readonly peer: { name: string; incarnation: number };
+  /** The other end's `host:port` (the socket's remote address, or the URL dialled). */
+  readonly address: string;
   /** Sends one binary frame; false if the link is closed. `written` runs once it left this process. */
   send(frame: Uint8Array, written?: () => void): boolean;
   /** Bytes handed to `send` that the socket has not written yet (backpressure). */
@@ -101,7 +151,25 @@ function toBytes(data: RawData): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
-function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, clock: Clock): NodeLink {
+/** `host:port` of a socket's remote end (IPv6 in brackets). */
+function remoteOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
+
+/**
+ * Refuses a socket mid-handshake: sends `reason` as a close code when the peer is worth
+ * telling, and cuts the socket `refusalGraceMs` later at the latest.
+ */
+function refuse(ws: WebSocket, reason: HandshakeRefusal, clock: Clock): void {
+  const code = (REFUSAL_CLOSE_CODES as Partial<Record<HandshakeRefusal, number>>)[reason];
+  if (code === undefined || ws.readyState !== WebSocket.OPEN) return ws.terminate();
+  ws.close(code, reason);
+  const t = clock.setTimeout(() => ws.terminate(), NODE_LINK_DEFAULTS.refusalGraceMs);
+  ws.once('close', () => clock.clearTimeout(t));
+}
+
+function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, address: string, clock: Clock): NodeLink {
   const frameHandlers: ((frame: Uint8Array) => void)[] = [];
   const closeHandlers: ((code: number, reason: string) => void)[] = [];
   ws.on('message', (data, isBinary) => {
@@ -115,6 +183,7 @@ function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, clock:
   });
   return {
     peer,
+    address,
     send(frame, written) {
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(frame, { binary: true }, written === undefined ? undefined : () => written());
@@ -142,14 +211,15 @@ export interface NodeLinkServer {
 
 /**
  * Accepts node links on `host:port`; `onLink` gets each authenticated one. A socket that
- * fails the handshake is terminated (and `onRejected` told why).
+ * fails the handshake is closed within the handshake timeout plus `refusalGraceMs` (its
+ * reason sent as a close code where it helps the peer), and `onRefused` is told why.
  */
 export async function listenNodeLinks(
   listen: { host: string; port: number },
   self: NodeIdentity,
   options: NodeLinkOptions,
   onLink: (link: NodeLink) => void,
-  onRejected: (why: string) => void = () => {},
+  onRefused: (refusal: LinkRefusal) => void = () => {},
 ): Promise<NodeLinkServer> {
   const wss = new WebSocketServer({
     host: listen.host,
@@ -162,32 +232,55 @@ export async function listenNodeLinks(
     wss.once('error', reject);
   });
   wss.on('error', () => {});
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    const peer = remoteOf(req.socket);
     const challenge: Challenge = { t: 'challenge', v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
-    const reject = (why: string): void => {
+    let done = false;
+    let claimed: string | undefined;
+    const reject = (reason: HandshakeRefusal, detail: string): void => {
+      if (done) return;
+      done = true;
       clearTimer();
-      onRejected(why);
-      ws.terminate();
+      onRefused(claimed === undefined ? { reason, peer, detail } : { reason, peer, node: claimed, detail });
+      refuse(ws, reason, options.clock);
     };
-    const timer = options.clock.setTimeout(() => reject('handshake timeout'), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
+    const timer = options.clock.setTimeout(
+      () => reject('timeout', 'no valid hello within the handshake timeout'),
+      options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs,
+    );
     const clearTimer = () => options.clock.clearTimeout(timer);
-    ws.on('error', () => {});
+    // an oversized or broken frame before the handshake (ws closes the socket itself)
+    ws.on('error', (err) => reject('malformed', err.message));
+    ws.on('close', (code) => {
+      const reason = refusalOfCloseCode(code);
+      reject(reason, reason === 'closed' ? `the peer closed the socket (code ${code}) before the handshake completed` : `the peer refused the handshake (${reason})`);
+    });
     ws.once('message', (data, isBinary) => {
       const hello = parse(data, isBinary) as Partial<Hello> | undefined;
-      if (!hello || hello.t !== 'hello') return reject('expected hello');
-      if (hello.v !== PROTOCOL_VERSION) return reject(`protocol ${String(hello.v)} is not ${PROTOCOL_VERSION}`);
-      if (typeof hello.node !== 'string' || typeof hello.inc !== 'number' || typeof hello.nonce !== 'string') return reject('malformed hello');
+      if (!hello || hello.t !== 'hello') return reject('malformed', 'expected a hello');
+      if (typeof hello.node === 'string') claimed = hello.node.slice(0, 100);
+      if (hello.v !== PROTOCOL_VERSION) return reject('protocol', `the peer speaks protocol ${String(hello.v)}, this node ${PROTOCOL_VERSION}`);
+      if (typeof hello.node !== 'string' || typeof hello.inc !== 'number' || typeof hello.nonce !== 'string') return reject('malformed', 'malformed hello');
       const fields = { v: hello.v, node: hello.node, inc: hello.inc, nonce: hello.nonce };
+      const badSecret = "the peer's MAC does not verify: it does not hold this cluster's secret";
       if (hello.probe === true) {
-        if (!sameMac(mac(self.secret, 'probe', challenge, fields), hello.mac)) return reject('bad MAC');
+        if (!sameMac(mac(self.secret, 'probe', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
+        done = true;
         clearTimer();
+        ws.removeAllListeners('close');
+        ws.removeAllListeners('error');
+        ws.on('error', () => {});
         return answerProbe(ws, self.secret, challenge, fields, options.clock);
       }
-      if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) return reject('bad MAC');
+      if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
+      done = true;
       clearTimer();
+      ws.removeAllListeners('close');
+      ws.removeAllListeners('error');
+      ws.on('error', () => {});
       const welcome: Welcome = { t: 'welcome', mac: mac(self.secret, 'acceptor', challenge, fields).toString('base64') };
       ws.send(JSON.stringify(welcome));
-      onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }, options.clock));
+      onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }, peer, options.clock));
     });
     ws.send(JSON.stringify(challenge));
   });
@@ -204,39 +297,77 @@ export async function listenNodeLinks(
 
 /**
  * Connects to a node at `url` (`ws://host:port`) and runs the handshake. Rejects
- * `ERR_HANDSHAKE_FAILED` (wrong secret, protocol mismatch, timeout, socket error).
+ * `ERR_HANDSHAKE_FAILED` when the socket cannot be opened (nothing listens, unreachable) or
+ * the handshake fails; in the second case `onRefused` is told why first (a wrong secret —
+ * ours or theirs —, a protocol mismatch, a timeout, a malformed frame, the socket closed).
  */
-export function connectNodeLink(url: string, self: NodeIdentity, options: NodeLinkOptions): Promise<NodeLink> {
+export function connectNodeLink(
+  url: string,
+  self: NodeIdentity,
+  options: NodeLinkOptions,
+  onRefused: (refusal: LinkRefusal) => void = () => {},
+): Promise<NodeLink> {
   return new Promise((resolve, reject) => {
+    let peer = url;
+    try {
+      peer = new URL(url).host;
+    } catch {
+      // ws rejects it below
+    }
     const ws = new WebSocket(url, { maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload, perMessageDeflate: false });
     let done = false;
-    const fail = (why: string): void => {
+    let opened = false;
+    let claimed: string | undefined;
+    const fail = (reason: HandshakeRefusal | 'unreachable', detail: string): void => {
       if (done) return;
       done = true;
       options.clock.clearTimeout(timer);
-      ws.terminate();
-      reject(new ApiaryError(ErrorCodes.HANDSHAKE_FAILED, `handshake with ${url} failed: ${why}`));
+      if (reason === 'unreachable' || !opened) ws.terminate();
+      else {
+        onRefused(claimed === undefined ? { reason, peer, detail } : { reason, peer, node: claimed, detail });
+        refuse(ws, reason, options.clock);
+      }
+      reject(new ApiaryError(ErrorCodes.HANDSHAKE_FAILED, `handshake with ${url} failed: ${reason === 'unreachable' ? '' : `${reason}: `}${detail}`));
     };
-    const timer = options.clock.setTimeout(() => fail('timeout'), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
-    ws.on('error', (err) => fail(err.message));
-    ws.on('close', () => fail('closed by the peer'));
+    const timer = options.clock.setTimeout(
+      () => (opened ? fail('timeout', 'the peer did not complete the handshake in time') : fail('unreachable', 'timeout opening the socket')),
+      options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs,
+    );
+    ws.on('open', () => (opened = true));
+    ws.on('error', (err) => (opened ? fail('malformed', err.message) : fail('unreachable', err.message)));
+    ws.on('close', (code) => {
+      const reason = refusalOfCloseCode(code);
+      if (!opened) return fail('unreachable', `closed before it opened (code ${code})`);
+      fail(
+        reason,
+        reason === 'bad-secret'
+          ? "the peer could not verify this node's MAC: the two nodes hold different cluster secrets"
+          : reason === 'closed'
+            ? `the peer closed the socket (code ${code}) before the handshake completed`
+            : `the peer refused the handshake (${reason})`,
+      );
+    });
     ws.once('message', (data, isBinary) => {
       const challenge = parse(data, isBinary) as Partial<Challenge> | undefined;
       if (!challenge || challenge.t !== 'challenge' || typeof challenge.nonce !== 'string' || typeof challenge.node !== 'string' || typeof challenge.inc !== 'number') {
-        return fail('expected a challenge');
+        return fail('malformed', 'expected a challenge');
       }
-      if (challenge.v !== PROTOCOL_VERSION) return fail(`protocol ${String(challenge.v)} is not ${PROTOCOL_VERSION}`);
+      claimed = challenge.node.slice(0, 100);
+      if (challenge.v !== PROTOCOL_VERSION) return fail('protocol', `the peer speaks protocol ${String(challenge.v)}, this node ${PROTOCOL_VERSION}`);
       const fields = { v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
       const hello: Hello = { t: 'hello', ...fields, mac: mac(self.secret, 'connector', challenge as Challenge, fields).toString('base64') };
       ws.once('message', (reply, replyBinary) => {
         const welcome = parse(reply, replyBinary) as Partial<Welcome> | undefined;
-        if (!welcome || welcome.t !== 'welcome' || !sameMac(mac(self.secret, 'acceptor', challenge as Challenge, fields), welcome.mac)) {
-          return fail('the peer could not prove it holds the secret');
+        if (!welcome || welcome.t !== 'welcome') return fail('malformed', 'expected a welcome');
+        if (!sameMac(mac(self.secret, 'acceptor', challenge as Challenge, fields), welcome.mac)) {
+          return fail('bad-secret', "the peer's MAC does not verify: it could not prove it holds this cluster's secret");
         }
         done = true;
         options.clock.clearTimeout(timer);
         ws.removeAllListeners('close');
-        resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }, options.clock));
+        ws.removeAllListeners('error');
+        ws.on('error', () => {});
+        resolve(wrap(ws, { name: challenge.node!, incarnation: challenge.inc! }, peer, options.clock));
       });
       ws.send(JSON.stringify(hello));
     });

@@ -1,5 +1,6 @@
 /**
- * The HTTP admin server of a node (DESIGN §4): GET /tree, /health, /metrics, /members,
+ * The HTTP admin server of a node (DESIGN §4): GET /tree, /health (with `members` and the
+ * recently refused node links, `refusals`), /metrics, /members,
  * POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message; answers
  * `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
  *
@@ -99,7 +100,7 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMe
     if (path === '/members') return send(res, 200, { node: system.name, members: members(system) });
     if (path === '/health') {
       const health = system.health();
-      return send(res, health.status === 'failed' ? 503 : 200, { ...health, members: members(system) });
+      return send(res, health.status === 'failed' ? 503 : 200, { ...health, members: members(system), refusals: refusals(system) });
     }
     return send(res, 200, await metrics.render(), metrics.contentType);
   }
@@ -158,6 +159,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/**
+ * Node links refused lately, on either side, the most recent first (empty outside a
+ * cluster): one entry per kind and place, with how often, when first and last, and ms since.
+ */
+function refusals(system: ActorSystem): Record<string, unknown>[] {
+  const now = system.clock.wallTime();
+  return (system.cluster?.refusals.recent() ?? []).map(({ firstAt, lastAt, ...entry }) => ({
+    ...entry,
+    firstAt: new Date(firstAt).toISOString(),
+    lastAt: new Date(lastAt).toISOString(),
+    agoMs: Math.max(0, Math.round(now - lastAt)),
+  }));
 }
 
 /** Cluster members as this node sees them; a lone node lists itself. */

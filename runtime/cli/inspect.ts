@@ -125,8 +125,16 @@ export async function status(argv: string[]): Promise<void> {
     uptimeMs: number;
     threads: { thread: number; status: string; lagMs: number }[];
     members: { node: string; state: string }[];
+    refusals?: { side: string; reason: string; peer: string; node?: string; count: number; agoMs: number }[];
   };
   console.log(`node ${h.node} · ${h.status} · up ${Math.round(h.uptimeMs / 1000)} s`);
   console.log(`threads: ${h.threads.map((t) => `${t.thread}=${t.status} (lag ${t.lagMs} ms)`).join(' ')}`);
   console.log(`members: ${h.members.map((m) => `${m.node} (${m.state})`).join(', ')}`);
+  if (h.refusals !== undefined && h.refusals.length > 0) console.log(`refused links: ${h.refusals.map(describeRefusal).join(', ')}`);
+}
+
+/** `bad-secret from 127.0.0.1:53211 ×12, last 3 s ago` — one refused-link entry of /health. */
+export function describeRefusal(r: { side: string; reason: string; peer: string; node?: string; count: number; agoMs: number }): string {
+  const who = `${r.side === 'accepting' ? 'from' : 'to'} ${r.peer}${r.node === undefined ? '' : ` (${r.node})`}`;
+  return `${r.reason} ${who}${r.count > 1 ? ` ×${r.count}` : ''}, last ${duration(r.agoMs)} ago`;
 }

@@ -2,7 +2,10 @@
  * `apiary start`: one node — its options from flags, environment and the config module, the
  * admin server, the demo swarm or the configured tree, and stopping on signals.
  *
- * Owns: turning the command line into a running node and its one ready line.
+ * Owns: turning the command line into a running node and its one ready line. The node logs
+ * through one logger (`--log-level`, `--log-format`: runtime/logging/logger-from-flags.ts):
+ * the ready line (`apiary node NAME ready · …`, grepped by users and tests), the secret
+ * notice, the stop, and — through the system's `logger` — what happens in it.
  * Does not own: what the node runs (the config module or examples/demo-swarm.ts, reached by
  * dynamic import) or how it stops (runtime/node/signals.ts).
  */
@@ -14,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { ActorSystem, type ActorSystemOptions } from '../node/actor-system.js';
 import { stopOnSignals } from '../node/signals.js';
-import { consoleChannel } from '../observability/alerts.js';
+import { logChannel } from '../observability/alerts.js';
+import { loggerFromFlags } from '../logging/logger-from-flags.js';
 import { ADMIN_DEFAULTS, parseHostPort, startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { UsageError } from './usage.js';
 
@@ -85,6 +89,8 @@ export async function start(argv: string[]): Promise<void> {
       http: { type: 'string' },
       seeds: { type: 'string' },
       'secret-file': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
     },
   });
   const rateFromEnv = (name: string): number | undefined => {
@@ -99,10 +105,7 @@ export async function start(argv: string[]): Promise<void> {
   const apiThrottleRate = rateFromEnv('APIARY_DEMO_API_THROTTLE_RATE');
   const secret = readSecret(values['secret-file']);
   let listen = values.listen === undefined ? undefined : parseHostPort(values.listen, '--listen');
-  if (listen !== undefined && secret === undefined) {
-    if (!isLoopback(listen.host)) listen = { host: '127.0.0.1', port: listen.port };
-    console.log(`apiary: no cluster secret (--secret-file or APIARY_SECRET): node links on loopback only (${listen.host})`);
-  }
+  if (listen !== undefined && secret === undefined && !isLoopback(listen.host)) listen = { host: '127.0.0.1', port: listen.port };
   let threads: number | undefined;
   if (values.threads !== undefined) {
     threads = Number(values.threads);
@@ -113,8 +116,14 @@ export async function start(argv: string[]): Promise<void> {
   const name = values.name ?? config?.options?.name ?? (config ? 'apiary' : 'demo');
   const http = parseHostPort(values.http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
   const seeds = parseSeeds(values.seeds);
+  // ---- logs (this file's only logging; the options above are parsed elsewhere) ----
+  const log = loggerFromFlags(name, values);
+  if (listen !== undefined && secret === undefined) {
+    log.warn(`no cluster secret (--secret-file or APIARY_SECRET): node links on loopback only (${listen.host})`, { event: 'no-secret' });
+  }
   const system = new ActorSystem({
-    alerts: { channels: [consoleChannel()] },
+    alerts: { channels: [logChannel(log)] },
+    logger: log,
     ...config?.options,
     name,
     threads: threads ?? availableParallelism(),
@@ -138,15 +147,18 @@ export async function start(argv: string[]): Promise<void> {
     beforeStop: async () => {
       await admin.close();
     },
-    onStopped: () => console.log(`apiary node ${name} stopped`),
-    onFailed: (err) => process.stderr.write(`apiary: stopping node ${name} failed: ${(err as Error)?.message ?? String(err)}\n`),
+    onStopped: () => log.info(`apiary node ${name} stopped`, { event: 'stopped' }),
+    onFailed: (err) => log.error(`stopping node ${name} failed: ${(err as Error)?.message ?? String(err)}`, { event: 'stop-failed' }),
   });
   if (config) await system.spawn(config.supervisor, { name: 'app' });
   else {
-    const { startDemo } = await import('../../examples/demo-swarm.js');
-    await startDemo(system, { useThreads: (system.threads?.count ?? 0) > 0, faultRate, apiErrorRate, apiThrottleRate });
+    const { startDemo, demoLog } = await import('../../examples/demo-swarm.js');
+    // supervision is logged by the node itself (system `logger`); the demo adds its progress lines
+    const demo = { log: demoLog(log), logSupervision: false };
+    await startDemo(system, { ...demo, useThreads: (system.threads?.count ?? 0) > 0, faultRate, apiErrorRate, apiThrottleRate });
   }
-  console.log(
+  log.info(
     `apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${system.cluster?.url.replace('ws://', '') || '-'} · http: ${admin.address} · ${config ? `config ${configFile}` : 'demo swarm'}`,
+    { event: 'ready' },
   );
 }

@@ -9,7 +9,10 @@
  * uniqueness (a second live node with a taken name is refused; a restarted node — new
  * incarnation — replaces the old one once that one's link is gone), remote spawn, and the
  * routes that let refs reach actors on other nodes. What a peer spawned here, and relaying
- * its lifecycle orders to worker threads, is runtime/cluster/hosted-children.ts.
+ * its lifecycle orders to worker threads, is runtime/cluster/hosted-children.ts. Refused
+ * handshakes — on either side, with their reason — are kept in `refusals` and logged (at
+ * most once a minute per kind and place; runtime/cluster/refusals.ts); member state changes
+ * are logged from `members$` by runtime/logging/event-log.ts.
  * Does not own: the wire (transport/node-session.ts, node-link.ts) or supervision decisions.
  * Threads: thread 0 of the node. Time: the system clock only.
  */
@@ -21,7 +24,15 @@ import type { ExitReason } from '../../actors/exit-reason.js';
 import type { Host, NodeRoutes } from '../../actors/host.js';
 import { Codec, setRefResolver, UNTRUSTED_BUDGET } from '../../transport/codec.js';
 import type { ResPayload } from '../../transport/frames.js';
-import { connectNodeLink, listenNodeLinks, NODE_LINK_DEFAULTS, type NodeLink, type NodeLinkServer } from '../../transport/node-link.js';
+import {
+  connectNodeLink,
+  listenNodeLinks,
+  NODE_LINK_DEFAULTS,
+  REFUSAL_CLOSE_CODES,
+  type LinkRefusal,
+  type NodeLink,
+  type NodeLinkServer,
+} from '../../transport/node-link.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
 import type { GossipMember, SpawnRequest } from '../../transport/node-frames.js';
 import { linkTraffic, NodeSession, type LinkTraffic, type SessionHandler } from '../../transport/node-session.js';
@@ -33,9 +44,11 @@ import type { ThreadManager } from '../threads/thread-manager.js';
 import { PhiAccrual, type PhiOptions } from './phi-accrual.js';
 import { RemoteNodeChild } from './remote-node-child.js';
 import { CLUSTER_DEFAULTS } from './defaults.js';
+import { Refusals, type RefusalSide } from './refusals.js';
+import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
 
 /** Close code of a link refused because a live node already has the connecting node's name. */
-const NAME_TAKEN = 4009;
+const NAME_TAKEN = REFUSAL_CLOSE_CODES['name-taken'];
 
 export interface ClusterOptions {
   /** Where to accept node links; omit for a node that only connects out. */
@@ -92,8 +105,8 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   private stopped = false;
   /** Links closed because a frame failed its checks (for metrics and tests). */
   malformedFrames = 0;
-  /** Handshakes and joins refused (wrong secret, taken name). */
-  refusedLinks = 0;
+  /** Handshakes refused on either side, by reason and recent (for /health, status, metrics). */
+  readonly refusals: Refusals;
   /** Frames and bytes over all node links since start, both ways (read by metrics at scrape time). */
   readonly traffic: LinkTraffic = linkTraffic();
 
@@ -103,8 +116,11 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     private readonly server: NodeLinkServer | undefined,
     private readonly seeds: string[],
     private readonly threads: ThreadManager | undefined,
+    private readonly log: Logger,
+    refusals: Refusals,
   ) {
     this.clock = host.clock;
+    this.refusals = refusals;
     const d = CLUSTER_DEFAULTS;
     this.settings = {
       secret: options.secret,
@@ -124,16 +140,29 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     this.lastTick = this.clock.now();
   }
 
-  /** Listens (if asked), installs the routes to other nodes, and starts joining through the seeds. */
-  static async start(host: Host, options: ClusterOptions, threads?: ThreadManager): Promise<Cluster> {
+  /**
+   * Listens (if asked), installs the routes to other nodes, and starts joining through the
+   * seeds. `log` (default: silent) gets the refused handshakes.
+   */
+  static async start(host: Host, options: ClusterOptions, threads?: ThreadManager, log: Logger = SILENT_LOGGER): Promise<Cluster> {
     let cluster: Cluster | undefined;
     const self = { name: host.node, incarnation: host.incarnation, secret: options.secret };
     const linkOptions = { clock: host.clock, maxPayload: options.maxPayload };
+    // refusals can come before the constructor runs (a socket accepted while we construct)
+    const refusals = new Refusals(host.clock);
+    const early: LinkRefusal[] = [];
     const server =
       options.listen === undefined
         ? undefined
-        : await listenNodeLinks(options.listen, self, linkOptions, (link) => cluster?.adopt(link, true), () => cluster && cluster.refusedLinks++);
-    cluster = new Cluster(host, options, server, (options.seeds ?? []).filter((s) => s.length > 0), threads);
+        : await listenNodeLinks(
+            options.listen,
+            self,
+            linkOptions,
+            (link) => cluster?.adopt(link, true),
+            (r) => (cluster === undefined ? early.push(r) : cluster.refused('accepting', r)),
+          );
+    cluster = new Cluster(host, options, server, (options.seeds ?? []).filter((s) => s.length > 0), threads, log, refusals);
+    for (const r of early) cluster.refused('accepting', r);
     host.nodeRoutes = cluster;
     host.spawnOnNode = (req) => new RemoteNodeChild(cluster!, { ...req, parent: req.parent }, `${req.parent.path}/${req.segment}`);
     setRefResolver((address, path) => host.resolveRef(address, path));
@@ -194,6 +223,27 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
 
   // ---- links ------------------------------------------------------------------------------
 
+  /** Handshakes refused on either side, since start, all reasons. */
+  get refusedLinks(): number {
+    return this.refusals.total;
+  }
+
+  /** Keeps a refused handshake and logs it (the first of its kind and place, then once a minute). */
+  private refused(side: RefusalSide, r: LinkRefusal): void {
+    const { log, unlogged } = this.refusals.record(side, r);
+    if (!log || this.stopped) return;
+    const fields: Record<string, unknown> = { event: 'link-refused', side, reason: r.reason, peer: r.peer };
+    if (r.node !== undefined) fields.peerNode = r.node;
+    fields.detail = r.detail;
+    if (unlogged > 0) fields.repeats = unlogged;
+    const again = unlogged > 0 ? ` (${unlogged} more like it since the last line)` : '';
+    const msg =
+      side === 'accepting'
+        ? `refused a node link from ${r.peer}${r.node === undefined ? '' : ` (says it is ${r.node})`}: ${r.reason}${again}`
+        : `node link to ${r.peer}${r.node === undefined ? '' : ` (${r.node})`} refused: ${r.reason}${again}`;
+    this.log.warn(msg, fields);
+  }
+
   private async join(): Promise<void> {
     let attempt = 0;
     while (!this.stopped && this.seeds.length > 0 && !this.joined()) {
@@ -217,10 +267,12 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     if (this.dialing.has(key)) return 'failed';
     this.dialing.add(key);
     try {
-      const link = await connectNodeLink(url, { name: this.host.node, incarnation: this.host.incarnation, secret: this.settings.secret }, {
-        clock: this.clock,
-        maxPayload: this.settings.maxPayload,
-      });
+      const link = await connectNodeLink(
+        url,
+        { name: this.host.node, incarnation: this.host.incarnation, secret: this.settings.secret },
+        { clock: this.clock, maxPayload: this.settings.maxPayload },
+        (r) => this.refused('connecting', r),
+      );
       if (this.stopped) {
         link.close(1001, 'stopping');
         return 'failed';
@@ -242,16 +294,17 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const { name, incarnation } = link.peer;
     const now = this.clock.now();
     if (this.stopped) return link.close(1001, 'stopping');
-    if (name === this.host.node) {
-      this.refusedLinks++;
-      return link.close(NAME_TAKEN, 'a live node has this name');
-    }
+    const side: RefusalSide = accepted ? 'accepting' : 'connecting';
+    const nameTaken = (detail: string): void => {
+      this.refused(side, { reason: 'name-taken', peer: link.address, node: name, detail });
+      link.close(NAME_TAKEN, 'a live node has this name');
+    };
+    if (name === this.host.node) return nameTaken("the peer has this node's own name");
     let session = this.sessions.get(name);
     if (session !== undefined && session.peer.incarnation !== incarnation) {
       const live = session.link !== undefined && this.membership.get(name)?.state === 'up';
       if (live || incarnation < session.peer.incarnation) {
-        this.refusedLinks++;
-        return link.close(NAME_TAKEN, 'a live node has this name');
+        return nameTaken(live ? `a live node (incarnation ${session.peer.incarnation}) has this name` : `a newer incarnation (${session.peer.incarnation}) has this name`);
       }
       this.down(name, 'replaced');
       this.membership.remove(name, now);
@@ -279,20 +332,20 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const known = this.membership.get(name);
     this.membership.set(name, incarnation, url || (known?.incarnation === incarnation ? known.url : ''), known?.state === 'up' ? 'up' : 'joining', now);
     const s = session;
-    link.onClose((code) => this.linkLost(s, link, code));
+    link.onClose((code) => this.linkLost(s, link, code, side));
     s.attach(link);
     s.sendGossip(this.membership.gossip());
     s.sendHeartbeat(++this.seq);
   }
 
-  private linkLost(session: NodeSession, link: NodeLink, code: number): void {
+  private linkLost(session: NodeSession, link: NodeLink, code: number, side: RefusalSide): void {
     if (session.link !== link) return; // a replaced duplicate
     session.detach();
     if (session.closed || this.stopped) return;
     const name = session.peer.name;
     if (code === NAME_TAKEN) {
       // the peer refused us: a live node already has our name there
-      this.refusedLinks++;
+      this.refused(side, { reason: 'name-taken', peer: link.address, node: name, detail: 'the peer refused this node: a live node already has its name there' });
       this.down(name, 'replaced');
       this.membership.remove(name, this.clock.now());
       return;

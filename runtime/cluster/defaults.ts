@@ -13,4 +13,9 @@ export const CLUSTER_DEFAULTS = {
   reconnect: { minMs: 100, maxMs: 2000, randomFactor: 0.2 },
   highWaterBytes: 4 * 1024 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
+  /**
+   * Refused handshakes kept for /health (entries: one per kind and place), and the least
+   * time between two log lines about the same entry, ms.
+   */
+  refusals: { limit: 20, repeatLogMs: 60_000 },
 } as const;

@@ -2,14 +2,15 @@
  * ActorSystem: one apiary node as its users see it.
  *
  * Owns: spawning top-level actors and supervisors, stopping everything in reverse start
- * order, the tree snapshot, kills, names and `events$`. Does not own: message delivery
+ * order, the tree snapshot, kills, names and `events$` (and, given a `logger`, logging
+ * them: runtime/logging/event-log.ts). Does not own: message delivery
  * (actors/) or restart policy (supervisor/).
  * Threads: the system lives on the thread that creates it (thread 0), with supervisors and
  * any actor placed there; `ActorSystem.start()` also starts worker threads (1…N) that host
  * actors placed on them (see runtime/threads/thread-manager.ts).
  * Time: the injected clock (default: the real one).
  */
-import { Subject, type Observable } from 'rxjs';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { ActorClass, ArgsOfClass, RefOf } from '../../actors/actor.js';
 import { ActorCell } from '../../actors/actor-cell.js';
 import { ActorRef } from '../../actors/actor-ref.js';
@@ -42,6 +43,8 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import { RemoteNodeChild } from '../cluster/remote-node-child.js';
 import type { Member, MemberEvent } from '../../transport/membership.js';
+import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
+import { logEvents } from '../logging/event-log.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -73,6 +76,9 @@ export class ActorSystem {
   private readonly clusterOptions: ClusterOptions | undefined;
   /** The cluster this node is a member of (after `ready()` with `cluster`). */
   cluster: Cluster | undefined;
+  /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
+  readonly logger: Logger;
+  private readonly eventLog: Subscription | undefined;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
@@ -87,6 +93,8 @@ export class ActorSystem {
     this.clusterOptions = options.cluster;
     this.members$ = this.memberEvents.asObservable();
     this.events$ = events.asObservable();
+    this.logger = options.logger ?? SILENT_LOGGER;
+    if (this.logger !== SILENT_LOGGER) this.eventLog = logEvents(this.logger, this);
     this.startedAt = this.clock.now();
     this.observability = new Observability(this, options);
     this.heartbeats$ = this.observability.heartbeats$;
@@ -120,7 +128,7 @@ export class ActorSystem {
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
       if (this.clusterOptions !== undefined) {
-        this.cluster = await Cluster.start(this.host, this.clusterOptions, this.threads);
+        this.cluster = await Cluster.start(this.host, this.clusterOptions, this.threads, this.logger.child({ component: 'cluster' }));
         this.cluster.members$.subscribe((e) => this.memberEvents.next(e));
       }
     })());
@@ -402,6 +410,7 @@ export class ActorSystem {
       await Promise.all(this.pools.map((p) => p.close()));
       this.host.asks.rejectAll(new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system stopped'));
       this.host.close();
+      this.eventLog?.unsubscribe();
     })();
     return this.stopping;
   }

@@ -10,6 +10,7 @@ import type { Clock } from '../../actors/foundation/clock.js';
 import type { ClusterOptions } from '../cluster/cluster.js';
 import type { HealthOptions, HealthStatus, ThreadHealth } from '../observability/health.js';
 import type { ThreadOptions } from '../threads/thread-options.js';
+import type { Logger } from '../logging/logger.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
@@ -29,6 +30,12 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   incarnation?: number;
   /** Join a cluster of nodes over WebSocket when the system is `ready()`. */
   cluster?: ClusterOptions;
+  /**
+   * Where the node logs what happens to it: restarts, escalations, thread crashes, member
+   * changes, refused node links (runtime/logging/event-log.ts). Default: silent, so an app
+   * that embeds a system is not written to; `apiary start` passes one (`createLogger`).
+   */
+  logger?: Logger;
 }
 
 export interface NodeHealth {

@@ -5,11 +5,12 @@
  * in PromQL, are in runtime/prometheus-rules.yml.
  *
  * Owns: rule state (inactive → pending → firing → resolved) as a pure step per snapshot,
- * and the console and webhook channels (POST with a timeout and retries with backoff).
+ * and the log, console and webhook channels (POST with a timeout and retries with backoff).
  * Time: the given clock.
  */
 import type { Clock } from '../../actors/foundation/clock.js';
 import type { MetricsSnapshot } from './node-stats.js';
+import type { Logger } from '../logging/logger.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -130,6 +131,24 @@ export class AlertEngine {
     const seconds = (snapshot.at - this.previous.at) / 1000;
     return seconds > 0 ? (current - prev) / seconds : undefined;
   }
+}
+
+/**
+ * Logs each notice on `log` (what `apiary start` uses): a firing critical alert is an error
+ * line, a firing warning a warn line, the rest (info, resolved) info lines; fields `rule`,
+ * `state`, `severity`, `value`, `threshold`.
+ */
+export function logChannel(log: Logger): AlertChannel {
+  const alerts = log.child({ component: 'alerts' });
+  return {
+    send(n) {
+      const fields = { event: `alert-${n.state}`, rule: n.rule, state: n.state, severity: n.severity, value: n.value, threshold: n.threshold };
+      const msg = `${n.state === 'firing' ? 'FIRING' : 'resolved'} ${n.severity} ${n.rule}: ${n.summary} (value ${n.value}, threshold ${n.threshold})`;
+      if (n.state === 'resolved' || n.severity === 'info') alerts.info(msg, fields);
+      else if (n.severity === 'critical') alerts.error(msg, fields);
+      else alerts.warn(msg, fields);
+    },
+  };
 }
 
 /** Writes one line per notice. */

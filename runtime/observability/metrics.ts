@@ -18,6 +18,7 @@ import type { Subscription } from 'rxjs';
 import type { TreeEntry } from '../../supervisor/tree.js';
 import type { ActorSystem } from '../node/actor-system.js';
 import { LATENCY_BUCKETS_MS, type HistogramData } from '../../actors/foundation/latency-histogram.js';
+import { HANDSHAKE_REFUSALS } from '../../transport/node-link.js';
 
 /** A prom-client `Registry` (the type apps pass in, or merge with `Registry.merge`). */
 export type MetricsRegistry = Registry;
@@ -107,6 +108,17 @@ export class NodeMetrics {
         this.reset();
         this.inc({ direction: 'in' }, t?.bytesIn ?? 0);
         this.inc({ direction: 'out' }, t?.bytesOut ?? 0);
+      },
+    });
+    counter({
+      name: 'apiary_handshake_refusals_total',
+      help: 'Node link handshakes refused since start, either side, by reason (bad-secret, name-taken, protocol, timeout, malformed, closed)',
+      labelNames: ['reason'],
+      collect() {
+        // counted by the cluster (runtime/cluster/refusals.ts), refusals before this registry included
+        const counts = system.cluster?.refusals.counts();
+        this.reset();
+        for (const reason of HANDSHAKE_REFUSALS) this.inc({ reason }, counts?.[reason] ?? 0);
       },
     });
 

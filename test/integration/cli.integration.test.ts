@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startNode } from './processes.js';
+import { logLines, waitForLine } from './log-lines.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 
@@ -22,15 +23,17 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('apiary CLI', () => {
-  it('start runs the demo swarm, prints one ready line, and SIGTERM stops it with exit code 0', async () => {
+  it('start runs the demo swarm, logs one ready line, and SIGTERM stops it with exit code 0', async () => {
     const node = startNode([cli, 'start', '--threads', '2', '--http', '127.0.0.1:0']);
     try {
       // (a report can be skipped when an agent of the pipeline fails on it: faults are random)
-      await node.waitFor(/\[reports\] report #\d+: 500 rows/, 30_000);
-      expect(node.stdout()).toMatch(/^apiary node demo ready · threads: 2 · ws: - · http: 127\.0\.0\.1:\d+ · demo swarm$/m);
+      await waitForLine(node, (l) => l.component === 'reports' && /^report #\d+: 500 rows/.test(l.msg), 30_000);
+      // stdout is not a TTY: JSON lines
+      const ready = logLines(node.stdout()).filter((l) => /^apiary node demo ready/.test(l.msg));
+      expect(ready.map((l) => l.msg)).toEqual([expect.stringMatching(/^apiary node demo ready · threads: 2 · ws: - · http: 127\.0\.0\.1:\d+ · demo swarm$/)]);
       node.child.kill('SIGTERM');
       expect(await node.exit(15_000), node.stderr()).toBe(0);
-      expect(node.stdout().trim().endsWith('apiary node demo stopped'), node.stdout()).toBe(true);
+      expect(logLines(node.stdout()).at(-1)?.msg, node.stdout()).toBe('apiary node demo stopped');
       expect(node.stderr()).toBe('');
     } finally {
       node.dispose();
@@ -51,6 +54,8 @@ describe('apiary CLI', () => {
     [['bench', 'no-such-scenario'], /bench: unknown scenario 'no-such-scenario'/],
     [['bench', '--kill'], /bench: --kill needs --http/],
     [['help', 'frobnicate'], /unknown command 'frobnicate'/],
+    [['start', '--log-level', 'loud'], /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'/],
+    [['start', '--log-format', 'xml'], /--log-format must be one of pretty, json, auto, got 'xml'/],
   ])('apiary %j fails with exit code 2 and a one-line reason', async (args, message) => {
     const { code, stdout, stderr } = await run(args);
     expect(code).toBe(2);

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startNode } from './processes.js';
+import { logLines } from './log-lines.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 
@@ -17,9 +18,9 @@ describe('demo swarm', () => {
       await node.waitFor(/ready/, 20_000);
       await new Promise((r) => setTimeout(r, 30_000));
       expect(node.child.exitCode).toBeNull(); // still running
-      const out = node.stdout();
-      expect(out).toMatch(/\[supervisor\] \/demo\/\S+ exited \(Error: simulated fault in \w+\): restarting/);
-      expect(out).toMatch(/\[reports\] report #\d+: 500 rows/);
+      const lines = logLines(node.stdout());
+      expect(lines.some((l) => l.component === 'supervisor' && /^\/demo\/\S+ exited \(Error: simulated fault in \w+\): restarting$/.test(l.msg))).toBe(true);
+      expect(lines.some((l) => l.component === 'reports' && /^report #\d+: 500 rows/.test(l.msg))).toBe(true);
       node.child.kill('SIGTERM');
       expect(await node.exit(15_000)).toBe(0);
       expect(node.stderr()).toBe(''); // an unhandled rejection would print here (and kill the process)

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RealClock } from '../../dist/index.js';
-import { connectNodeLink, listenNodeLinks, probeNodeLink, type NodeLink, type NodeLinkServer } from '../../dist/transport/node-link.js';
+import { connectNodeLink, listenNodeLinks, probeNodeLink, type LinkRefusal, type NodeLink, type NodeLinkServer } from '../../dist/transport/node-link.js';
 
 const clock = new RealClock();
 const secret = new TextEncoder().encode('correct horse battery staple');
@@ -23,13 +23,13 @@ afterEach(async () => {
 
 async function start(): Promise<{ url: string; accepted: NodeLink[]; rejected: string[] }> {
   const accepted: NodeLink[] = [];
-  const rejected: string[] = [];
+  const rejected: string[] = []; // refusal reasons
   server = await listenNodeLinks(
     { host: '127.0.0.1', port: 0 },
     { name: 'a', incarnation: 7, secret },
     { clock },
     (l) => (accepted.push(l), links.push(l)),
-    (why) => rejected.push(why),
+    (refusal: LinkRefusal) => rejected.push(refusal.reason),
   );
   return { url: `ws://${server.address}`, accepted, rejected };
 }
@@ -52,12 +52,12 @@ describe('probe handshakes', () => {
     expect(rejected).toEqual([]);
   });
 
-  it('with the wrong secret are refused by the acceptor (bad MAC), as any hello', async () => {
+  it('with the wrong secret are refused by the acceptor (bad-secret), as any hello', async () => {
     const { url, accepted, rejected } = await start();
     const r = await probeNodeLink(url, { name: 'doctor', incarnation: 1, secret: new TextEncoder().encode('wrong') }, { clock });
     expect(r).toMatchObject({ ok: false, failure: 'refused' });
     expect(accepted).toEqual([]);
-    expect(rejected).toEqual(['bad MAC']);
+    expect(rejected).toEqual(['bad-secret']);
   });
 
   it('report a node that does not listen as unreachable', async () => {
@@ -81,7 +81,7 @@ describe('probe handshakes', () => {
     ws.send(JSON.stringify({ t: 'hello', ...hello, mac: probeMac }));
     await closed;
     expect(accepted).toEqual([]);
-    expect(rejected).toEqual(['bad MAC']);
+    expect(rejected).toEqual(['bad-secret']);
   });
 
   it('leave ordinary links as they were: a connector still links and is adopted', async () => {

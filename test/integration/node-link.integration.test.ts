@@ -4,9 +4,9 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { RealClock } from '../../dist/index.js';
-import { connectNodeLink, listenNodeLinks, type NodeLink, type NodeLinkServer } from '../../dist/transport/node-link.js';
+import { connectNodeLink, listenNodeLinks, type LinkRefusal, type NodeLink, type NodeLinkServer } from '../../dist/transport/node-link.js';
 
 const clock = new RealClock();
 const secret = new TextEncoder().encode('correct horse battery staple');
@@ -19,7 +19,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(rejected: string[] = [], handshakeTimeoutMs = 1000): Promise<{ url: string; accepted: NodeLink[] }> {
+async function start(rejected: LinkRefusal[] = [], handshakeTimeoutMs = 1000): Promise<{ url: string; accepted: NodeLink[] }> {
   const accepted: NodeLink[] = [];
   server = await listenNodeLinks(
     { host: '127.0.0.1', port: 0 },
@@ -64,15 +64,40 @@ describe('node links', () => {
     expect(gotByB).toEqual([[4, 5]]);
   });
 
-  it('a node with the wrong secret is refused (ERR_HANDSHAKE_FAILED) and never linked', async () => {
-    const rejected: string[] = [];
+  it('a node with the wrong secret is refused (ERR_HANDSHAKE_FAILED) and never linked; both sides know it was the secret, and who the other was', async () => {
+    const rejected: LinkRefusal[] = [];
     const { url, accepted } = await start(rejected);
     const wrong = new TextEncoder().encode('wrong');
-    await expect(connectNodeLink(url, { name: 'mallory', incarnation: 1, secret: wrong }, { clock })).rejects.toMatchObject({
+    const refusedHere: LinkRefusal[] = [];
+    await expect(connectNodeLink(url, { name: 'mallory', incarnation: 1, secret: wrong }, { clock }, (r) => refusedHere.push(r))).rejects.toMatchObject({
       code: 'ERR_HANDSHAKE_FAILED',
     });
     expect(accepted).toEqual([]);
-    expect(rejected).toEqual(['bad MAC']);
+    expect(rejected).toEqual([{ reason: 'bad-secret', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/), node: 'mallory', detail: expect.any(String) }]);
+    expect(refusedHere).toEqual([{ reason: 'bad-secret', peer: url.slice('ws://'.length), node: 'a', detail: expect.any(String) }]);
+  });
+
+  it('the acceptor tells a refused connector why with a close code (4001 bad secret) and still closes within 1 s', async () => {
+    const { url } = await start();
+    const ws = new WebSocket(url);
+    const challenge = await new Promise<{ node: string; inc: number; nonce: string; v: number }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
+    const code = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    const closed = closedWithin(ws, 1000);
+    ws.send(JSON.stringify({ t: 'hello', v: challenge.v, node: 'guess', inc: 1, nonce: randomBytes(32).toString('base64'), mac: randomBytes(32).toString('base64') }));
+    expect(await closed).toBeLessThan(1000);
+    expect(await code).toBe(4001);
+  });
+
+  it('a connector that will not answer the close frame is cut off anyway, within 1 s of its bad hello', async () => {
+    const { url } = await start();
+    const ws = new WebSocket(url);
+    const challenge = await new Promise<{ v: number }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
+    // a client that never answers the close frame (ws answers it through close(): silenced),
+    // so only the acceptor cutting the socket closes it (ws alone would wait 30 s)
+    ws.close = () => {};
+    const closed = closedWithin(ws, 1000);
+    ws.send(JSON.stringify({ t: 'hello', v: challenge.v, node: 'guess', inc: 1, nonce: randomBytes(32).toString('base64'), mac: randomBytes(32).toString('base64') }));
+    expect(await closed).toBeLessThan(1000);
   });
 
   it('the connector refuses an acceptor that cannot prove it holds the secret', async () => {
@@ -90,8 +115,8 @@ describe('node links', () => {
     ['garbage text', (ws: WebSocket) => ws.send('garbage{')],
     ['a binary frame before the handshake', (ws: WebSocket) => ws.send(new Uint8Array([0, 1, 2, 3]))],
     ['a 2 MiB frame', (ws: WebSocket) => ws.send(new Uint8Array(2 * 1024 * 1024))],
-  ])('a raw client sending %s is disconnected within 1 s', async (_what, misbehave) => {
-    const rejected: string[] = [];
+  ])('a raw client sending %s is disconnected within 1 s (refused as malformed)', async (_what, misbehave) => {
+    const rejected: LinkRefusal[] = [];
     const { url, accepted } = await start(rejected);
     const ws = new WebSocket(url);
     await new Promise<void>((r) => ws.once('message', () => r())); // the challenge
@@ -99,20 +124,21 @@ describe('node links', () => {
     misbehave(ws);
     expect(await closed).toBeLessThan(1000);
     expect(accepted).toEqual([]);
+    expect(rejected.map((r) => r.reason)).toEqual(['malformed']);
   });
 
   it('a peer that stays silent is disconnected at the handshake timeout', async () => {
-    const rejected: string[] = [];
+    const rejected: LinkRefusal[] = [];
     const { url } = await start(rejected, 300);
     const ws = new WebSocket(url);
     const took = await closedWithin(ws, 2000);
     expect(took).toBeGreaterThanOrEqual(250);
     expect(took).toBeLessThan(1300);
-    expect(rejected).toEqual(['handshake timeout']);
+    expect(rejected.map((r) => r.reason)).toEqual(['timeout']);
   });
 
   it('a peer speaking another protocol version is refused at the handshake, even with the right secret', async () => {
-    const rejected: string[] = [];
+    const rejected: LinkRefusal[] = [];
     const { url, accepted } = await start(rejected);
     const ws = new WebSocket(url);
     const challenge = await new Promise<{ node: string; inc: number; nonce: string; v: number }>((r) => ws.once('message', (d) => r(JSON.parse(d.toString()))));
@@ -125,7 +151,40 @@ describe('node links', () => {
     ws.send(JSON.stringify({ t: 'hello', ...hello, mac }));
     expect(await closed).toBeLessThan(1000);
     expect(accepted).toEqual([]);
-    expect(rejected.some((r) => r.includes('protocol'))).toBe(true);
+    expect(rejected).toEqual([expect.objectContaining({ reason: 'protocol', node: 'old' })]);
+  });
+
+  it('a connector meeting another protocol version refuses it and says so: the acceptor logs protocol, not a timeout', async () => {
+    const rejected: LinkRefusal[] = [];
+    const raw = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => raw.once('listening', () => r()));
+    const code = new Promise<number>((resolve) =>
+      raw.once('connection', (ws) => {
+        ws.on('close', (c) => resolve(c));
+        ws.send(JSON.stringify({ t: 'challenge', v: 1, node: 'old', inc: 1, nonce: randomBytes(32).toString('base64') }));
+      }),
+    );
+    try {
+      const { port } = raw.address() as { port: number };
+      await expect(connectNodeLink(`ws://127.0.0.1:${port}`, { name: 'b', incarnation: 1, secret }, { clock }, (r) => rejected.push(r))).rejects.toMatchObject({
+        code: 'ERR_HANDSHAKE_FAILED',
+      });
+      expect(rejected).toEqual([expect.objectContaining({ reason: 'protocol', node: 'old', peer: `127.0.0.1:${port}` })]);
+      expect(await code).toBe(4002);
+    } finally {
+      for (const c of raw.clients) c.terminate();
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
+  });
+
+  it('nothing listening is not a refusal: the connect fails (ECONNREFUSED) without a refusal reported', async () => {
+    const rejected: LinkRefusal[] = [];
+    const raw = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => raw.once('listening', () => r()));
+    const { port } = raw.address() as { port: number };
+    await new Promise<void>((r) => raw.close(() => r()));
+    await expect(connectNodeLink(`ws://127.0.0.1:${port}`, { name: 'b', incarnation: 1, secret }, { clock }, (r) => rejected.push(r))).rejects.toThrow(/ECONNREFUSED/);
+    expect(rejected).toEqual([]);
   });
 
   it('after the handshake a text frame closes the link (wire format: JSON challenge/hello/welcome, then binary only)', async () => {
