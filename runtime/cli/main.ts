@@ -19,6 +19,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspectTree, killActor, status } from './inspect.js';
 import { start } from './start.js';
+import { configCommand } from './config.js';
 import { CliError, UsageError } from './usage.js';
 
 const USAGE = `usage:
@@ -29,6 +30,7 @@ const USAGE = `usage:
   apiary tree   [--http HOST:PORT] [--json] [--watch]
   apiary kill   PATH [--http HOST:PORT] [--reason TEXT]
   apiary status [--http HOST:PORT] [--json]
+  apiary config [--config FILE] [start's flags] [--json]
 
 With no --config (and no apiary.config.js/.mjs here), start runs the demo swarm.`;
 
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'start':
       await start(rest);
       return -1; // keeps running until a signal
+    case 'config':
+      return configCommand(rest);
     case 'bench':
       await bench(rest);
       return 0;

@@ -42,6 +42,9 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import { RemoteNodeChild } from '../cluster/remote-node-child.js';
 import type { Member, MemberEvent } from '../../transport/membership.js';
+import { checkSystemOptions } from '../config/schema.js';
+import { LiveSettings } from '../config/live-settings.js';
+import { DEFAULT_RULES } from '../observability/alerts.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -73,12 +76,25 @@ export class ActorSystem {
   private readonly clusterOptions: ClusterOptions | undefined;
   /** The cluster this node is a member of (after `ready()` with `cluster`). */
   cluster: Cluster | undefined;
+  /**
+   * The settings that change while the node runs (alert rules and channels, named rate
+   * limits and degradation settings); a config reload updates them, followers pick it up.
+   */
+  readonly settings: LiveSettings;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
    * {@link ActorSystem.start} — before placing actors on worker threads.
+   * Throws `ERR_INVALID_ARGUMENT` (`field`: the first bad option, e.g. `threads`) when an
+   * option is out of range; nothing is started then.
    */
   constructor(options: ActorSystemOptions = {}) {
+    checkSystemOptions(options);
+    this.settings = new LiveSettings({
+      alerts: { rules: options.alerts?.rules ?? DEFAULT_RULES, channels: options.alerts?.channels ?? [] },
+      rateLimits: options.rateLimits,
+      degradation: options.degradation,
+    });
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
@@ -399,6 +415,7 @@ export class ActorSystem {
       await this.cluster?.stop();
       this.memberEvents.complete();
       this.observability.stop();
+      this.settings.close();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');
       await Promise.all(this.pools.map((p) => p.close()));
