@@ -16,4 +16,6 @@ export { startAdminServer, ADMIN_DEFAULTS } from './admin/admin-server.js';
 export type { AdminServer } from './admin/admin-server.js';
 export { Cluster } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
+export type { LiveSettings, AlertSettings, RateLimitSettings, DegradationSettings, DegradationRuleSettings, SettingsChange } from './config/live-settings.js';
+export type { NodeConfig } from './config/node-config.js';
 export { CLUSTER_DEFAULTS } from './cluster/defaults.js';

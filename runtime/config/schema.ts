@@ -63,7 +63,7 @@ const bool = () => z.boolean({ error: 'true or false' });
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values as unknown as { [K in T[number]]: K }, { error: `one of ${values.join(', ')}` });
 
-const HOST_PORT = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:/]+):)?(\d{1,5})$/;
+const HOST_PORT = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:/]*):)?(\d{1,5})$/;
 const hostPort = () =>
   z
     .string({ error: 'HOST:PORT' })
