@@ -37,6 +37,7 @@ export function configDefaults(hasApp: boolean): NodeConfig {
     threads: availableParallelism(),
     http: `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`,
     insecure: false,
+    watchConfig: true,
     logLevel: LOG_DEFAULTS.level,
     logFormat: LOG_DEFAULTS.format,
     heartbeatMs: HEARTBEAT_DEFAULTS.heartbeatMs,

@@ -80,6 +80,8 @@ export interface NodeConfig {
   demo?: DemoConfig;
   /** A module (path relative to the config file) whose default or `supervisor` export is the app's supervisor spec. */
   app?: string;
+  /** Reload when the config file changes (default true); SIGHUP reloads either way. */
+  watchConfig?: boolean;
 }
 
 /** The config in force: {@link NodeConfig} with the defaults filled in. */
@@ -91,6 +93,7 @@ export type EffectiveConfig = NodeConfig &
       | 'threads'
       | 'http'
       | 'insecure'
+      | 'watchConfig'
       | 'logLevel'
       | 'logFormat'
       | 'heartbeatMs'
@@ -150,6 +153,7 @@ export const CONFIG_FIELDS: readonly FieldInfo[] = [
   { field: 'watchdogMs', flag: 'watchdog-ms', env: 'APIARY_WATCHDOG_MS', kind: 'number' },
   { field: 'maxMessageBytes', env: 'APIARY_MAX_MESSAGE_BYTES', kind: 'number' },
   { field: 'spareThreads', flag: 'spare-threads', env: 'APIARY_SPARE_THREADS', kind: 'number' },
+  { field: 'watchConfig', env: 'APIARY_WATCH_CONFIG', kind: 'boolean' },
   { field: 'demo.faultRate', env: 'APIARY_DEMO_FAULT_RATE', kind: 'number' },
   { field: 'demo.apiErrorRate', env: 'APIARY_DEMO_API_ERROR_RATE', kind: 'number' },
   { field: 'demo.apiThrottleRate', env: 'APIARY_DEMO_API_THROTTLE_RATE', kind: 'number' },

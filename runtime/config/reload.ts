@@ -38,7 +38,7 @@ export interface ReloadOutcome {
 export interface ReloadOptions {
   /** The signal that reloads; default SIGHUP; false: none. */
   signal?: NodeJS.Signals | false;
-  /** Watch the config file (default true when there is one). */
+  /** Watch the config file (default: the config's `watchConfig`, true unless set). */
   watch?: boolean;
   /** Quiet time after a file event before reloading, ms. */
   debounceMs?: number;
@@ -102,7 +102,7 @@ export class ConfigReloader {
     const signal = this.options.signal ?? 'SIGHUP';
     if (signal !== false) process.on(signal, this.onSignal);
     const file = this.running.file;
-    if (file !== undefined && (this.options.watch ?? true)) {
+    if (file !== undefined && (this.options.watch ?? this.running.config.watchConfig)) {
       try {
         // the folder, not the file: editors replace a file by renaming a new one over it
         this.watcher = watch(dirname(file), (_event, name) => {
@@ -162,7 +162,7 @@ export class ConfigReloader {
       next = await resolveConfig({ ...this.inputs, loadApp: false, fresh: ++this.reloads });
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map((i) => i.message) : [(err as Error)?.message ?? String(err)];
-      this.logger.error(`config reload refused, nothing changed: ${errors.join('; ')}`, { file, errors });
+      this.logger.error(`config reload refused, nothing changed: ${errors.join('; ')}`, { trigger, file, errors });
       this.system.publish({ type: 'config-rejected', file, errors, at: this.system.clock.now() });
       return { ok: false, applied: [], needsRestart: [], errors };
     }
@@ -175,6 +175,7 @@ export class ConfigReloader {
       this.logger.warn(`config changed, needs a restart (not applied): ${diff.restart.join(', ')}`, { file: next.file, needsRestart: diff.restart });
     }
     this.logger.info(applied.length > 0 ? `config reloaded: ${applied.join(', ')}` : 'config reloaded: nothing to change live', {
+      trigger,
       file: next.file,
       applied,
       needsRestart: diff.restart,

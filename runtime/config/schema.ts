@@ -243,6 +243,7 @@ const nodeConfig = z.strictObject(
       .strictObject({ faultRate: fraction().optional(), apiErrorRate: fraction().optional(), apiThrottleRate: fraction().optional() }, { error: 'an object' })
       .optional(),
     app: text('a module path').optional(),
+    watchConfig: bool().optional(),
     health: health().optional(),
   },
   { error: 'an object of config fields' },
