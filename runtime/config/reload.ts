@@ -108,6 +108,7 @@ export class ConfigReloader {
         this.watcher = watch(dirname(file), (_event, name) => {
           if (name === null || name === basename(file)) this.fileChanged();
         });
+        this.watcher.unref(); // never what keeps a process alive
         this.watcher.on('error', (err) => {
           this.logger.warn('config file watch failed; SIGHUP still reloads', { file, error: err.message });
           this.watcher?.close();

@@ -188,7 +188,9 @@ function parseFlags(argv: readonly string[], cwd: string): Record<string, string
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       throw new ConfigError([toIssue(quoted, { kind: 'flag', from: quoted }, 'not an argument apiary start takes (flags only)', quoted, cwd)]);
     }
-    throw new ConfigError([toIssue(field, source, START_FLAGS[flag.slice(2)]?.type === 'boolean' ? 'given without a value' : 'followed by a value', undefined, cwd)]);
+    const boolean = START_FLAGS[flag.slice(2)]?.type === 'boolean';
+    const given = boolean ? args.find((a) => a.startsWith(`${flag}=`)) : undefined;
+    throw new ConfigError([toIssue(field, source, boolean ? 'given without a value' : 'followed by a value', given, cwd)]);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The one schema of a node's options (zod; this is the only file that imports it): the
+ * The one schema of a node's options (zod; this is the only file that loads it): the
  * fields of a config file, flags and environment ({@link checkConfig}) and the options of
  * `new ActorSystem(...)` ({@link checkSystemOptions}) share every field check.
  *
@@ -9,7 +9,8 @@
  * fields (resolve.ts), or defaults (defaults.ts).
  * Time and threads: pure functions.
  */
-import * as z from 'zod';
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
 import type { MetricsSnapshot } from '../observability/node-stats.js';
@@ -45,246 +46,262 @@ export interface SchemaIssue {
   received: unknown;
 }
 
-// ---- field checks, each worded as what it expects ----
+/**
+ * Builds the schemas with `z`. zod is loaded on the first check, not when this module is
+ * imported: every worker thread imports the package (and so the ActorSystem) but never
+ * constructs a system, and zod costs ~50 ms to load.
+ */
+function build(z: typeof Zod) {
+  // ---- field checks, each worded as what it expects ----
 
-const int = (min: number, max?: number): z.ZodNumber => {
-  const error = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
-  const n = z.number({ error }).int({ error }).min(min, { error });
-  return max === undefined ? n : n.max(max, { error });
-};
-const positive = (): z.ZodNumber => z.number({ error: 'a number > 0' }).positive({ error: 'a number > 0' });
-const atLeast = (min: number): z.ZodNumber => z.number({ error: `a number >= ${min}` }).min(min, { error: `a number >= ${min}` });
-const fraction = (): z.ZodNumber => {
-  const error = 'a number from 0 to 1';
-  return z.number({ error }).min(0, { error }).max(1, { error });
-};
-const text = (error = 'a non-empty string'): z.ZodString => z.string({ error }).min(1, { error });
-const bool = () => z.boolean({ error: 'true or false' });
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values as unknown as { [K in T[number]]: K }, { error: `one of ${values.join(', ')}` });
+  const int = (min: number, max?: number): Zod.ZodNumber => {
+    const error = max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    const n = z.number({ error }).int({ error }).min(min, { error });
+    return max === undefined ? n : n.max(max, { error });
+  };
+  const positive = (): Zod.ZodNumber => z.number({ error: 'a number > 0' }).positive({ error: 'a number > 0' });
+  const atLeast = (min: number): Zod.ZodNumber => z.number({ error: `a number >= ${min}` }).min(min, { error: `a number >= ${min}` });
+  const fraction = (): Zod.ZodNumber => {
+    const error = 'a number from 0 to 1';
+    return z.number({ error }).min(0, { error }).max(1, { error });
+  };
+  const text = (error = 'a non-empty string'): Zod.ZodString => z.string({ error }).min(1, { error });
+  const bool = () => z.boolean({ error: 'true or false' });
+  const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values as unknown as { [K in T[number]]: K }, { error: `one of ${values.join(', ')}` });
 
-const HOST_PORT = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:/]*):)?(\d{1,5})$/;
-const hostPort = () =>
-  z
-    .string({ error: 'HOST:PORT' })
-    .regex(HOST_PORT, { error: 'HOST:PORT' })
-    .refine((s) => Number(HOST_PORT.exec(s)?.[2]) <= 65535, { error: 'HOST:PORT with a port from 0 to 65535' });
+  const HOST_PORT = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:/]*):)?(\d{1,5})$/;
+  const hostPort = () =>
+    z
+      .string({ error: 'HOST:PORT' })
+      .regex(HOST_PORT, { error: 'HOST:PORT' })
+      .refine((s) => Number(HOST_PORT.exec(s)?.[2]) <= 65535, { error: 'HOST:PORT with a port from 0 to 65535' });
 
-const SEED = /^ws:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/@]+):(\d{1,5})\/?$/;
-const seed = () =>
-  z
-    .string({ error: 'a ws://HOST:PORT URL' })
-    .regex(SEED, { error: 'a ws://HOST:PORT URL (wss:// and dns: seeds are not supported yet)' })
-    .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws://HOST:PORT URL with a port from 1 to 65535' });
+  const SEED = /^ws:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/@]+):(\d{1,5})\/?$/;
+  const seed = () =>
+    z
+      .string({ error: 'a ws://HOST:PORT URL' })
+      .regex(SEED, { error: 'a ws://HOST:PORT URL (wss:// and dns: seeds are not supported yet)' })
+      .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws://HOST:PORT URL with a port from 1 to 65535' });
 
-const STORE = /^(lmdb:.+|redis:\/\/[^\s:/]+:\d{1,5}\/?)$/;
-const store = () => z.string({ error: 'lmdb:DIR or redis://HOST:PORT' }).regex(STORE, { error: 'lmdb:DIR or redis://HOST:PORT' });
+  const STORE = /^(lmdb:.+|redis:\/\/[^\s:/]+:\d{1,5}\/?)$/;
+  const store = () => z.string({ error: 'lmdb:DIR or redis://HOST:PORT' }).regex(STORE, { error: 'lmdb:DIR or redis://HOST:PORT' });
 
-const httpUrl = () =>
-  z.string({ error: 'an http:// or https:// URL' }).refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { error: 'an http:// or https:// URL' });
+  const httpUrl = () =>
+    z.string({ error: 'an http:// or https:// URL' }).refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { error: 'an http:// or https:// URL' });
 
-const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const nodeName = () => z.string({ error: 'a node name' }).regex(NODE_NAME, { error: 'a node name (letters, digits, . _ -; up to 64)' });
+  const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  const nodeName = () => z.string({ error: 'a node name' }).regex(NODE_NAME, { error: 'a node name (letters, digits, . _ -; up to 64)' });
 
-const list = <T extends z.ZodType>(item: T, error = 'a list') => z.array(item, { error });
-const record = <T extends z.ZodType>(value: T) => z.record(text('a non-empty name'), value, { error: 'an object of named entries' });
+  const list = <T extends Zod.ZodType>(item: T, error = 'a list') => z.array(item, { error });
+  const record = <T extends Zod.ZodType>(value: T) => z.record(text('a non-empty name'), value, { error: 'an object of named entries' });
 
-const healthChecks = {
-  degradedLagMs: positive().optional(),
-  criticalLagMs: positive().optional(),
-  recoverAfter: int(1).optional(),
-  checkMs: positive().optional(),
-  threshold: positive().optional(),
-  minStdDevMs: positive().optional(),
-  acceptablePauseMs: atLeast(0).optional(),
-  windowSize: int(1).optional(),
-};
-const health = () => z.strictObject(healthChecks, { error: 'an object' });
+  const healthChecks = {
+    degradedLagMs: positive().optional(),
+    criticalLagMs: positive().optional(),
+    recoverAfter: int(1).optional(),
+    checkMs: positive().optional(),
+    threshold: positive().optional(),
+    minStdDevMs: positive().optional(),
+    acceptablePauseMs: atLeast(0).optional(),
+    windowSize: int(1).optional(),
+  };
+  const health = () => z.strictObject(healthChecks, { error: 'an object' });
 
-const clusterTuning = {
-  heartbeatMs: positive().optional(),
-  failureDetector: z
-    .strictObject({ threshold: positive().optional(), minStdDevMs: positive().optional(), acceptablePauseMs: atLeast(0).optional(), windowSize: int(1).optional() }, { error: 'an object' })
-    .optional(),
-  downAfterMs: atLeast(0).optional(),
-  removeAfterMs: atLeast(0).optional(),
-  gossipMs: positive().optional(),
-  reconnect: z
-    .strictObject({ minMs: positive().optional(), maxMs: positive().optional(), randomFactor: fraction().optional() }, { error: 'an object' })
-    .optional(),
-  maxPayload: int(1).optional(),
-  highWaterBytes: int(1).optional(),
-  maxQueuedBytes: int(1).optional(),
-};
+  const clusterTuning = {
+    heartbeatMs: positive().optional(),
+    failureDetector: z
+      .strictObject({ threshold: positive().optional(), minStdDevMs: positive().optional(), acceptablePauseMs: atLeast(0).optional(), windowSize: int(1).optional() }, { error: 'an object' })
+      .optional(),
+    downAfterMs: atLeast(0).optional(),
+    removeAfterMs: atLeast(0).optional(),
+    gossipMs: positive().optional(),
+    reconnect: z
+      .strictObject({ minMs: positive().optional(), maxMs: positive().optional(), randomFactor: fraction().optional() }, { error: 'an object' })
+      .optional(),
+    maxPayload: int(1).optional(),
+    highWaterBytes: int(1).optional(),
+    maxQueuedBytes: int(1).optional(),
+  };
 
-const lowLatency = () =>
-  z.union(
-    [bool(), z.strictObject({ spinMicros: atLeast(0).optional(), ringBytes: int(1).optional(), burstMs: positive().optional() }, { error: 'an object' })],
-    { error: 'true, false or { spinMicros, ringBytes, burstMs }' },
-  );
+  const lowLatency = () =>
+    z.union(
+      [bool(), z.strictObject({ spinMicros: atLeast(0).optional(), ringBytes: int(1).optional(), burstMs: positive().optional() }, { error: 'an object' })],
+      { error: 'true, false or { spinMicros, ringBytes, burstMs }' },
+    );
 
-const resourceLimits = () =>
-  z.strictObject(
-    {
-      maxOldGenerationSizeMb: positive().optional(),
-      maxYoungGenerationSizeMb: positive().optional(),
-      codeRangeSizeMb: positive().optional(),
-      stackSizeMb: positive().optional(),
-    },
-    { error: 'an object' },
-  );
+  const resourceLimits = () =>
+    z.strictObject(
+      {
+        maxOldGenerationSizeMb: positive().optional(),
+        maxYoungGenerationSizeMb: positive().optional(),
+        codeRangeSizeMb: positive().optional(),
+        stackSizeMb: positive().optional(),
+      },
+      { error: 'an object' },
+    );
 
-const alertRule = () =>
-  z.strictObject(
-    {
-      name: text(),
-      metric: oneOf(ALERT_METRICS),
-      rate: bool().optional(),
-      op: oneOf(['>', '>=', '<', '<='] as const),
-      threshold: z.number({ error: 'a number' }),
-      forMs: atLeast(0).optional(),
-      severity: oneOf(['critical', 'warning', 'info'] as const),
-      cooldownMs: atLeast(0).optional(),
-      summary: z.string({ error: 'a string' }).optional(),
-    },
-    { error: 'an alert rule { name, metric, op, threshold, severity }' },
-  );
+  const alertRule = () =>
+    z.strictObject(
+      {
+        name: text(),
+        metric: oneOf(ALERT_METRICS),
+        rate: bool().optional(),
+        op: oneOf(['>', '>=', '<', '<='] as const),
+        threshold: z.number({ error: 'a number' }),
+        forMs: atLeast(0).optional(),
+        severity: oneOf(['critical', 'warning', 'info'] as const),
+        cooldownMs: atLeast(0).optional(),
+        summary: z.string({ error: 'a string' }).optional(),
+      },
+      { error: 'an alert rule { name, metric, op, threshold, severity }' },
+    );
 
-const uniqueNames = <T extends { name: string }>(rules: T[], ctx: z.RefinementCtx): void => {
-  const seen = new Set<string>();
-  rules.forEach((r, i) => {
-    if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: 'a name no other rule has', path: [i, 'name'], input: r.name });
-    seen.add(r.name);
-  });
-};
-const alertRules = () => list(alertRule()).superRefine(uniqueNames);
+  const uniqueNames = <T extends { name: string }>(rules: T[], ctx: Zod.RefinementCtx): void => {
+    const seen = new Set<string>();
+    rules.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', message: 'a name no other rule has', path: [i, 'name'], input: r.name });
+      seen.add(r.name);
+    });
+  };
+  const alertRules = () => list(alertRule()).superRefine(uniqueNames);
 
-const isChannelObject = (v: unknown): boolean =>
-  v !== null && typeof v === 'object' && typeof (v as { send?: unknown }).send === 'function';
-const CHANNEL = 'an alert channel: { type: "console" }, { type: "webhook", url }, or (in a config module) an object with send()';
-const channelSpec = () =>
-  z.discriminatedUnion(
-    'type',
-    [
-      z.strictObject({ type: z.literal('console') }, { error: CHANNEL }),
-      z.strictObject(
-        { type: z.literal('webhook'), url: httpUrl(), timeoutMs: positive().optional(), retries: int(0).optional(), backoffMs: atLeast(0).optional() },
-        { error: CHANNEL },
-      ),
-    ],
-    { error: CHANNEL },
-  );
-const channel = () => z.union([z.custom<object>(isChannelObject, { error: CHANNEL }), channelSpec()], { error: CHANNEL });
-
-const rateLimit = () =>
-  z.strictObject(
-    { tokens: atLeast(1).optional(), intervalMs: positive().optional(), burst: atLeast(1).optional(), maxWaitMs: atLeast(0).optional() },
-    { error: 'a rate limit { tokens, intervalMs, burst, maxWaitMs }' },
-  );
-
-const degradation = () =>
-  z.strictObject(
-    {
-      recoverAfterMs: atLeast(0).optional(),
-      rules: list(
+  const isChannelObject = (v: unknown): boolean =>
+    v !== null && typeof v === 'object' && typeof (v as { send?: unknown }).send === 'function';
+  const CHANNEL = 'an alert channel: { type: "console" }, { type: "webhook", url }, or (in a config module) an object with send()';
+  const channelSpec = () =>
+    z.discriminatedUnion(
+      'type',
+      [
+        z.strictObject({ type: z.literal('console') }, { error: CHANNEL }),
         z.strictObject(
-          {
-            level: oneOf(['FULL', 'REDUCED', 'MINIMAL', 'EMERGENCY'] as const),
-            signal: text(),
-            op: oneOf(['>', '>=', '<', '<=', '==', '!='] as const),
-            value: z.union([z.number(), z.string()], { error: 'a number or a string' }),
-          },
-          { error: 'a rule { level, signal, op, value }' },
+          { type: z.literal('webhook'), url: httpUrl(), timeoutMs: positive().optional(), retries: int(0).optional(), backoffMs: atLeast(0).optional() },
+          { error: CHANNEL },
         ),
-      ).optional(),
+      ],
+      { error: CHANNEL },
+    );
+  const channel = () => z.union([z.custom<object>(isChannelObject, { error: CHANNEL }), channelSpec()], { error: CHANNEL });
+
+  const rateLimit = () =>
+    z.strictObject(
+      { tokens: atLeast(1).optional(), intervalMs: positive().optional(), burst: atLeast(1).optional(), maxWaitMs: atLeast(0).optional() },
+      { error: 'a rate limit { tokens, intervalMs, burst, maxWaitMs }' },
+    );
+
+  const degradation = () =>
+    z.strictObject(
+      {
+        recoverAfterMs: atLeast(0).optional(),
+        rules: list(
+          z.strictObject(
+            {
+              level: oneOf(['FULL', 'REDUCED', 'MINIMAL', 'EMERGENCY'] as const),
+              signal: text(),
+              op: oneOf(['>', '>=', '<', '<=', '==', '!='] as const),
+              value: z.union([z.number(), z.string()], { error: 'a number or a string' }),
+            },
+            { error: 'a rule { level, signal, op, value }' },
+          ),
+        ).optional(),
+      },
+      { error: 'degradation settings { recoverAfterMs, rules }' },
+    );
+
+  /** The node options shared by config files and `new ActorSystem(...)`. */
+  const sharedFields = {
+    name: nodeName().optional(),
+    threads: int(0).optional(),
+    heartbeatMs: positive().optional(),
+    metricsMs: positive().optional(),
+    throughput: int(1).optional(),
+    turnBudget: int(1).optional(),
+    watchdogMs: positive().optional(),
+    maxMessageBytes: int(1).optional(),
+    spareThreads: int(0).optional(),
+    lowLatency: lowLatency().optional(),
+    resourceLimits: resourceLimits().optional(),
+    rateLimits: record(rateLimit()).optional(),
+    degradation: record(degradation()).optional(),
+  };
+
+  const nodeConfig = z.strictObject(
+    {
+      ...sharedFields,
+      listen: hostPort().optional(),
+      http: hostPort().optional(),
+      seeds: list(seed(), 'a list of ws://HOST:PORT URLs').optional(),
+      secret: text().optional(),
+      secretFile: text('a file path').optional(),
+      adminToken: text().optional(),
+      adminTokenFile: text('a file path').optional(),
+      roles: list(text('a role name').regex(/^[^,\s]+$/, { error: 'a role name without commas or spaces' }), 'a list of role names').optional(),
+      region: text().optional(),
+      store: store().optional(),
+      tlsCert: text('a file path').optional(),
+      tlsKey: text('a file path').optional(),
+      tlsCa: text('a file path').optional(),
+      insecure: bool().optional(),
+      logLevel: oneOf(LOG_LEVEL_NAMES).optional(),
+      logFormat: oneOf(LOG_FORMAT_NAMES).optional(),
+      cluster: z.strictObject(clusterTuning, { error: 'an object of cluster settings' }).optional(),
+      alerts: z.strictObject({ rules: alertRules().optional(), channels: list(channel()).optional() }, { error: 'an object { rules, channels }' }).optional(),
+      demo: z
+        .strictObject({ faultRate: fraction().optional(), apiErrorRate: fraction().optional(), apiThrottleRate: fraction().optional() }, { error: 'an object' })
+        .optional(),
+      app: text('a module path').optional(),
+      watchConfig: bool().optional(),
+      health: health().optional(),
     },
-    { error: 'degradation settings { recoverAfterMs, rules }' },
+    { error: 'an object of config fields' },
   );
 
-/** The node options shared by config files and `new ActorSystem(...)`. */
-const sharedFields = {
-  name: nodeName().optional(),
-  threads: int(0).optional(),
-  heartbeatMs: positive().optional(),
-  metricsMs: positive().optional(),
-  throughput: int(1).optional(),
-  turnBudget: int(1).optional(),
-  watchdogMs: positive().optional(),
-  maxMessageBytes: int(1).optional(),
-  spareThreads: int(0).optional(),
-  lowLatency: lowLatency().optional(),
-  resourceLimits: resourceLimits().optional(),
-  rateLimits: record(rateLimit()).optional(),
-  degradation: record(degradation()).optional(),
-};
+  /** The programmatic options: the shared fields plus those only code can give (a clock, channel objects, the cluster's listen address and secret bytes). */
+  const systemOptions = z.looseObject(
+    {
+      ...sharedFields,
+      incarnation: positive().optional(),
+      health: health()
+        .refine((h) => h.degradedLagMs === undefined || h.criticalLagMs === undefined || h.degradedLagMs < h.criticalLagMs, {
+          error: 'less than health.criticalLagMs',
+          path: ['degradedLagMs'],
+        })
+        .optional(),
+      clock: z.custom<object>((v) => v !== null && typeof v === 'object', { error: 'a Clock' }).optional(),
+      alerts: z
+        .looseObject({ rules: alertRules().optional(), channels: list(z.custom<object>(isChannelObject, { error: 'an object with send()' })).optional() }, { error: 'an object { rules, channels }' })
+        .optional(),
+      cluster: z
+        .looseObject(
+          {
+            ...clusterTuning,
+            listen: z.strictObject({ host: z.string({ error: 'a host name or address' }), port: int(0, 65535) }, { error: '{ host, port }' }).optional(),
+            seeds: list(z.string({ error: 'a ws://HOST:PORT URL' })).optional(),
+            secret: z.instanceof(Uint8Array, { error: 'a Uint8Array' }),
+          },
+          { error: 'cluster options { listen, seeds, secret, … }' },
+        )
+        .optional(),
+    },
+    { error: 'an options object' },
+  );
 
-const nodeConfig = z.strictObject(
-  {
-    ...sharedFields,
-    listen: hostPort().optional(),
-    http: hostPort().optional(),
-    seeds: list(seed(), 'a list of ws://HOST:PORT URLs').optional(),
-    secret: text().optional(),
-    secretFile: text('a file path').optional(),
-    adminToken: text().optional(),
-    adminTokenFile: text('a file path').optional(),
-    roles: list(text('a role name').regex(/^[^,\s]+$/, { error: 'a role name without commas or spaces' }), 'a list of role names').optional(),
-    region: text().optional(),
-    store: store().optional(),
-    tlsCert: text('a file path').optional(),
-    tlsKey: text('a file path').optional(),
-    tlsCa: text('a file path').optional(),
-    insecure: bool().optional(),
-    logLevel: oneOf(LOG_LEVEL_NAMES).optional(),
-    logFormat: oneOf(LOG_FORMAT_NAMES).optional(),
-    cluster: z.strictObject(clusterTuning, { error: 'an object of cluster settings' }).optional(),
-    alerts: z.strictObject({ rules: alertRules().optional(), channels: list(channel()).optional() }, { error: 'an object { rules, channels }' }).optional(),
-    demo: z
-      .strictObject({ faultRate: fraction().optional(), apiErrorRate: fraction().optional(), apiThrottleRate: fraction().optional() }, { error: 'an object' })
-      .optional(),
-    app: text('a module path').optional(),
-    watchConfig: bool().optional(),
-    health: health().optional(),
-  },
-  { error: 'an object of config fields' },
-);
+  return { nodeConfig, systemOptions, shapes: { '': Object.keys(nodeConfig.shape), health: Object.keys(healthChecks), cluster: Object.keys(clusterTuning) } };
+}
 
-/** The programmatic options: the shared fields plus those only code can give (a clock, channel objects, the cluster's listen address and secret bytes). */
-const systemOptions = z.looseObject(
-  {
-    ...sharedFields,
-    incarnation: positive().optional(),
-    health: health()
-      .refine((h) => h.degradedLagMs === undefined || h.criticalLagMs === undefined || h.degradedLagMs < h.criticalLagMs, {
-        error: 'less than health.criticalLagMs',
-        path: ['degradedLagMs'],
-      })
-      .optional(),
-    clock: z.custom<object>((v) => v !== null && typeof v === 'object', { error: 'a Clock' }).optional(),
-    alerts: z
-      .looseObject({ rules: alertRules().optional(), channels: list(z.custom<object>(isChannelObject, { error: 'an object with send()' })).optional() }, { error: 'an object { rules, channels }' })
-      .optional(),
-    cluster: z
-      .looseObject(
-        {
-          ...clusterTuning,
-          listen: z.strictObject({ host: z.string({ error: 'a host name or address' }), port: int(0, 65535) }, { error: '{ host, port }' }).optional(),
-          seeds: list(z.string({ error: 'a ws://HOST:PORT URL' })).optional(),
-          secret: z.instanceof(Uint8Array, { error: 'a Uint8Array' }),
-        },
-        { error: 'cluster options { listen, seeds, secret, … }' },
-      )
-      .optional(),
-  },
-  { error: 'an options object' },
-);
+type Schemas = ReturnType<typeof build>;
+const requireZod = createRequire(import.meta.url);
+let built: Schemas | undefined; // a memo: built once, never changed
+function schemas(): Schemas {
+  return (built ??= build(requireZod('zod') as typeof Zod));
+}
 
 /**
  * Checks what one source (a config file, the flags, the environment) gives, field by field;
  * every issue found, none when it is fine. Checks between fields: {@link checkCombined}.
  */
 export function checkConfig(raw: unknown): SchemaIssue[] {
-  const r = nodeConfig.safeParse(raw);
+  const r = schemas().nodeConfig.safeParse(raw);
   return r.success ? [] : toIssues(r.error, raw);
 }
 
@@ -317,7 +334,7 @@ export function checkCombined(c: NodeConfig): SchemaIssue[] {
  * names the first bad field (message: every one). Runs once per system, never per spawn.
  */
 export function checkSystemOptions(options: ActorSystemOptions): void {
-  const r = systemOptions.safeParse(options);
+  const r = schemas().systemOptions.safeParse(options);
   if (r.success) return;
   const issues = toIssues(r.error, options);
   const lines = issues.map((i) => `${i.path.join('.')} must be ${i.expected}, got ${describe(i.received)}`);
@@ -325,10 +342,10 @@ export function checkSystemOptions(options: ActorSystemOptions): void {
 }
 
 /** Type check at build time: what the config schema accepts is a NodeConfig. */
-const _accepts: (c: z.output<typeof nodeConfig>) => NodeConfig = (c) => c as NodeConfig;
+const _accepts: (c: Zod.output<Schemas['nodeConfig']>) => NodeConfig = (c) => c as NodeConfig;
 void _accepts;
 
-function toIssues(error: z.ZodError, raw: unknown): SchemaIssue[] {
+function toIssues(error: Zod.ZodError, raw: unknown): SchemaIssue[] {
   const out: SchemaIssue[] = [];
   const seen = new Set<string>();
   for (const issue of error.issues) {
@@ -369,9 +386,7 @@ function suggest(key: string, _parent: unknown, path: (string | number)[]): stri
 
 function shapeAt(path: (string | number)[]): string[] | undefined {
   const shapes: Record<string, string[]> = {
-    '': Object.keys(nodeConfig.shape),
-    health: Object.keys(healthChecks),
-    cluster: Object.keys(clusterTuning),
+    ...schemas().shapes,
     alerts: ['rules', 'channels'],
     demo: ['faultRate', 'apiErrorRate', 'apiThrottleRate'],
   };
