@@ -92,8 +92,8 @@ export async function resolveConfig(inputs: ResolveInputs): Promise<ResolvedConf
       issues.push(toIssue('app', fileSource!, 'not given with a supervisor export (one tree per node)', fileFields.app, cwd));
     }
   }
-  add(checkConfig(envLayer.value), (path) => sourceOf(envLayer.sources, path) ?? { kind: 'env', from: 'APIARY_*' });
-  add(checkConfig(flagLayer.value), (path) => sourceOf(flagLayer.sources, path) ?? { kind: 'flag', from: '--' });
+  add(checkConfig(envLayer.value), (path) => sourceOf(envLayer.sources, path) ?? envLayer.source);
+  add(checkConfig(flagLayer.value), (path) => sourceOf(flagLayer.sources, path) ?? flagLayer.source);
 
   const file = (isPlainObject(fileFields) ? fileFields : {}) as NodeConfig;
   const hasApp = loaded?.supervisor !== undefined || file.app !== undefined;
@@ -198,6 +198,7 @@ interface Layer {
   value: Record<string, unknown>;
   /** Per field path: the flag or variable it came from. */
   sources: Record<string, ConfigSource>;
+  /** The layer as a whole (flags or environment). */
   source: ConfigSource;
 }
 
@@ -210,7 +211,9 @@ function layerFrom(fields: readonly FieldInfo[], raw: (f: FieldInfo) => string |
     setPath(value, f.field, coerce(r, f.kind));
     sources[f.field] = source(f);
   }
-  return { value, sources, source: { kind: fields.length > 0 ? source(fields[0]!).kind : 'env', from: '' } };
+  // every value has its own entry in `sources`; `source` only names the layer
+  const kind = fields.length > 0 ? source(fields[0]!).kind : 'env';
+  return { value, sources, source: { kind, from: kind === 'flag' ? '--' : 'APIARY_*' } };
 }
 
 /** A string from a flag or variable as the schema checks it; left as text when it does not convert (the schema says what was expected). */

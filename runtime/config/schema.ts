@@ -357,7 +357,7 @@ function toIssues(error: Zod.ZodError, raw: unknown): SchemaIssue[] {
     if (issue.code === 'unrecognized_keys') {
       const parent = valueAt(raw, path);
       for (const key of issue.keys) {
-        out.push({ path: [...path, key], expected: `not a known field${suggest(key, parent, path)}`, received: valueAt(parent, [key]) });
+        out.push({ path: [...path, key], expected: `not a known field${suggest(key, path)}`, received: valueAt(parent, [key]) });
       }
       continue;
     }
@@ -376,7 +376,7 @@ function valueAt(root: unknown, path: (string | number)[]): unknown {
 }
 
 /** ` (did you mean heartbeatMs?)` for a key that differs from a known one only in case, `-`/`_`. */
-function suggest(key: string, _parent: unknown, path: (string | number)[]): string {
+function suggest(key: string, path: (string | number)[]): string {
   const shape = shapeAt(path);
   if (shape === undefined) return '';
   const norm = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
