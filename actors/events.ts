@@ -65,6 +65,25 @@ export type SystemEvent =
       at: number;
     }
   | {
+      /**
+       * The node's config was reloaded (SIGHUP or an edit of its file): `applied` lists what
+       * changed live (`logLevel`, `alerts.rules`, `rateLimits.NAME`, …); `needsRestart` what
+       * changed but was left as it runs until the next start.
+       */
+      type: 'config-reloaded';
+      file: string | undefined;
+      applied: string[];
+      needsRestart: string[];
+      at: number;
+    }
+  | {
+      /** A config reload found bad fields and changed nothing; `errors`: one line per field. */
+      type: 'config-rejected';
+      file: string | undefined;
+      errors: string[];
+      at: number;
+    }
+  | {
       type: 'dead-letter';
       sender: string | undefined;
       recipient: string;

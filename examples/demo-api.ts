@@ -14,7 +14,7 @@ import { Actor } from '../actors/actor.js';
 import type { Clock } from '../actors/foundation/clock.js';
 import { CircuitBreaker } from '../toolkit/circuit-breaker.js';
 import { exponentialRetry } from '../toolkit/retry-policy.js';
-import { RateLimiter } from '../toolkit/rate-limiter.js';
+import { RateLimiter, type RateLimitSource } from '../toolkit/rate-limiter.js';
 import { guarded, type GuardParts } from '../toolkit/guard.js';
 import { sleep } from '../toolkit/abort.js';
 import type { Report } from './demo-agents.js';
@@ -61,7 +61,17 @@ export class SimulatedApi {
 }
 
 /** Constructor argument of {@link Summariser}. */
-export interface SummariserArgs extends SimulatedApiOptions {}
+export interface SummariserArgs extends SimulatedApiOptions {
+  /**
+   * Live rate limits by name (`system.settings`): the client-side limit is called
+   * `summary-api`, so `rateLimits: { "summary-api": { tokens: 1 } }` in the node's config
+   * changes it, also on a config reload.
+   */
+  settings?: RateLimitSource;
+}
+
+/** The name of the Summariser's client-side rate limit in config (`rateLimits`). */
+export const SUMMARY_API_LIMIT = 'summary-api';
 
 /** The API-calling agent: summarises a report through breaker + retry + rate limit. */
 export class Summariser extends Actor<{ type: 'summarise'; report: Report }, string | undefined> {
@@ -83,7 +93,7 @@ export class Summariser extends Actor<{ type: 'summarise'; report: Report }, str
         onStateChange: (e) => this.context.publish(e),
       }),
       retry: exponentialRetry(100, 2, { maxAttempts: 4, jitter: 'full', maxDelay: 1000, deadline: 2500 }),
-      limiter: new RateLimiter({ tokens: 2, intervalMs: 1000, clock, maxWaitMs: 1000 }),
+      limiter: new RateLimiter({ name: SUMMARY_API_LIMIT, settings: args.settings, tokens: 2, intervalMs: 1000, clock, maxWaitMs: 1000 }),
     };
   }
 

@@ -31,7 +31,8 @@ import type { ActorSystem } from '../runtime/node/actor-system.js';
 import { EMPTY, type Subscription } from 'rxjs';
 import { describeReason } from '../actors/exit-reason.js';
 import { Alerter, Analysis, Coordinator, Detector, Ingest, Source, Synthesis } from './demo-agents.js';
-import { Summariser } from './demo-api.js';
+import { SUMMARY_API_LIMIT, Summariser } from './demo-api.js';
+import type { RateLimitSource } from '../toolkit/rate-limiter.js';
 import type { Logger } from '../runtime/logging/logger.js';
 
 export interface DemoOptions {
@@ -57,6 +58,11 @@ export interface DemoOptions {
   apiErrorRate?: number;
   /** Probability that it answers 429 with a Retry-After. Default 0.1 (`APIARY_DEMO_API_THROTTLE_RATE`). */
   apiThrottleRate?: number;
+  /**
+   * Live rate limits by name: the summariser's limit follows `rateLimits["summary-api"]`.
+   * {@link startDemo} passes `system.settings` (the node's config, reloaded live).
+   */
+  settings?: RateLimitSource;
 }
 
 /** The demo's defaults: quick enough that a newcomer sees reports, alerts and restarts in ~10 s. */
@@ -108,6 +114,7 @@ export function demoSpec(options: DemoOptions = {}): SupervisorSpec {
                 errorRate: options.apiErrorRate ?? DEMO_DEFAULTS.apiErrorRate,
                 throttleRate: options.apiThrottleRate ?? DEMO_DEFAULTS.apiThrottleRate,
                 limitPerSecond: DEMO_DEFAULTS.apiLimitPerSecond,
+                settings: options.settings,
               },
             },
             { id: 'ingest', name: 'ingest', actor: Ingest, args: agent, thread },
@@ -166,8 +173,12 @@ export async function startDemo(system: ActorSystem, options: DemoOptions = {}):
     if (e.type === 'escalated') log(`[supervisor] ${e.path} gave up (${describeReason(e.reason)}): escalating`);
     if (e.type === 'thread-down') log(`[threads] thread ${e.thread} died: ${e.reason}`);
     if (e.type === 'breaker-state' && e.previous !== e.state) log(`[api] circuit ${e.name} ${e.previous} → ${e.state}`);
+    if (e.type === 'config-reloaded' && e.applied.includes(`rateLimits.${SUMMARY_API_LIMIT}`)) {
+      const s = system.settings.rateLimit(SUMMARY_API_LIMIT);
+      log(`[api] rate limit ${SUMMARY_API_LIMIT} now ${s === undefined ? 'as in code' : JSON.stringify(s)}`);
+    }
   });
-  const spec = demoSpec({ ...options, log });
+  const spec = demoSpec({ ...options, settings: options.settings ?? system.settings, log });
   try {
     const root = await system.spawn(spec, { name: 'demo' });
     return { root, spec, stop: () => sub.unsubscribe() };

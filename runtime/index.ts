@@ -22,6 +22,8 @@ export { createMetrics } from './observability/metrics.js';
 export type { NodeMetrics, MetricsOptions, MetricsRegistry } from './observability/metrics.js';
 export type { Cluster } from './cluster/cluster.js';
 export type { ClusterOptions } from './cluster/cluster.js';
+export type { LiveSettings, AlertSettings, RateLimitSettings, DegradationSettings, DegradationRuleSettings, SettingsChange } from './config/live-settings.js';
+export type { NodeConfig } from './config/node-config.js';
 export { CLUSTER_DEFAULTS } from './cluster/defaults.js';
 export { createLogger, SILENT_LOGGER, LOG_LEVELS, LOG_FORMATS, LOG_DEFAULTS } from './logging/logger.js';
 export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './logging/logger.js';

@@ -10,12 +10,16 @@
  * events and shows its level in `system.health()` (so in `/health`) and in the
  * `apiary_degradation_level` metric. Agents declare per level what they do
  * ({@link DegradationController.select}): a cheaper model, lower concurrency, dropping low work.
+ * A controller with a system follows the config's `degradation: { NAME: { rules,
+ * recoverAfterMs } }` for its name (rules as data, {@link ruleFromSettings}) and re-evaluates
+ * when a config reload changes them.
  * Time: the injected clock. Threads: the thread of its system (the main one).
  */
 import type { Subscription } from 'rxjs';
 import type { Clock, TimerHandle } from '../actors/foundation/clock.js';
 import type { ActorSystem } from '../runtime/node/actor-system.js';
 import type { SystemEvent } from '../actors/events.js';
+import type { DegradationRuleSettings, DegradationSettings } from '../runtime/config/live-settings.js';
 import { check } from './abort.js';
 import { DEFAULTS } from './defaults.js';
 
@@ -40,6 +44,44 @@ export const HEALTH_RULES: readonly DegradationRule[] = [
   { level: 'MINIMAL', when: (s) => s.health === 'critical' },
   { level: 'EMERGENCY', when: (s) => s.health === 'failed' },
 ];
+
+const HEALTH_ORDER = ['healthy', 'degraded', 'critical', 'failed'];
+
+/**
+ * A rule from config data: demands `level` while `signal op value` holds. Numbers compare
+ * numerically, `health` by healthy < degraded < critical < failed, other strings only by
+ * `==`/`!=`; a signal that is missing or of another type never holds.
+ */
+export function ruleFromSettings(r: DegradationRuleSettings): DegradationRule {
+  const compare = (a: number, b: number): boolean => {
+    switch (r.op) {
+      case '>':
+        return a > b;
+      case '>=':
+        return a >= b;
+      case '<':
+        return a < b;
+      case '<=':
+        return a <= b;
+      case '==':
+        return a === b;
+      case '!=':
+        return a !== b;
+    }
+  };
+  return {
+    level: r.level,
+    when: (signals) => {
+      const v = signals[r.signal];
+      if (typeof v === 'number' && typeof r.value === 'number') return compare(v, r.value);
+      if (typeof v !== 'string' || typeof r.value !== 'string') return false;
+      if (r.signal === 'health' && HEALTH_ORDER.includes(v) && HEALTH_ORDER.includes(r.value)) {
+        return compare(HEALTH_ORDER.indexOf(v), HEALTH_ORDER.indexOf(r.value));
+      }
+      return r.op === '==' ? v === r.value : r.op === '!=' ? v !== r.value : false;
+    },
+  };
+}
 
 export interface DegradationState {
   readonly level: DegradationLevel;
@@ -82,12 +124,14 @@ export class DegradationController {
   readonly name: string;
   private state: DegradationState = { level: 'FULL', betterSince: undefined };
   private signals: DegradationSignals = { health: 'healthy' };
-  private readonly rules: readonly DegradationRule[];
-  private readonly recoverAfterMs: number;
+  private rules: readonly DegradationRule[];
+  private recoverAfterMs: number;
+  private readonly own: { rules: readonly DegradationRule[]; recoverAfterMs: number };
   private readonly clock: Clock;
   private readonly publish: (e: SystemEvent) => void;
   private readonly system: ActorSystem | undefined;
   private readonly sub: Subscription | undefined;
+  private readonly settingsSub: Subscription | undefined;
   private timer: TimerHandle | undefined;
 
   constructor(options: DegradationOptions) {
@@ -95,6 +139,7 @@ export class DegradationController {
     this.rules = options.rules ?? HEALTH_RULES;
     this.recoverAfterMs = options.recoverAfterMs ?? DEFAULTS.degradation.recoverAfterMs;
     check(this.recoverAfterMs >= 0, 'recoverAfterMs', 'must be ≥ 0');
+    this.own = { rules: this.rules, recoverAfterMs: this.recoverAfterMs };
     const clock = options.clock ?? options.system?.clock;
     check(clock !== undefined, 'clock', 'is needed without a system');
     this.clock = clock!;
@@ -106,7 +151,20 @@ export class DegradationController {
       this.sub = this.system.events$.subscribe((e) => {
         if (e.type === 'health' && e.thread === undefined) this.update({ health: e.status });
       });
+      const settings = this.system.settings;
+      this.follow(settings.degradation(this.name));
+      this.settingsSub = settings.changes$.subscribe((c) => {
+        if (!c.changed.includes(`degradation.${this.name}`)) return;
+        this.follow(settings.degradation(this.name));
+        this.evaluate();
+      });
     }
+  }
+
+  /** Uses the config's settings for this name over the code's (none: the code's again). */
+  private follow(s: DegradationSettings | undefined): void {
+    this.rules = s?.rules !== undefined ? s.rules.map(ruleFromSettings) : this.own.rules;
+    this.recoverAfterMs = s?.recoverAfterMs ?? this.own.recoverAfterMs;
   }
 
   get level(): DegradationLevel {
@@ -145,6 +203,7 @@ export class DegradationController {
   /** Stops following health and forgets its `/health` entry. */
   close(): void {
     this.sub?.unsubscribe();
+    this.settingsSub?.unsubscribe();
     this.clock.clearTimeout(this.timer);
     this.system?.degradation.delete(this.name);
   }

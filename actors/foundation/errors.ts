@@ -65,6 +65,11 @@ export const ErrorCodes = {
   HANDSHAKE_FAILED: 'ERR_HANDSHAKE_FAILED',
   /** An argument has the wrong type or range; `field` names it. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  /**
+   * A node's configuration (flags, environment, config file) has bad fields; `field` names the
+   * first, `issues` (on the ConfigError of runtime/config) lists every one. Nothing started.
+   */
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
   /** The target's node is down, gone, or not (yet) a member; an ask to it rejects at once. */
   NODE_DOWN: 'ERR_NODE_DOWN',
   /** A circuit breaker is open (or its one half-open probe is in flight): the call failed fast, nothing was sent. */

@@ -12,7 +12,6 @@
  * (transport/node-link.ts `probeNodeLink`).
  * Time: wall-clock only (probes, skew); bounded by DOCTOR_DEFAULTS timeouts.
  */
-import { existsSync } from 'node:fs';
 import { packageInfo } from './package-info.js';
 import { createServer, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -25,8 +24,9 @@ import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-sp
 import { PROTOCOL_VERSION, probeNodeLink, type ProbeResult } from '../../transport/node-link.js';
 import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
-import { isLoopback, loadConfig, parseSeeds, readSecret } from './start.js';
-import { CliError } from './usage.js';
+import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resolve.js';
+import { isLoopback } from '../config/build-options.js';
+import { ConfigError } from '../config/config-error.js';
 
 /** The limits and timeouts of `apiary doctor`'s checks. */
 export const DOCTOR_DEFAULTS = {
@@ -401,71 +401,49 @@ export function renderReport(name: string, results: CheckResult[], fancy: boolea
 // ---- the command -------------------------------------------------------------------------------
 
 /**
- * The input from `apiary start`'s flags and environment (APIARY_SECRET). Bad flags throw a
- * UsageError (exit 2); a secret file or config that cannot be read is a failed check instead.
+ * The input from `apiary start`'s flags, environment and config file, resolved as `start`
+ * resolves them (runtime/config/resolve.ts). A config that does not resolve — a bad value,
+ * an unreadable secret file, a module without a supervisor — is a failed check, not bad usage.
  */
-export async function doctorInput(values: { config?: string; name?: string; listen?: string; http?: string; seeds?: string; 'secret-file'?: string }): Promise<DoctorInput> {
-  const listen = values.listen === undefined ? undefined : parseHostPort(values.listen, '--listen');
-  const http = parseHostPort(values.http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
-  const seeds = parseSeeds(values.seeds);
-  let secret: Uint8Array | undefined;
-  let secretError: string | undefined;
+export async function doctorInput(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<DoctorInput> {
+  const base = { nodeVersion: process.versions.node, engines: packageInfo().nodeRange, workerActors: [] as WorkerActor[], stores: [] };
+  let resolved: ResolvedConfig;
   try {
-    secret = readSecret(values['secret-file']);
+    resolved = await resolveConfig({ argv, env, cwd });
   } catch (err) {
-    secretError = (err as Error).message;
+    if (!(err instanceof ConfigError)) throw err;
+    // what the flags alone say, so the other checks still run
+    return {
+      ...base,
+      name: 'apiary',
+      listen: undefined,
+      http: { host: ADMIN_DEFAULTS.host, port: ADMIN_DEFAULTS.port },
+      secret: undefined,
+      seeds: [],
+      config: { file: '(flags, environment and config file)', error: err.message },
+    };
   }
-  const configFile = values.config ?? ['apiary.config.js', 'apiary.config.mjs'].find((f) => existsSync(f));
-  let config: DoctorInput['config'];
-  let workerActors: WorkerActor[] = [];
-  let configName: string | undefined;
-  if (configFile !== undefined) {
-    try {
-      const loaded = await loadConfig(configFile);
-      workerActors = workerActorsOf(loaded.supervisor);
-      configName = loaded.options?.name;
-      config = { file: configFile };
-    } catch (err) {
-      config = { file: configFile, error: (err as Error).message };
-    }
-  }
+  const { config, supervisor, file } = resolved;
   return {
-    nodeVersion: process.versions.node,
-    engines: packageInfo().nodeRange,
-    name: values.name ?? configName ?? (configFile !== undefined ? 'apiary' : 'demo'),
-    listen,
-    http,
-    secret,
-    ...(secretError !== undefined ? { secretError } : {}),
-    seeds,
-    config,
-    workerActors,
-    stores: [],
+    ...base,
+    name: config.name,
+    listen: config.listen === undefined ? undefined : parseHostPort(config.listen, '--listen'),
+    http: parseHostPort(config.http, '--http'),
+    secret: config.secret === undefined ? undefined : new TextEncoder().encode(config.secret),
+    seeds: config.seeds ?? [],
+    config: file === undefined ? undefined : { file },
+    workerActors: supervisor === undefined ? [] : workerActorsOf(supervisor),
   };
 }
 
-/** `apiary doctor [start's flags] [--json]`: prints the report; resolves 0 if nothing failed, 1 otherwise. */
 export async function doctor(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      name: { type: 'string' },
-      threads: { type: 'string' },
-      listen: { type: 'string' },
-      http: { type: 'string' },
-      seeds: { type: 'string' },
-      'secret-file': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-  });
-  if (values.threads !== undefined && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 0)) {
-    throw new CliError('--threads must be an integer >= 0', true);
-  }
-  const input = await doctorInput(values);
+  // bad usage (an unknown flag, a flag without its value) exits 2; bad values are failed checks
+  const { values } = parseArgs({ args: argv, options: { ...START_FLAGS, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+  const input = await doctorInput(argv.filter((a) => a !== '--json'));
+  const json = values.json === true;
   const results = await runDoctor(input);
   const ok = results.every((r) => r.status !== 'fail');
-  if (values.json) process.stdout.write(`${JSON.stringify({ node: input.name, ok, checks: results }, null, 2)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ node: input.name, ok, checks: results }, null, 2)}\n`);
   else process.stdout.write(renderReport(input.name, results, process.stdout.isTTY === true && !process.env.NO_COLOR));
   return ok ? 0 : 1;
 }

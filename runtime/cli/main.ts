@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { packageInfo } from './package-info.js';
 import { inspectTree, killActor, status } from './inspect.js';
 import { start } from './start.js';
+import { configCommand } from './config.js';
 import { CliError, USAGE, UsageError, VERB_USAGE, type Verb } from './usage.js';
 
 /** What each verb runs: resolves with its exit code, or -1 when it keeps running (start). */
@@ -47,6 +48,7 @@ const VERBS: Record<Verb, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   doctor: async (argv) => (await import('./doctor.js')).doctor(argv),
+  config: (argv) => configCommand(argv),
 };
 
 function isVerb(word: string): word is Verb {

@@ -35,6 +35,7 @@ commands:
   kill     make an actor on a running node exit abnormally (to watch its supervisor act)
   status   a running node's health, threads and cluster members
   bench    measure latency and throughput beside baselines and peers, or a running node
+  config   print the effective configuration and where each value came from (secrets masked)
   doctor   check what \`apiary start\` needs (ports, secret, seeds, clock skew, modules) and how to fix it
 
 apiary <command> --help   the options of one command
@@ -99,6 +100,15 @@ options:
   --path PATH        the actor to ask (default: the first running worker)
   --message JSON     the message to ask it (default "ping")
   --kill             also kill the actor and time its restart (it really restarts)
+  -h, --help         this text`,
+  config: `usage: apiary config [--config FILE] [start's flags] [--json]
+
+Prints the configuration \`apiary start\` would run with the same flags, environment and config
+file: each value and where it came from (flag, env, file, default); secrets masked.
+Exit 0: valid; 2: bad usage or an invalid configuration (every bad field named).
+
+options:
+  --json             the values and their sources as JSON
   -h, --help         this text`,
   doctor: `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
                      [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]

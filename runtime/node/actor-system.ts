@@ -45,6 +45,9 @@ import { RemoteNodeChild } from '../cluster/remote-node-child.js';
 import type { Member, MemberEvent } from '../../transport/membership.js';
 import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
 import { logEvents } from '../logging/event-log.js';
+import { checkSystemOptions } from '../config/schema.js';
+import { LiveSettings } from '../config/live-settings.js';
+import { DEFAULT_RULES } from '../observability/alerts.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -79,12 +82,25 @@ export class ActorSystem {
   /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
   readonly logger: Logger;
   private readonly eventLog: Subscription | undefined;
+  /**
+   * The settings that change while the node runs (alert rules and channels, named rate
+   * limits and degradation settings); a config reload updates them, followers pick it up.
+   */
+  readonly settings: LiveSettings;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
    * {@link ActorSystem.start} — before placing actors on worker threads.
+   * Throws `ERR_INVALID_ARGUMENT` (`field`: the first bad option, e.g. `threads`) when an
+   * option is out of range; nothing is started then.
    */
   constructor(options: ActorSystemOptions = {}) {
+    checkSystemOptions(options);
+    this.settings = new LiveSettings({
+      alerts: { rules: options.alerts?.rules ?? DEFAULT_RULES, channels: options.alerts?.channels ?? [] },
+      rateLimits: options.rateLimits,
+      degradation: options.degradation,
+    });
     this.name = options.name ?? DEFAULTS.nodeName;
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
@@ -405,6 +421,7 @@ export class ActorSystem {
       await this.cluster?.stop();
       this.memberEvents.complete();
       this.observability.stop();
+      this.settings.close();
       await this.threads?.stop();
       if (this.watcherCell !== undefined) await this.watcherCell.terminate('shutdown');
       await Promise.all(this.pools.map((p) => p.close()));

@@ -11,14 +11,25 @@ import type { ClusterOptions } from '../cluster/cluster.js';
 import type { HealthOptions, HealthStatus, ThreadHealth } from '../observability/health.js';
 import type { ThreadOptions } from '../threads/thread-options.js';
 import type { Logger } from '../logging/logger.js';
+import type { DegradationSettings, RateLimitSettings } from '../config/live-settings.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
   health?: HealthOptions;
   /** Period of `metrics$` snapshots, ms. Default 1000. */
   metricsMs?: number;
-  /** Alert rules over `metrics$` (default: DEFAULT_RULES) and where notices go (default: none). */
+  /**
+   * Alert rules over `metrics$` (default: DEFAULT_RULES) and where notices go (default: none).
+   * Replaceable while the node runs through `system.settings.update({ alerts })`.
+   */
   alerts?: { rules?: AlertRule[]; channels?: AlertChannel[] };
+  /**
+   * Named rate limits: a `RateLimiter` created with the same `name` and `settings:
+   * system.settings` uses these values instead of its own, and follows `system.settings.update`.
+   */
+  rateLimits?: Record<string, RateLimitSettings>;
+  /** Named degradation settings: a `DegradationController` with that `name` and this system follows them. */
+  degradation?: Record<string, DegradationSettings>;
   /** Node name, shown in refs, the tree and logs. Default `apiary`. */
   name?: string;
   /** Default: the real clock. Tests pass a `ManualClock`. */

@@ -74,12 +74,29 @@ function holds(op: AlertRule['op'], value: number, threshold: number): boolean {
 export class AlertEngine {
   private readonly states = new Map<string, RuleState>();
   private previous: MetricsSnapshot | undefined;
+  private rules: readonly AlertRule[];
+  private channels: readonly AlertChannel[];
 
   constructor(
-    private readonly rules: AlertRule[],
-    private readonly channels: AlertChannel[],
+    rules: readonly AlertRule[],
+    channels: readonly AlertChannel[],
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.rules = rules;
+    this.channels = channels;
+  }
+
+  /**
+   * Uses `rules` and `channels` from the next snapshot on (a config reload). A rule kept by
+   * name keeps its state — pending keeps counting its `for`, firing stays firing (no repeat
+   * notice before its cooldown); a removed rule is forgotten without a `resolved` notice.
+   */
+  replace(rules: readonly AlertRule[], channels: readonly AlertChannel[]): void {
+    const names = new Set(rules.map((r) => r.name));
+    for (const name of this.states.keys()) if (!names.has(name)) this.states.delete(name);
+    this.rules = rules;
+    this.channels = channels;
+  }
 
   /** Steps every rule with a new snapshot; returns the notices sent. */
   evaluate(snapshot: MetricsSnapshot): AlertNotice[] {

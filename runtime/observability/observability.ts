@@ -7,7 +7,7 @@
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { ActorSystem, ActorSystemOptions } from '../node/actor-system.js';
-import { AlertEngine, DEFAULT_RULES } from './alerts.js';
+import { AlertEngine } from './alerts.js';
 import type { TimerHandle } from '../../actors/foundation/clock.js';
 import { HealthMonitor, type ThreadHealth } from './health.js';
 import { HEARTBEAT_DEFAULTS, startHeartbeats, type Heartbeat } from './heartbeat.js';
@@ -25,6 +25,7 @@ export class Observability {
   private metricsTimer: TimerHandle | undefined;
   private stopHeartbeats: (() => void) | undefined;
   private sub: Subscription | undefined;
+  private settingsSub: Subscription | undefined;
 
   constructor(
     private readonly system: ActorSystem,
@@ -55,13 +56,16 @@ export class Observability {
     monitor.start();
 
     const stats = (this.stats = new NodeStats(system));
-    const channels = options.alerts?.channels ?? [];
-    const alerts = channels.length > 0 ? new AlertEngine(options.alerts?.rules ?? DEFAULT_RULES, channels, clock) : undefined;
+    // the rules and channels in force; a config reload replaces them (firing alerts of kept rules stay firing)
+    const alerts = new AlertEngine(system.settings.alerts.rules, system.settings.alerts.channels, clock);
+    this.settingsSub = system.settings.changes$.subscribe((c) => {
+      if (c.changed.some((k) => k.startsWith('alerts.'))) alerts.replace(system.settings.alerts.rules, system.settings.alerts.channels);
+    });
     const every = options.metricsMs ?? OBSERVABILITY_DEFAULTS.metricsMs;
     const tick = (): void => {
       const snapshot = stats.snapshot();
       if (this.metrics.observed) this.metrics.next(snapshot);
-      alerts?.evaluate(snapshot);
+      alerts.evaluate(snapshot);
       this.metricsTimer = clock.setTimeout(tick, every);
     };
     this.metricsTimer = clock.setTimeout(tick, every);
@@ -78,6 +82,7 @@ export class Observability {
     this.system.clock.clearTimeout(this.metricsTimer);
     this.stats?.close();
     this.sub?.unsubscribe();
+    this.settingsSub?.unsubscribe();
     this.metrics.complete();
     this.heartbeats.complete();
   }
