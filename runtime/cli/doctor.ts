@@ -27,6 +27,7 @@ import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
 import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resolve.js';
 import { isLoopback } from '../config/build-options.js';
 import { ConfigError } from '../config/config-error.js';
+import { UsageError } from './usage.js';
 
 /** The limits and timeouts of `apiary doctor`'s checks. */
 export const DOCTOR_DEFAULTS = {
@@ -412,6 +413,8 @@ export async function doctorInput(argv: string[], env: NodeJS.ProcessEnv = proce
     resolved = await resolveConfig({ argv, env, cwd });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
+    // a bad value on the command line is bad usage; one in a file or the environment is a failed check
+    if (err.issues.every((i) => i.source.kind === 'flag')) throw new UsageError(err.message);
     // what the flags alone say, so the other checks still run
     return {
       ...base,

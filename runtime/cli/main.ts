@@ -116,7 +116,8 @@ export function run(argv: string[]): void {
     },
     (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`apiary: ${message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+      const text = err instanceof CliError && err.list ? message.trimEnd() : message.replace(/\s*\n\s*/g, ' ').trim();
+      process.stderr.write(`apiary: ${text}\n`);
       process.exit(exitCodeOf(err));
     },
   );

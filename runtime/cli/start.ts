@@ -20,15 +20,16 @@ import { logChannel } from '../observability/alerts.js';
 import { planNode } from '../config/build-options.js';
 import { ConfigError, displayPath } from '../config/config-error.js';
 import { ConfigReloader } from '../config/reload.js';
-import { resolveConfig, type ResolveInputs, type ResolvedConfig } from '../config/resolve.js';
+import { parseStartFlags, resolveConfig, type ResolveInputs, type ResolvedConfig } from '../config/resolve.js';
 import { UsageError } from './usage.js';
 
 /** Resolves the config, or fails as bad usage (exit 2) with one line per bad field. */
 export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConfig> {
+  parseStartFlags(inputs.argv); // an unknown flag or a missing value: bad usage, worded as for every verb
   try {
     return await resolveConfig(inputs);
   } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.message, err.issues.length > 1);
     throw err;
   }
 }

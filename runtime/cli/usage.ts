@@ -14,15 +14,17 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly usage = false,
+    /** Printed as it is, one item per line (a list of bad config fields); else one line. */
+    readonly list = false,
   ) {
     super(message);
   }
 }
 
-/** Bad usage: one line on stderr, exit code 2. */
+/** Bad usage: one line on stderr (a list: one line per item), exit code 2. */
 export class UsageError extends CliError {
-  constructor(message: string) {
-    super(message, true);
+  constructor(message: string, list = false) {
+    super(message, true, list);
   }
 }
 

@@ -161,8 +161,17 @@ export function sourceOf(sources: Record<string, ConfigSource>, path: string): C
   }
 }
 
-function parseFlags(argv: readonly string[], cwd: string): Record<string, string | boolean | undefined> {
-  // `--threads -1`: a negative number is the flag's value, not another flag
+/**
+ * Parses `start`'s flags; throws node:util's parseArgs errors (`ERR_PARSE_ARGS_*`) for an
+ * unknown flag, a positional argument or a flag without its value. The CLI calls this first,
+ * so such usage errors read as they do for every verb; values are checked by the schema.
+ */
+export function parseStartFlags(argv: readonly string[]): Record<string, string | boolean | undefined> {
+  return parseArgs({ args: flagArgs(argv), options: START_FLAGS, strict: true, allowPositionals: false }).values as Record<string, string | boolean>;
+}
+
+/** `--threads -1`: a negative number is the flag's value, not another flag. */
+function flagArgs(argv: readonly string[]): string[] {
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -173,8 +182,13 @@ function parseFlags(argv: readonly string[], cwd: string): Record<string, string
       i++;
     } else args.push(a);
   }
+  return args;
+}
+
+function parseFlags(argv: readonly string[], cwd: string): Record<string, string | boolean | undefined> {
+  const args = flagArgs(argv);
   try {
-    return parseArgs({ args, options: START_FLAGS, strict: true, allowPositionals: false }).values as Record<string, string | boolean>;
+    return parseStartFlags(argv);
   } catch (err) {
     const message = (err as Error).message;
     const code = (err as { code?: string }).code;

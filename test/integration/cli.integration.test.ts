@@ -54,13 +54,23 @@ describe('apiary CLI', () => {
     [['bench', 'no-such-scenario'], /bench: unknown scenario 'no-such-scenario'/],
     [['bench', '--kill'], /bench: --kill needs --http/],
     [['help', 'frobnicate'], /unknown command 'frobnicate'/],
-    [['start', '--log-level', 'loud'], /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'/],
-    [['start', '--log-format', 'xml'], /--log-format must be one of pretty, json, auto, got 'xml'/],
   ])('apiary %j fails with exit code 2 and a one-line reason', async (args, message) => {
     const { code, stdout, stderr } = await run(args);
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).toMatch(/^apiary: [^\n]*\n$/); // exactly one line
+    expect(stdout).toBe('');
+  });
+
+  it.each([
+    [['start', '--log-level', 'loud'], /--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
+    [['start', '--log-format', 'xml'], /--log-format must be one of pretty, json, auto, got "xml"/],
+  ])('apiary %j is an invalid config: exit 2 naming the flag, what it must be and what came', async (args, message) => {
+    const { code, stdout, stderr } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^apiary: invalid config \(1 bad field\): [^\n]*\n$/);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(stdout).toBe('');
   });
 

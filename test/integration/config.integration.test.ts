@@ -57,12 +57,12 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] =
 }
 
 /** The node's structured log lines (JSON when stdout is not a terminal). */
-function logLines(node: NodeProcess): { level: number; msg: string; [k: string]: unknown }[] {
+function logLines(node: NodeProcess): { level: string; msg: string; [k: string]: unknown }[] {
   return node
     .stdout()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string });
+    .map((l) => JSON.parse(l) as { level: string; msg: string });
 }
 
 async function stop(node: NodeProcess): Promise<void> {
@@ -84,7 +84,7 @@ describe('apiary start with a bad config', () => {
     write('bad.json', JSON.stringify({ http: '127.0.0.1:0', ...fields }));
     const { code, stdout, stderr } = await run(['start', '--config', 'bad.json']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^apiary: invalid config \(1 bad field\):\n/);
+    expect(stderr).toMatch(/^apiary: invalid config \(1 bad field\): [^\n]*\n$/);
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).not.toMatch(/ready/);
@@ -181,7 +181,7 @@ describe('config reload of a running node', () => {
   const yaml = (o: { level: string; rules: string; threads?: number; extra?: string; watch?: boolean }) =>
     `name: reloader\nthreads: ${o.threads ?? 0}\nhttp: 127.0.0.1:0\nmetricsMs: 200\nlogLevel: ${o.level}\napp: ./tree.mjs\n` +
     `${o.watch === false ? 'watchConfig: false\n' : ''}alerts:\n  rules: [${o.rules}]\n${o.extra ?? ''}`;
-  const debugLines = (node: NodeProcess) => logLines(node).filter((l) => l.level === 20);
+  const debugLines = (node: NodeProcess) => logLines(node).filter((l) => l.level === 'debug');
 
   it('SIGHUP applies a new log level and alert rule without a restart, and reports what needs one', async () => {
     write('tree.mjs', TREE);
@@ -192,14 +192,14 @@ describe('config reload of a running node', () => {
     write('node.yaml', yaml({ level: 'debug', rules: `${rule('Never', '<')}, ${rule('Always', '>=')}`, threads: 1, watch: false }));
     node.child.kill('SIGHUP');
     await node.waitFor(/"msg":"config reloaded: logLevel, alerts\.rules"/, 10_000);
-    await node.waitFor(/\[alert\] FIRING info Always on reloader/, 10_000);
+    await node.waitFor(/"event":"alert-firing","rule":"Always"/, 10_000);
     expect(logLines(node).find((l) => l.msg === 'config reloaded: logLevel, alerts.rules')).toMatchObject({ trigger: 'signal', needsRestart: ['threads'] });
     expect(node.stdout()).toMatch(/"msg":"config changed, needs a restart \(not applied\): threads"/);
     expect(debugLines(node)).toEqual([]);
     node.child.kill('SIGHUP'); // at debug level now: the next reload request is logged
-    await node.waitFor(/"level":20,.*"msg":"config reload requested"/, 10_000);
+    await node.waitFor(/"level":"debug",.*"msg":"config reload requested"/, 10_000);
     expect(node.child.pid).toBe(pid);
-    expect(node.stdout()).not.toMatch(/\[alert\] FIRING info Never/);
+    expect(node.stdout()).not.toMatch(/"rule":"Never"/);
     await stop(node);
   });
 
@@ -210,10 +210,10 @@ describe('config reload of a running node', () => {
     await node.waitFor(/ready/, 30_000);
     write('node.yaml', yaml({ level: 'debug', rules: rule('Always', '>=') }));
     await node.waitFor(/"msg":"config reloaded: logLevel, alerts\.rules"/, 10_000);
-    await node.waitFor(/\[alert\] FIRING info Always on reloader/, 10_000);
+    await node.waitFor(/"event":"alert-firing","rule":"Always"/, 10_000);
     expect(logLines(node).find((l) => l.msg === 'config reloaded: logLevel, alerts.rules')).toMatchObject({ trigger: 'watch' });
     write('node.yaml', yaml({ level: 'debug', rules: rule('Always', '>='), extra: '# touched\n' }));
-    await node.waitFor(/"level":20,.*"trigger":"watch".*"msg":"config reload requested"/, 10_000);
+    await node.waitFor(/"level":"debug",.*"trigger":"watch".*"msg":"config reload requested"/, 10_000);
     await stop(node);
   });
 
@@ -230,7 +230,7 @@ describe('config reload of a running node', () => {
     await new Promise((r) => setTimeout(r, 1000)); // five metrics periods: an applied Always rule would fire
     expect(debugLines(node)).toEqual([]);
     expect(node.stdout()).not.toMatch(/FIRING info Always|config reloaded/);
-    expect(logLines(node).filter((l) => l.level === 50)).toHaveLength(2);
+    expect(logLines(node).filter((l) => l.level === 'error')).toHaveLength(2);
     await stop(node);
   });
 });

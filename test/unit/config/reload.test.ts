@@ -77,10 +77,10 @@ describe('ConfigReloader', () => {
     expect(t.system.settings.alerts.rules.map((x) => x.name)).toEqual(['Old', 'New']);
     expect(t.system.settings.rateLimit('summary-api')).toEqual({ tokens: 1 });
     expect(ofType(t.events, 'config-reloaded')).toMatchObject([{ applied: ['logLevel', 'alerts.rules', 'rateLimits.summary-api'], needsRestart: [] }]);
-    expect(lines.find((l) => l.msg === 'config reloaded: logLevel, alerts.rules, rateLimits.summary-api')).toMatchObject({ level: 30 });
+    expect(lines.find((l) => l.msg === 'config reloaded: logLevel, alerts.rules, rateLimits.summary-api')).toMatchObject({ level: 'info' });
     // the next reload logs at debug, now that the level is debug
     await r.reload();
-    expect(lines.some((l) => l.level === 20 && l.msg === 'config reload requested')).toBe(true);
+    expect(lines.some((l) => l.level === 'debug' && l.msg === 'config reload requested')).toBe(true);
   });
 
   it('reports other changed fields as needing a restart and leaves them as they run', async () => {
@@ -90,7 +90,7 @@ describe('ConfigReloader', () => {
     expect(outcome).toMatchObject({ ok: true, applied: ['logLevel'], needsRestart: ['threads', 'health.checkMs'] });
     expect(r.config.threads).toBe(1);
     expect(r.config.logLevel).toBe('warn');
-    expect(lines.find((l) => l.level === 40)).toMatchObject({ msg: 'config changed, needs a restart (not applied): threads, health.checkMs' });
+    expect(lines.find((l) => l.level === 'warn')).toMatchObject({ msg: 'config changed, needs a restart (not applied): threads, health.checkMs' });
   });
 
   it('changes nothing when the new config has a bad field, and logs why', async () => {
@@ -102,7 +102,7 @@ describe('ConfigReloader', () => {
     expect(t.system.settings.alerts.rules.map((x) => x.name)).toEqual(['Old']);
     expect(ofType(t.events, 'config-reloaded')).toEqual([]);
     expect(ofType(t.events, 'config-rejected')).toMatchObject([{ errors: outcome.errors }]);
-    expect(lines.find((l) => l.level === 50)?.msg).toMatch(/^config reload refused, nothing changed: heartbeatMs must be a number > 0, got -5/);
+    expect(lines.find((l) => l.level === 'error')?.msg).toMatch(/^config reload refused, nothing changed: heartbeatMs must be a number > 0, got -5/);
   });
 
   it('keeps a value given by a flag over the reloaded file', async () => {
