@@ -156,8 +156,18 @@ describe('the installed apiary command', () => {
     const r = await run(bin, ['--help'], app);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^usage: apiary <command>/);
-    for (const verb of ['start', 'tree', 'kill', 'status', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
+    for (const verb of ['start', 'tree', 'kill', 'status', 'bench', 'config', 'doctor']) expect(r.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
     expect(r.stderr).toBe('');
+  });
+
+  it('apiary doctor in the app checks what start needs and passes (exit 0), the installed Node version among the checks', async () => {
+    const port = await freePort();
+    const r = await run(bin, ['doctor', '--http', `127.0.0.1:${port}`, '--json'], app);
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: { id: string; status: string }[] };
+    expect(report.ok).toBe(true);
+    expect(report.checks.find((c) => c.id === 'node')?.status).toBe('pass');
+    expect(report.checks.some((c) => c.status === 'fail')).toBe(false);
   });
 
   it('npx apiary runs the same command (apiary bench --help: its own usage, exit 0)', async () => {
