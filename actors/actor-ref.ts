@@ -27,8 +27,8 @@ export interface RefTarget {
   /** Watch/unwatch for targets that are not local cells (the watcher is an ActorCell). */
   addWatcher?(watcher: ActorCell): void;
   removeWatcher?(watcher: ActorCell): void;
-  /** Makes the actor exit abnormally (admin kill) where it lives. */
-  exitNow?(reason: ExitReason): void;
+  /** Makes the actor exit abnormally where it lives (admin kill); false if this node may not. */
+  adminExit?(reason: ExitReason): boolean;
   /** The asker gave up on ask `id` (opened in `asks`): abort it where the actor lives. */
   cancel?(id: number): void;
   /** The path of a ref made without one (a local actor's default `$<id>` path). */

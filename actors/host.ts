@@ -2,8 +2,11 @@
  * Host: the actor runtime of one thread.
  *
  * Owns: the cells living on this thread (by id), top-level actors in spawn order, the
- * dispatcher, pending asks, local names, dead letters and the event stream.
- * Does not own: supervision policy (supervisor/) or the node-level API (runtime/ActorSystem).
+ * dispatcher, pending asks, local names, dead letters and the event stream; turning an
+ * address into a ref (its own cell's, or a target the routes give for anything elsewhere).
+ * Does not own: supervision policy (supervisor/), the node-level API (runtime/ActorSystem),
+ * or the way to other threads and nodes — that comes in at construction as `connect`'s
+ * routes (actors/routes.ts), so the actor core never imports the transport.
  * Threads: exactly one host per thread. Time: `clock` only.
  */
 import type { Clock } from './foundation/clock.js';
@@ -11,7 +14,7 @@ import { ApiaryError, ErrorCodes } from './foundation/errors.js';
 import type { ActorClass, SpawnOptions } from './actor.js';
 import { ActorCell, type RemoteParent } from './actor-cell.js';
 import { isParentBehaviour, PARENT_BEHAVIOUR } from './system-message.js';
-import type { ActorRef } from './actor-ref.js';
+import { ActorRef } from './actor-ref.js';
 import { AskRegistry } from './ask.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events.js';
@@ -21,43 +24,10 @@ import { CellTable } from './cell-table.js';
 import { TopLevelCells } from './top-level.js';
 import { LatencyHistogram } from './foundation/latency-histogram.js';
 import type { Address } from './address.js';
-import type { ChildHandle } from './child-handle.js';
-import { ActorRef as Ref } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
-import type { ThreadLink, LinkHandler } from '../transport/thread-link.js';
-import type { ReqPayload, ResPayload, SysPayload } from '../transport/frames.js';
-import type { Heartbeat } from '../runtime/observability/heartbeat.js';
-import { RemoteTarget } from '../transport/remote-target.js';
-import { serializeError } from './foundation/errors.js';
-
-/** What a supervisor asks for when a child spec places the child on another thread. */
-export interface RemoteSpawnRequest {
-  actor: ActorClass;
-  options: SpawnOptions;
-  parent: ActorCell;
-  segment: string;
-  thread: number | 'auto';
-  /** Another node of the cluster (see ChildSpec.node). */
-  node?: string;
-  placement?: 'failover' | 'pinned';
-}
-
-/** A child on another thread, as its parent's thread tracks it (see runtime/threads/remote-child.ts). */
-export interface RemoteChildEntry {
-  reported(exit: { incarnation: number; reason: ExitReason; resumable: boolean }): void;
-  /** Its thread died (`thread-crash`, the default) or its node went down (`node-down`). */
-  threadDied(reason?: 'thread-crash' | 'node-down'): void;
-}
-
-/** How a thread reaches actors on other nodes (set by the cluster on thread 0; workers go through thread 0). */
-export interface NodeRoutes {
-  /** A ref to an actor on another node. */
-  resolve(address: Address, path: string): ActorRef;
-  /** Tells a watcher on another node that `ref` died. */
-  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
-  /** Worker thread `thread` of this node died (thread 0 only). */
-  threadDown?(thread: number): void;
-}
+import type { ChildHandle } from './child-handle.js';
+import { DeadTarget } from './dead-target.js';
+import type { HostConnections, PlacedChildRequest, Routes } from './routes.js';
 
 /** A cell whose start failed dies, and the spawn rejects with the start error. */
 function startFailed(cell: ActorCell, err: unknown): never {
@@ -101,8 +71,13 @@ export interface HostOptions extends DispatcherOptions {
    * have used, so a stale ref to an actor of a crashed thread never reaches a new actor.
    */
   firstId?: number;
-  /** Where events go (besides {@link Host.forwardEvent}). Default: nowhere. */
+  /** Where events go (besides HostConnections.forwardEvent). Default: nowhere. */
   events?: EventChannel;
+  /**
+   * How this thread reaches beyond itself, made once the host exists (the routes need it to
+   * deliver what arrives). Default: nothing beyond — every other address is a dead target.
+   */
+  connect?: (host: Host) => HostConnections;
 }
 
 /** Where a new cell sits (see {@link Host.createCell}); fixed when it is made. */
@@ -126,7 +101,7 @@ export interface CellPlacement {
 
 const NO_PLACEMENT: CellPlacement = Object.freeze({});
 
-export class Host implements LinkHandler {
+export class Host {
   readonly node: string;
   readonly incarnation: number;
   readonly thread: number;
@@ -146,25 +121,10 @@ export class Host implements LinkHandler {
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
 
-  /** Links to the other threads of this node, by thread index (undefined: none or gone). */
-  readonly links: (ThreadLink | undefined)[] = [];
-  /** Events are also handed here (a worker forwards them to the main thread). */
-  forwardEvent: ((event: SystemEvent) => void) | undefined;
-  /** Children of this thread's supervisors that live on other threads, by `thread:id`. */
-  readonly remoteChildren = new Map<string, RemoteChildEntry>();
-  /** Local watchers of actors on other threads, by thread, to tell them when a thread dies. */
-  private readonly remoteWatches = new Map<number, Set<{ watcher: ActorCell; ref: ActorRef }>>();
-  /**
-   * Creates (does not start) a child on another thread; set by the thread manager when the
-   * node has worker threads.
-   */
-  spawnRemote: ((req: RemoteSpawnRequest) => ChildHandle) | undefined;
-  /** Creates (does not start) a child on another node; set by the cluster. */
-  spawnOnNode: ((req: RemoteSpawnRequest & { node: string }) => ChildHandle) | undefined;
-  /** Routes to other nodes; undefined: refs to other nodes are dead. */
-  nodeRoutes: NodeRoutes | undefined;
-  /** Refs to actors on other threads, rebuilt from addresses, cached by `thread:id`. */
-  private readonly remoteRefs = new Map<string, ActorRef>();
+  /** How this thread reaches other threads and nodes (given at construction). */
+  readonly routes: Routes;
+  private readonly placer: ((req: PlacedChildRequest) => ChildHandle | undefined) | undefined;
+  private readonly forwardEvent: ((event: SystemEvent) => void) | undefined;
 
   constructor(options: HostOptions) {
     this.node = options.node;
@@ -175,6 +135,19 @@ export class Host implements LinkHandler {
     this.asks = new AskRegistry(options.clock, new LatencyHistogram());
     this.nextId = options.firstId ?? 1;
     this.events = options.events ?? NO_EVENTS;
+    const connections = options.connect?.(this);
+    this.routes = connections?.routes ?? { resolve: (address, path) => new DeadTarget(this, address, path).ref, sendTerminated() {} };
+    this.placer = connections?.placeChild;
+    this.forwardEvent = connections?.forwardEvent;
+  }
+
+  /**
+   * Creates (does not start) a child of a supervisor on this thread, placed on another thread
+   * or node as `req` says; undefined when this thread cannot place it there (no worker
+   * threads, not in a cluster).
+   */
+  placeChild(req: PlacedChildRequest): ChildHandle | undefined {
+    return this.placer?.(req);
   }
 
   /** A fresh id, unique on this thread (for naming things that have no cell here). */
@@ -307,128 +280,27 @@ export class Host implements LinkHandler {
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
   }
 
-  // ---- other threads ----------------------------------------------------------------------
-
-  /** A ref for an address: the local cell's own ref, or one routed over a thread link. */
-  resolveRef(address: Address, path: string): ActorRef {
-    if (address.node !== this.node && this.nodeRoutes !== undefined) return this.nodeRoutes.resolve(address, path);
-    if (address.thread === this.thread && address.node === this.node) {
-      const cell = this.cells.get(address.id);
-      if (cell !== undefined) return cell.ref;
-      const target = new RemoteTarget(this, -1, address.id, path); // -1: no link, so it is dead
-      return (target.ref = new Ref(address, path, target));
-    }
-    const key = `${address.thread}:${address.id}`;
-    let ref = this.remoteRefs.get(key);
-    if (ref === undefined || ref.node !== address.node || ref.incarnation !== address.incarnation) {
-      if (this.remoteRefs.size >= 100_000) this.remoteRefs.clear();
-      const target = new RemoteTarget(this, address.node === this.node ? address.thread : -1, address.id, path);
-      ref = target.ref = new Ref(address, path, target);
-      this.remoteRefs.set(key, ref);
-    }
-    return ref;
-  }
-
-  trackRemoteWatch(thread: number, watcher: ActorCell, ref: ActorRef): void {
-    let set = this.remoteWatches.get(thread);
-    if (set === undefined) this.remoteWatches.set(thread, (set = new Set()));
-    set.add({ watcher, ref });
-  }
-
-  untrackRemoteWatch(thread: number, watcher: ActorCell, ref: ActorRef): void {
-    const set = this.remoteWatches.get(thread);
-    if (set === undefined) return;
-    for (const e of set) if (e.watcher === watcher && e.ref.equals(ref)) set.delete(e);
-  }
-
-  /** Tells a watcher on another thread that `ref` died. */
-  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
-    if (watcher.node !== this.node) return this.nodeRoutes?.sendTerminated(watcher, ref, reason);
-    this.links[watcher.thread]?.sendSys(watcher.id, { k: 'terminated', ref, reason });
-  }
+  // ---- beyond this thread -----------------------------------------------------------------
 
   /**
-   * Thread `thread` died: its link closes (open asks reject), local watchers of its actors
-   * get `terminated` with `thread-crash`, and children that lived there report the crash.
+   * A ref for an address: the local cell's own ref, a dead ref for a local id that is gone,
+   * or a ref whose target the routes give (another thread or node).
    */
-  threadDown(thread: number): void {
-    const link = this.links[thread];
-    this.links[thread] = undefined;
-    link?.close();
-    for (const [key, ref] of this.remoteRefs) if (ref.thread === thread) this.remoteRefs.delete(key);
-    const watches = this.remoteWatches.get(thread);
-    this.remoteWatches.delete(thread);
-    if (watches) for (const { watcher, ref } of watches) watcher.notifyTerminated(ref, 'thread-crash');
-    for (const [key, child] of this.remoteChildren) {
-      if (key.startsWith(`${thread}:`)) child.threadDied();
+  resolveRef(address: Address, path: string): ActorRef {
+    if (address.thread === this.thread && address.node === this.node && address.incarnation === this.incarnation) {
+      const cell = this.cells.get(address.id);
+      return cell !== undefined ? cell.ref : new DeadTarget(this, address, path).ref;
     }
-    this.nodeRoutes?.threadDown?.(thread);
+    return this.routes.resolve(address, path);
   }
 
-  onSys(link: ThreadLink, target: number, payload: SysPayload): void {
-    const cell = this.cells.get(target);
-    switch (payload.k) {
-      case 'exit':
-        this.remoteChildren.get(`${link.peer}:${payload.child}`)?.reported(payload);
-        return;
-      case 'watch':
-        if (cell !== undefined) cell.addRemoteWatcher(payload.watcher);
-        else {
-          const ref = this.resolveRef({ node: this.node, incarnation: this.incarnation, thread: this.thread, id: target }, `t${this.thread}/${target}`);
-          // the watcher may be on another node (a watch relayed by thread 0)
-          this.sendTerminated(payload.watcher, ref, 'noproc');
-        }
-        return;
-      case 'unwatch':
-        cell?.removeRemoteWatcher(payload.watcher);
-        return;
-      case 'terminated':
-        cell?.notifyTerminated(payload.ref, payload.reason);
-        return;
-      case 'resume':
-        cell?.resume();
-        return;
-      case 'kill':
-        cell?.kill(payload.reason, payload.final);
-        return;
-      case 'exit-now':
-        cell?.exitNow(payload.reason);
-        return;
-      case 'cancel':
-        cell?.cancelAsk(link, payload.ask);
-        return;
+  /** Tells `watcher` that `ref` died: a cell of this thread at once, any other through the routes. */
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
+    if (watcher.node === this.node && watcher.thread === this.thread && watcher.incarnation === this.incarnation) {
+      this.cells.get(watcher.id)?.notifyTerminated(ref, reason);
+      return;
     }
-  }
-
-  async onReq(_link: ThreadLink | undefined, target: number, payload: ReqPayload): Promise<ResPayload> {
-    const cell = this.cells.get(target);
-    switch (payload.k) {
-      case 'start':
-        if (cell === undefined) return { ok: false, error: { name: 'ApiaryError', message: `no actor ${target}`, code: ErrorCodes.ACTOR_STOPPED } };
-        try {
-          await cell.start();
-          return { ok: true, incarnation: cell.incarnation, startedAt: cell.startedAt };
-        } catch (err) {
-          const cause = (err as { cause?: unknown }).cause;
-          return { ok: false, error: serializeError(cause ?? err) };
-        }
-      case 'terminate':
-        return { ok: true, reason: cell === undefined ? 'noproc' : await cell.terminate(payload.reason) };
-      case 'prepare-restart':
-        if (cell !== undefined) await cell.prepareRestart(payload.reason);
-        return { ok: true };
-    }
-  }
-
-  onEvent(event: SystemEvent): void {
-    this.emitForeign(event);
-  }
-
-  /** Where heartbeats from other threads go (set by the node on the main thread). */
-  heartbeatSink: ((heartbeat: Heartbeat) => void) | undefined;
-
-  onHeartbeat(heartbeat: Heartbeat): void {
-    this.heartbeatSink?.(heartbeat);
+    this.routes.sendTerminated(watcher, ref, reason);
   }
 
   /** Completes the event stream (after the system stopped). */

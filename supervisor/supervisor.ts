@@ -149,17 +149,17 @@ export class Supervisor extends Actor<never, void> {
     const host = this.cell.host;
     const options = spec.name === undefined && spec.mailbox === undefined ? { args } : { args, mailbox: spec.mailbox, name: spec.name };
     const onNode = spec.node !== undefined && spec.node !== host.node;
-    if (onNode && host.spawnOnNode === undefined) {
+    const elsewhere = onNode || (spec.thread !== undefined && spec.thread !== host.thread);
+    const placed = elsewhere
+      ? host.placeChild({ actor, options, parent: this.cell, segment: spec.id, thread: spec.thread ?? 0, node: onNode ? spec.node : undefined, placement: spec.placement })
+      : undefined;
+    if (onNode && placed === undefined) {
       throw new ApiaryError(ErrorCodes.START_FAILED, `${this.cell.path}/${spec.id}: node '${spec.node}' is not reachable (this node is not in a cluster)`, {
         cause: new ApiaryError(ErrorCodes.NODE_DOWN, `no cluster`),
       });
     }
-    const remote = spec.thread !== undefined && spec.thread !== host.thread && host.spawnRemote !== undefined;
-    const cell: ChildHandle = onNode
-      ? host.spawnOnNode!({ actor, options, parent: this.cell, segment: spec.id, thread: spec.thread ?? 0, node: spec.node!, placement: spec.placement })
-      : remote
-        ? host.spawnRemote!({ actor: actor, options, parent: this.cell, segment: spec.id, thread: spec.thread! })
-        : host.createCell(actor, options, { parent: this.cell, segment: spec.id });
+    // a thread index on a system without worker threads runs the child here
+    const cell: ChildHandle = placed ?? host.createCell(actor, options, { parent: this.cell, segment: spec.id });
     if (spec.backoff) cell.stashLimit = spec.backoff.stashCapacity;
     rec.cell = cell;
     cell.supervision = rec;

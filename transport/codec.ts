@@ -2,29 +2,35 @@
  * The codec: every message that leaves a thread is msgpack, and this is the only file
  * that imports msgpackr.
  *
- * Owns: encoding a batch of frames into one private buffer (copied once out of msgpackr's
- * scratch buffer, so it can be transferred), decoding it, the ActorRef extension (a ref
- * travels as its address and is rebuilt by the receiving thread's resolver), and the
+ * Owns: encoding frames into one private buffer per batch (copied once out of msgpackr's
+ * scratch buffer, so it can be transferred), decoding batches, the ActorRef extension (a ref
+ * travels as its address and is rebuilt by the decoding codec's resolver), and the
  * sender-side checks: functions, symbols and instances of classes with methods fail with
  * `ERR_UNSERIALIZABLE`; a message larger than the cap fails with `ERR_MESSAGE_TOO_LARGE`.
- * Record structures are per batch (inline definitions), never shared across threads, so a
- * decoder can never meet a shape it was not told about (DESIGN §8).
- * Threads: one codec per thread (module state: the ref resolver of this thread's host).
+ * Record structures (`records: 'sequential'`, for links between threads of one node): each
+ * object shape is defined inline the first time an encoder sends it and referred to by a
+ * small id afterwards; the decoder at the other end of the same ordered link learns them in
+ * the same order. One codec per link end, so structures never leak between links. An encode
+ * that fails or is refused may have taught the encoder shapes the decoder never saw, so the
+ * encoder then starts over (every shape is defined again at its next use) — a decoder never
+ * meets an id it was not told about (DESIGN §8). Links to other nodes use no records: their
+ * frames are untrusted, and msgpackr compiles a reader for each record shape.
+ * Threads: one codec per link end, used on its thread only.
  */
 import { addExtension, Packr, Unpackr } from 'msgpackr';
 import { ActorRef } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 
-/** Rebuilds a ref from its address on the decoding thread. */
+/** Rebuilds a ref from its address on the decoding side (the host routes it). */
 export type RefResolver = (address: Address, path: string) => ActorRef;
 
-let resolver: RefResolver | undefined;
-
-/** Sets how decoded refs are rebuilt on this thread (its host routes them). */
-export function setRefResolver(fn: RefResolver): void {
-  resolver = fn;
-}
+/**
+ * The resolver of the codec that is decoding right now: set for the length of one
+ * synchronous decode call, so msgpackr's process-wide extension can rebuild refs for the
+ * right host (two systems in one process each have their own).
+ */
+let decodingWith: RefResolver | undefined;
 
 const REF_EXTENSION = 0x41;
 
@@ -42,14 +48,21 @@ addExtension({
       throw new ApiaryError(ErrorCodes.MALFORMED_FRAME, 'a ref must be [node, incarnation, thread, id, path]');
     }
     const address: Address = { node, incarnation, thread, id };
-    if (!resolver) throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, 'no ref resolver on this thread');
-    return resolver(address, path);
+    if (!decodingWith) throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, 'this codec cannot rebuild refs (no resolver)');
+    return decodingWith(address, path);
   },
 });
 
 export interface CodecOptions {
   /** Largest encoded message accepted, bytes. Default 16 MiB. */
   maxMessageBytes?: number;
+  /** How refs in decoded frames are rebuilt; without one, a frame holding a ref fails to decode. */
+  resolveRef?: RefResolver;
+  /**
+   * `sequential`: record structures learnt in order along one link (fast; trusted links only).
+   * `none` (default): every object carries its keys (frames from other nodes, one-off values).
+   */
+  records?: 'sequential' | 'none';
 }
 
 /** Limits on what a frame from another node may hold. */
@@ -88,15 +101,26 @@ export const CODEC_DEFAULTS = {
 } as const;
 
 export class Codec {
-  // Frames are small tuples and user messages of any shape; per-frame record definitions
-  // would cost more bytes than they save, and shared structures break across threads
-  // (DESIGN §8), so records are off.
-  private readonly packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false, bundleStrings: false });
-  private readonly unpackr = new Unpackr({ useRecords: false, moreTypes: true, structuredClone: false, mapsAsObjects: true });
+  private packr: Packr;
+  private readonly unpackr: Unpackr;
+  private readonly sequential: boolean;
+  private readonly resolveRef: RefResolver | undefined;
   readonly maxMessageBytes: number;
 
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? CODEC_DEFAULTS.maxMessageBytes;
+    this.resolveRef = options.resolveRef;
+    this.sequential = options.records === 'sequential';
+    this.packr = this.newPackr();
+    this.unpackr = this.sequential
+      ? new Unpackr({ sequential: true, moreTypes: true, structuredClone: false, mapsAsObjects: true })
+      : new Unpackr({ useRecords: false, moreTypes: true, structuredClone: false, mapsAsObjects: true });
+  }
+
+  private newPackr(): Packr {
+    return this.sequential
+      ? new Packr({ sequential: true, moreTypes: true, structuredClone: false, bundleStrings: false })
+      : new Packr({ useRecords: false, moreTypes: true, structuredClone: false, bundleStrings: false });
   }
 
   /**
@@ -107,27 +131,44 @@ export class Codec {
     return this.packChecked(value).slice();
   }
 
-  /** Packs into msgpackr's scratch buffer (valid until the next pack) and checks the size cap. */
+  /**
+   * Packs into msgpackr's scratch buffer (valid until the next pack) and checks the size cap.
+   * A failed or refused pack makes a sequential encoder start over (see the header).
+   */
   private packChecked(value: unknown): Uint8Array {
     let packed: Uint8Array;
     try {
       packed = this.packr.pack(value);
     } catch (err) {
+      if (this.sequential) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
     }
     if (packed.byteLength > this.maxMessageBytes) {
+      if (this.sequential) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
     }
     return packed;
   }
 
   decode(buffer: Uint8Array): unknown {
-    return this.unpackr.unpack(buffer);
+    const outer = decodingWith;
+    decodingWith = this.resolveRef;
+    try {
+      return this.unpackr.unpack(buffer);
+    } finally {
+      decodingWith = outer;
+    }
   }
 
   /** Decodes a batch written by {@link BatchWriter}: the frames in order. */
   decodeBatch(buffer: Uint8Array): unknown[] {
-    return this.unpackr.unpackMultiple(buffer) as unknown[];
+    const outer = decodingWith;
+    decodingWith = this.resolveRef;
+    try {
+      return this.unpackr.unpackMultiple(buffer) as unknown[];
+    } finally {
+      decodingWith = outer;
+    }
   }
 
   /**

@@ -12,13 +12,11 @@
  * (postMessage enqueues synchronously, so once a marker is visible its batch is there for
  * `receiveMessageOnPort`). Batches sent before a side switched to the ring are ordinary port
  * messages that precede the switch in port order.
- * Does not own: spinning (transport/spinner.ts), what a batch means (the thread link).
+ * Does not own: spinning (transport/spinner.ts), what a batch means (the endpoint).
  * Threads: one lane per link end; both ends use it only on their own thread.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { Host } from '../actors/host.js';
 import { sleep } from '../actors/foundation/clock.js';
-import { serializeError } from '../actors/foundation/errors.js';
 import { createRingBuffer, ringEnds, type SpinRing } from './spin-ring.js';
 import type { Spinner } from './spinner.js';
 
@@ -36,10 +34,13 @@ interface Hello {
 
 /** What the lane needs from its thread link. */
 export interface LaneOwner {
-  readonly host: Host;
+  /** This thread and the peer's: the lower-numbered side creates the rings. */
+  readonly thread: number;
   readonly peer: number;
   /** Decodes and dispatches one batch; `fromLoop`: it arrived in a fresh event-loop macrotask. */
   receiveBatch(data: Uint8Array, fromLoop: boolean): void;
+  /** The ring failed (a corrupt record): reported, the link goes on over the port. */
+  failed(err: unknown): void;
 }
 
 /** Posts one batch on a port as thread links do: small ones cloned, larger ones transferred. */
@@ -75,7 +76,7 @@ export class LowLatencyLane {
     private readonly spinner: Spinner,
     ringBytes: number,
   ) {
-    if (owner.host.thread < owner.peer) {
+    if (owner.thread < owner.peer) {
       const sab = createRingBuffer(ringBytes);
       this.port.postMessage({ apiaryRing: sab } satisfies Hello);
       this.out = ringEnds(sab, true).out;
@@ -241,8 +242,7 @@ export class LowLatencyLane {
   }
 
   private failed(err: unknown): void {
-    const host = this.owner.host;
-    host.emit({ type: 'failed', path: `/thread-link/${this.owner.peer}/ring`, reason: { error: serializeError(err) }, at: host.clock.now() });
+    this.owner.failed(err);
   }
 
   /** The link closed: the ring is never read or written again. */

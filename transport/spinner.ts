@@ -15,14 +15,13 @@
  * exchange, and all the time during a sustained conversation.
  * Does not own: the rings (transport/spin-ring.ts) or the link protocol (low-latency-lane.ts).
  * Time: busy-wait bounds read real time (`monotonicNow`), whatever clock the host runs on.
- * Threads: one spinner per host (thread); both threads of a link must run the mode, which
- * the ThreadManager ensures by passing the option to every worker.
+ * Threads: one spinner per thread (its routes hold it); both threads of a link must run the
+ * mode, which the ThreadManager ensures by passing the option to every worker.
  */
-import type { MessagePort } from 'node:worker_threads';
-import type { Host } from '../actors/host.js';
+import type { Dispatcher } from '../actors/dispatcher.js';
 import { monotonicNow } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
-import { LowLatencyLane, type LaneOwner } from './low-latency-lane.js';
+import type { LowLatencyLane } from './low-latency-lane.js';
 import { ringCapacity } from './spin-ring.js';
 
 /** Tuning of the low-latency mode; every field optional. */
@@ -61,14 +60,13 @@ const PROBE_EVERY = 32;
 /** Time is read once per this many polls of the rings. */
 const POLLS_PER_CLOCK_READ = 32;
 
-const spinners = new WeakMap<Host, Spinner>();
-
 /**
- * Turns the mode on for `host`'s thread (links made afterwards use rings). Throws
- * `ERR_INVALID_ARGUMENT` (with `field`) for a bad option; does nothing for `false`/absent.
+ * The spinner for `option` (undefined when the mode is off). Throws `ERR_INVALID_ARGUMENT`
+ * (with `field`) for a bad option. `flushAll` sends what every link of the thread has
+ * batched, before the thread waits for answers.
  */
-export function enableLowLatency(host: Host, option: LowLatencyOption | undefined): void {
-  if (option === undefined || option === false) return;
+export function lowLatencySpinner(dispatcher: Dispatcher, option: LowLatencyOption | undefined, flushAll: () => void): Spinner | undefined {
+  if (option === undefined || option === false) return undefined;
   const o = option === true ? {} : option;
   const num = (field: keyof LowLatencyOptions, min: number): number => {
     const v = o[field] ?? LOW_LATENCY_DEFAULTS[field];
@@ -77,13 +75,7 @@ export function enableLowLatency(host: Host, option: LowLatencyOption | undefine
     }
     return v;
   };
-  spinners.set(host, new Spinner(host, num('spinMicros', 0), ringCapacity(num('ringBytes', 0)), num('burstMs', 0)));
-}
-
-/** A lane for a new thread link of `owner.host`, or undefined when the mode is off there. */
-export function laneFor(owner: LaneOwner, port: MessagePort): LowLatencyLane | undefined {
-  const spinner = spinners.get(owner.host);
-  return spinner === undefined ? undefined : new LowLatencyLane(owner, port, spinner, spinner.ringBytes);
+  return new Spinner(dispatcher, flushAll, num('spinMicros', 0), ringCapacity(num('ringBytes', 0)), num('burstMs', 0));
 }
 
 /** What the mode did on one thread: batches by path, doorbells posted, spins and how many caught data. */
@@ -95,12 +87,9 @@ export interface LowLatencyStats {
   hits: number;
 }
 
-/** This thread's low-latency counters (over its live links), or undefined when the mode is off. */
-export function lowLatencyStats(host: Host): LowLatencyStats | undefined {
-  return spinners.get(host)?.snapshot();
-}
 
 export class Spinner {
+  /** Live lanes: their inbound rings are polled. */
   private lanes: LowLatencyLane[] = [];
   private queued = false;
   private flushing = false;
@@ -115,7 +104,8 @@ export class Spinner {
   private readonly spinMs: number;
 
   constructor(
-    private readonly host: Host,
+    private readonly dispatcher: Dispatcher,
+    private readonly flushAll: () => void,
     readonly spinMicros: number,
     readonly ringBytes: number,
     readonly burstMs: number,
@@ -154,11 +144,11 @@ export class Spinner {
     // everything this thread has to say goes out before it waits for answers
     this.flushing = true;
     try {
-      for (const link of this.host.links) link?.flush();
+      this.flushAll();
     } finally {
       this.flushing = false;
     }
-    if (!this.host.dispatcher.idle || --this.quiet > 0) {
+    if (!this.dispatcher.idle || --this.quiet > 0) {
       if (++this.hops < MAX_HOPS) {
         this.queued = true;
         queueMicrotask(this.step);
@@ -199,11 +189,10 @@ export class Spinner {
     for (const lane of lanes) lane.drain(false);
   }
 
+  /** Counters over the thread's live lanes and this spinner's spins. */
   snapshot(): LowLatencyStats {
     const s: LowLatencyStats = { ringBatches: 0, portBatches: 0, doorbells: 0, spins: this.spins, hits: this.hits };
-    for (const link of this.host.links) {
-      const lane = link?.lane;
-      if (lane === undefined) continue;
+    for (const lane of this.lanes) {
       s.ringBatches += lane.stats.ringBatches;
       s.portBatches += lane.stats.portBatches;
       s.doorbells += lane.stats.doorbells;

@@ -1,83 +1,16 @@
 /**
- * The frames that cross a node link, as msgpack tuples, and the checks every inbound frame
- * passes before anything acts on it.
+ * The checks every frame from a peer node passes before anything acts on it.
  *
- * Owns: the wire vocabulary between nodes and its validation. A peer is untrusted: a frame
- * of an unknown kind or the wrong shape is malformed, and the caller closes that link (never
- * the node). Frames on one link keep their order, which gives per-pair ordering.
- * Does not own: what a frame does (transport/node-session.ts).
+ * Owns: validating kind and shape field by field — refs are refs, reasons are reasons, ids
+ * are integers, strings are bounded — for the kinds a node may send (transport/frames.ts,
+ * NODE_FRAME_KINDS). A peer is untrusted: a frame of another kind or the wrong shape is
+ * malformed, and the caller closes that link (never the node). Message bodies are the
+ * receiving actor's business.
+ * Does not own: the frame table (frames.ts) or what a frame does (the endpoint's handler).
  */
 import { ActorRef } from '../actors/actor-ref.js';
-import type { ExitReason } from '../actors/exit-reason.js';
-import type { SerializedError } from '../actors/foundation/errors.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
-import type { ReqPayload, ResPayload } from './frames.js';
-
-export const N_TELL = 0;
-export const N_ASK = 1;
-export const N_REPLY = 2;
-export const N_FAIL = 3;
-export const N_SYS = 4;
-export const N_REQ = 5;
-export const N_RES = 6;
-export const N_HEARTBEAT = 8;
-export const N_GOSSIP = 9;
-
-/** A member as one node tells the others about it. */
-export interface GossipMember {
-  node: string;
-  incarnation: number;
-  /** Where it accepts node links (`ws://host:port`), or '' if it does not listen. */
-  url: string;
-  state: string;
-}
-
-/** What a peer may ask of this node's actors over the watch/exit protocol and remote children. */
-export type NodeSysPayload =
-  | { k: 'watch'; watcher: ActorRef }
-  | { k: 'unwatch'; watcher: ActorRef }
-  | { k: 'terminated'; ref: ActorRef; reason: ExitReason }
-  /** A child this node spawned on the peer exited there. */
-  | { k: 'exit'; incarnation: number; reason: ExitReason; resumable: boolean }
-  /** The worker thread that ran a child this node spawned on the peer died (a restart needs a new cell). */
-  | { k: 'lost'; reason: 'thread-crash' }
-  /** Only for children the sending node spawned here. */
-  | { k: 'kill'; reason: ExitReason; final: boolean }
-  | { k: 'resume' }
-  | { k: 'exit-now'; reason: ExitReason }
-  /** The asker gave up on ask `ask` (the sender's wire id): the actor's signal for it aborts. */
-  | { k: 'cancel'; ask: number };
-
-/** Spawning an actor on the peer (its class by module URL and export name). */
-export interface SpawnRequest {
-  k: 'spawn';
-  module: string;
-  exportName: string;
-  args: unknown;
-  path: string;
-  mailbox?: { capacity?: number; overflow?: string };
-  /** 0: the peer's main thread; `auto`: its least-loaded worker (its main thread if it has none); n: its worker n. */
-  thread: number | 'auto';
-}
-
-/** The ref a peer registered under `name` (its answer: `{ ok: true, ref }`, `ref` null if none). */
-export interface LookupRequest {
-  k: 'lookup';
-  name: string;
-}
-
-export type NodeReqPayload = ReqPayload | SpawnRequest | LookupRequest;
-
-export type NodeFrame =
-  | [typeof N_TELL, thread: number, id: number, msg: unknown, priority: number, sender: ActorRef | null]
-  | [typeof N_ASK, thread: number, id: number, msg: unknown, priority: number, sender: ActorRef | null, ask: number]
-  | [typeof N_REPLY, ask: number, value: unknown]
-  | [typeof N_FAIL, ask: number, error: SerializedError]
-  | [typeof N_SYS, thread: number, id: number, payload: NodeSysPayload]
-  | [typeof N_REQ, thread: number, id: number, req: number, payload: NodeReqPayload]
-  | [typeof N_RES, req: number, payload: ResPayload]
-  | [typeof N_HEARTBEAT, seq: number]
-  | [typeof N_GOSSIP, members: GossipMember[]];
+import { ASK, FAIL, GOSSIP, HEARTBEAT, REPLY, REQ, RES, SYS, TELL, type Frame } from './frames.js';
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -146,41 +79,41 @@ function checkSysPayload(p: Record<string, unknown>): void {
  * Checks one decoded frame's kind and shape; throws `ERR_MALFORMED_FRAME` otherwise.
  * Message bodies are the receiver's business; everything the runtime reads is checked here.
  */
-export function checkNodeFrame(f: unknown): NodeFrame {
+export function checkNodeFrame(f: unknown): Frame {
   if (!Array.isArray(f) || !isInt(f[0])) malformed('a frame must be an array starting with its kind');
   switch (f[0]) {
-    case N_TELL:
-    case N_ASK:
-      if (f.length !== (f[0] === N_TELL ? 6 : 7) || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[4]) || f[4] < 0 || f[4] > 3) malformed('bad message frame');
-      if (f[0] === N_ASK && !isInt(f[6])) malformed('bad ask id');
-      return f as NodeFrame;
-    case N_REPLY:
-    case N_FAIL:
+    case TELL:
+    case ASK:
+      if (f.length !== (f[0] === TELL ? 6 : 7) || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[4]) || f[4] < 0 || f[4] > 3) malformed('bad message frame');
+      if (f[0] === ASK && !isInt(f[6])) malformed('bad ask id');
+      return f as Frame;
+    case REPLY:
+    case FAIL:
       if (f.length !== 3 || !isInt(f[1])) malformed('bad reply frame');
-      if (f[0] === N_FAIL && (!isObj(f[2]) || typeof f[2].message !== 'string')) malformed('bad failure frame');
-      return f as NodeFrame;
-    case N_SYS:
+      if (f[0] === FAIL && (!isObj(f[2]) || typeof f[2].message !== 'string')) malformed('bad failure frame');
+      return f as Frame;
+    case SYS:
       if (f.length !== 4 || !isInt(f[1]) || !isInt(f[2]) || !isObj(f[3]) || !SYS_KINDS.has(f[3].k as string)) malformed('bad system frame');
       checkSysPayload(f[3]);
-      return f as NodeFrame;
-    case N_REQ:
+      return f as Frame;
+    case REQ:
       if (f.length !== 5 || !isInt(f[1]) || !isInt(f[2]) || !isInt(f[3]) || !isObj(f[4]) || !REQ_KINDS.has(f[4].k as string)) malformed('bad request frame');
       if (f[4].k === 'lookup' && (typeof f[4].name !== 'string' || f[4].name.length > MAX_NAME_LENGTH)) malformed('bad lookup');
       if (f[4].k === 'spawn') checkSpawn(f[4]);
-      return f as NodeFrame;
-    case N_RES:
+      return f as Frame;
+    case RES:
       if (f.length !== 3 || !isInt(f[1]) || !isObj(f[2]) || typeof f[2].ok !== 'boolean') malformed('bad response frame');
       if (f[2].ref !== undefined && f[2].ref !== null && !(f[2].ref instanceof ActorRef)) malformed('bad ref in a response');
-      return f as NodeFrame;
-    case N_HEARTBEAT:
+      return f as Frame;
+    case HEARTBEAT:
       if (f.length !== 2 || !isInt(f[1])) malformed('bad heartbeat frame');
-      return f as NodeFrame;
-    case N_GOSSIP:
+      return f as Frame;
+    case GOSSIP:
       if (f.length !== 2 || !Array.isArray(f[1]) || f[1].length > 1000) malformed('bad gossip frame');
       for (const m of f[1] as unknown[]) {
         if (!isObj(m) || typeof m.node !== 'string' || !isInt(m.incarnation) || typeof m.url !== 'string' || typeof m.state !== 'string') malformed('bad gossip member');
       }
-      return f as NodeFrame;
+      return f as Frame;
     default:
       return malformed(`unknown frame kind ${String(f[0])}`);
   }

@@ -1,0 +1,142 @@
+/**
+ * PeerRoutes: the routes of one thread (actors/routes.ts) — which peer, if any, reaches an
+ * address now.
+ *
+ * Owns: the peers of the other threads of this node, by thread index (a thread being
+ * replaced has none until its successor links), the refs it has made (cached, at most
+ * MAX_CACHED_REFS), the route rule — another thread of this node: its peer; another node:
+ * on thread 0 the cluster's peer for that node incarnation, on a worker thread the peer of
+ * thread 0, which routes it on (`forward`) — losing a thread's peer, and this thread's
+ * low-latency spinner when the mode is on (it polls the rings of these peers).
+ * Does not own: making peers (the thread manager and worker host link threads; the cluster
+ * links nodes) or what their frames do.
+ * Threads: one per host.
+ */
+import { ActorRef } from '../actors/actor-ref.js';
+import type { Address } from '../actors/address.js';
+import { formatAddress } from '../actors/address.js';
+import type { ExitReason } from '../actors/exit-reason.js';
+import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
+import type { Host } from '../actors/host.js';
+import type { Routes } from '../actors/routes.js';
+import { LinkTarget, type Route, type RouteFinder } from './link-target.js';
+import { losePeer, type Peer, type Watcher } from './peer.js';
+import type { LowLatencyStats, Spinner } from './spinner.js';
+
+/** Refs made for other threads and nodes, kept for reuse; past this many the cache starts over. */
+const MAX_CACHED_REFS = 100_000;
+
+/** The cluster's side of routing (thread 0 of a node in a cluster). */
+export interface NodePeers {
+  /** The live peer for that node incarnation, or undefined (down, gone, replaced, never known). */
+  peer(node: string, incarnation: number): Peer | undefined;
+  /** Tells `watcher`, an actor on another node, that `ref` died. */
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
+}
+
+export class PeerRoutes implements Routes, RouteFinder {
+  private readonly threads: (Peer | undefined)[] = [];
+  private readonly refs = new Map<string, ActorRef>();
+  private readonly nodes: NodePeers | undefined;
+  /** This thread's low-latency spinner, when the mode is on. */
+  readonly spinner: Spinner | undefined;
+
+  constructor(
+    readonly host: Host,
+    options: {
+      /** Thread 0 of a node in a cluster: the way to other nodes. */
+      nodes?: NodePeers;
+      spinner?: Spinner;
+    } = {},
+  ) {
+    this.nodes = options.nodes;
+    this.spinner = options.spinner;
+  }
+
+  /** The peer of thread `thread`, if it is linked. */
+  thread(thread: number): Peer | undefined {
+    return this.threads[thread];
+  }
+
+  /** Every linked thread's peer. */
+  *threadPeers(): IterableIterator<Peer> {
+    for (const p of this.threads) if (p !== undefined) yield p;
+  }
+
+  /** Thread `thread` is linked through `peer` (a replaced thread's new peer). */
+  linkThread(thread: number, peer: Peer): void {
+    this.threads[thread] = peer;
+  }
+
+  /**
+   * Thread `thread` died: its peer is lost — open asks reject `ERR_ACTOR_STOPPED`, requests
+   * fail `ERR_THREAD_GONE`, children placed there exit `thread-crash`, watches held there end
+   * with `thread-crash` — and refs to it are forgotten. Returns the lost peer.
+   */
+  threadDown(thread: number): Peer | undefined {
+    const peer = this.threads[thread];
+    this.threads[thread] = undefined;
+    for (const [key, ref] of this.refs) if (ref.thread === thread && ref.node === this.host.node) this.refs.delete(key);
+    if (peer !== undefined) {
+      losePeer(
+        peer,
+        'thread-crash',
+        new ApiaryError(ErrorCodes.ACTOR_STOPPED, `thread ${thread} is gone`),
+        new ApiaryError(ErrorCodes.THREAD_GONE, `thread ${thread} is gone`),
+        (watcher, ref, reason) => this.notify(watcher, ref, reason),
+      );
+    }
+    return peer;
+  }
+
+  // ---- Routes ---------------------------------------------------------------------------------
+
+  resolve(address: Address, path: string): ActorRef {
+    const key = formatAddress(address);
+    let ref = this.refs.get(key);
+    if (ref === undefined) {
+      if (this.refs.size >= MAX_CACHED_REFS) this.refs.clear();
+      ref = new LinkTarget(this, address, path).ref;
+      this.refs.set(key, ref);
+    }
+    return ref;
+  }
+
+  sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
+    const host = this.host;
+    if (watcher.node !== host.node || watcher.incarnation !== host.incarnation) {
+      if (this.nodes !== undefined) return this.nodes.sendTerminated(watcher, ref, reason);
+      if (host.thread !== 0) this.threads[0]?.endpoint.forwardSys(watcher, { k: 'terminated', ref, reason });
+      return;
+    }
+    this.threads[watcher.thread]?.endpoint.sendSys(watcher.thread, watcher.id, { k: 'terminated', ref, reason });
+  }
+
+  // ---- RouteFinder ----------------------------------------------------------------------------
+
+  route(address: Address): Route | undefined {
+    const host = this.host;
+    if (address.node === host.node && address.incarnation === host.incarnation) {
+      const peer = this.threads[address.thread];
+      return peer === undefined ? undefined : { peer, forward: false };
+    }
+    if (this.nodes !== undefined) {
+      const peer = this.nodes.peer(address.node, address.incarnation);
+      return peer === undefined ? undefined : { peer, forward: false };
+    }
+    // a worker reaches other nodes through thread 0, which holds the node links
+    const main = host.thread !== 0 ? this.threads[0] : undefined;
+    return main === undefined ? undefined : { peer: main, forward: true };
+  }
+
+  notify(watcher: Watcher, ref: ActorRef, reason: ExitReason): void {
+    if (watcher instanceof ActorRef) this.host.sendTerminated(watcher, ref, reason);
+    else watcher.notifyTerminated(ref, reason);
+  }
+}
+
+/** This thread's low-latency counters (over its live links), or undefined when the mode is off. */
+export function lowLatencyStats(host: Host): LowLatencyStats | undefined {
+  const routes = host.routes;
+  return routes instanceof PeerRoutes ? routes.spinner?.snapshot() : undefined;
+}
