@@ -76,6 +76,23 @@ export interface FrameHandler {
   malformed(err: unknown): void;
 }
 
+/**
+ * Traffic over links, both directions, as plain counters (a cluster keeps one for all its node
+ * links, so the totals survive a peer going down; metrics read them at scrape time). Frames
+ * are counted once handed to the carrier or decoded; bytes are the batches that carry them.
+ */
+export interface LinkTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Zeroed traffic counters. */
+export function linkTraffic(): LinkTraffic {
+  return { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+}
+
 export interface EndpointOptions {
   codec: Codec;
   handler: FrameHandler;
@@ -93,12 +110,16 @@ export interface EndpointOptions {
   maxQueuedBytes?: number;
   /** Bytes the batch buffer starts with. */
   initialBatchBytes?: number;
+  /** Where this endpoint adds what it sends and receives (default: counters of its own). */
+  traffic?: LinkTraffic;
 }
 
 export class Endpoint implements AskReplyTo {
   private carrier: Carrier | undefined;
   private readonly batch: TurnBatch;
   private readonly queue: Uint8Array[] = [];
+  /** Frames in each queued batch (same order as `queue`), counted out when handed over. */
+  private readonly queueFrames: number[] = [];
   private queuedBytes = 0;
   private readonly asks = new WireAsks(100_000);
   private nextAsk = 1;
@@ -113,8 +134,10 @@ export class Endpoint implements AskReplyTo {
   private lost: ApiaryError | undefined;
   /** What requests fail with once the endpoint is closed. */
   private lostRequests: ApiaryError | undefined;
-  /** Counters for metrics and tests. */
-  readonly stats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, refused: 0, droppedOnClose: 0 };
+  /** What went through this endpoint (see {@link LinkTraffic}). */
+  readonly traffic: LinkTraffic;
+  /** Messages refused (queue full) and frames dropped when closed, for metrics and tests. */
+  readonly stats = { refused: 0, droppedOnClose: 0 };
 
   constructor(private readonly options: EndpointOptions) {
     this.handler = options.handler;
@@ -122,6 +145,7 @@ export class Endpoint implements AskReplyTo {
     this.checked = options.trust === 'checked';
     this.highWaterBytes = options.highWaterBytes ?? Infinity;
     this.maxQueuedBytes = options.maxQueuedBytes ?? Infinity;
+    this.traffic = options.traffic ?? linkTraffic();
     this.batch = new TurnBatch(options.codec, options.initialBatchBytes ?? 16 * 1024, this.flush);
   }
 
@@ -254,18 +278,22 @@ export class Endpoint implements AskReplyTo {
   private append(frame: Frame): void {
     if (this.lost !== undefined) throw this.lost;
     this.batch.add(frame);
-    this.stats.framesSent++;
   }
 
   /** Sends everything appended this turn as one batch (or queues it while the carrier is away or slow). */
   readonly flush = (): void => {
     if (this.batch.empty || this.closed) return;
+    const frames = this.batch.frames;
     const data = this.batch.take();
-    this.stats.bytesSent += data.byteLength;
     const carrier = this.carrier;
     // the common case: nothing waits and the carrier keeps up
-    if (carrier !== undefined && this.queue.length === 0 && carrier.bufferedAmount < this.highWaterBytes && carrier.send(data)) return;
+    if (carrier !== undefined && this.queue.length === 0 && carrier.bufferedAmount < this.highWaterBytes && carrier.send(data)) {
+      this.traffic.bytesOut += data.byteLength;
+      this.traffic.framesOut += frames;
+      return;
+    }
     this.queue.push(data);
+    this.queueFrames.push(frames);
     this.queuedBytes += data.byteLength;
     this.drain();
   };
@@ -278,6 +306,8 @@ export class Endpoint implements AskReplyTo {
       if (!carrier.send(data, this.queue.length > 1 ? this.drain : undefined)) return;
       this.queue.shift();
       this.queuedBytes -= data.byteLength;
+      this.traffic.bytesOut += data.byteLength;
+      this.traffic.framesOut += this.queueFrames.shift() ?? 0;
     }
   };
 
@@ -291,7 +321,7 @@ export class Endpoint implements AskReplyTo {
   receive(bytes: Uint8Array, fromLoop = true): void {
     if (this.closed) return;
     if (fromLoop) this.options.dispatcher.enteredFromEventLoop();
-    this.stats.bytesReceived += bytes.byteLength;
+    this.traffic.bytesIn += bytes.byteLength;
     let frames: Frame[];
     try {
       frames = this.checked ? this.codec.decodeUntrusted(bytes, this.options.budget).map(checkNodeFrame) : (this.codec.decodeBatch(bytes) as Frame[]);
@@ -299,7 +329,7 @@ export class Endpoint implements AskReplyTo {
       this.handler.malformed(err);
       return;
     }
-    this.stats.framesReceived += frames.length;
+    this.traffic.framesIn += frames.length;
     for (const f of frames) {
       try {
         this.dispatch(f);
@@ -375,8 +405,9 @@ export class Endpoint implements AskReplyTo {
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(failure(requestReason));
-    this.stats.droppedOnClose += this.queue.length + this.batch.frames;
+    this.stats.droppedOnClose += this.queueFrames.reduce((a, b) => a + b, 0) + this.batch.frames;
     this.queue.length = 0;
+    this.queueFrames.length = 0;
     this.queuedBytes = 0;
     this.batch.take();
     this.carrier = undefined;

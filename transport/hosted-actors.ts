@@ -4,11 +4,10 @@
  * runtime/cluster/hosted-children.ts, on the main thread and the worker threads).
  * Does not own: creating them or their exits' way back.
  */
-import type { ReqPayload, ResPayload } from './frames.js';
-import type { NodeSysPayload } from './node-frames.js';
+import type { ReqPayload, ResPayload, SysPayload } from './frames.js';
 
 /** A kill / resume / exit-now order from the peer for an actor it spawned here. */
-export type HostedOrder = Extract<NodeSysPayload, { k: 'kill' | 'resume' | 'exit-now' }>;
+export type HostedOrder = Extract<SysPayload, { k: 'kill' | 'resume' | 'exit-now' }>;
 
 /**
  * The actors the peer spawned on this node (runtime/cluster/hosted-children.ts): the only ones whose

@@ -16,7 +16,7 @@
  * Time: `at` comes from the caller's clock.
  */
 import { Subject, type Observable } from 'rxjs';
-import type { GossipMember } from './node-frames.js';
+import type { GossipMember } from './frames.js';
 
 export type MemberState = 'joining' | 'up' | 'unreachable' | 'down' | 'removed';
 
@@ -49,6 +49,11 @@ export class Membership {
 
   constructor(self: { node: string; incarnation: number; url: string }, now: number) {
     this.table.set(self.node, { ...self, state: 'up', since: now, self: true });
+  }
+
+  /** This node now accepts node links at `url` (told to the others by gossip). */
+  listeningAt(url: string): void {
+    for (const m of this.table.values()) if (m.self) m.url = url;
   }
 
   get(node: string): Member | undefined {

@@ -69,16 +69,16 @@ export class HeldWatches {
     return all;
   }
 
-  /** The watches whose watcher lived on `thread` (which died), forgotten. */
-  dropWatchersOn(thread: number): ActorRef[] {
-    const refs: ActorRef[] = [];
+  /** The watches whose watcher lived on thread `thread` of this node (which died), forgotten. */
+  dropWatchersOn(thread: number): { watcher: ActorRef; ref: ActorRef }[] {
+    const dropped: { watcher: ActorRef; ref: ActorRef }[] = [];
     for (const [key, { watcher, ref }] of this.held) {
       if (watcher instanceof ActorRef && watcher.thread === thread) {
         this.held.delete(key);
-        refs.push(ref);
+        dropped.push({ watcher, ref });
       }
     }
-    return refs;
+    return dropped;
   }
 }
 

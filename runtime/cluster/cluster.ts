@@ -18,12 +18,10 @@
  */
 import type { Observable } from 'rxjs';
 import type { ActorRef } from '../../actors/actor-ref.js';
-import { ActorRef as Ref } from '../../actors/actor-ref.js';
-import type { Address } from '../../actors/address.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
-import type { Host, NodeRoutes } from '../../actors/host.js';
-import { Codec, setRefResolver, UNTRUSTED_BUDGET } from '../../transport/codec.js';
-import type { ResPayload } from '../../transport/frames.js';
+import type { Host } from '../../actors/host.js';
+import { Codec, UNTRUSTED_BUDGET } from '../../transport/codec.js';
+import type { GossipMember, ResPayload, SpawnRequest } from '../../transport/frames.js';
 import {
   connectNodeLink,
   listenNodeLinks,
@@ -34,15 +32,14 @@ import {
   type NodeLinkServer,
 } from '../../transport/node-link.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
-import type { GossipMember, SpawnRequest } from '../../transport/node-frames.js';
-import { linkTraffic, NodeSession, type LinkTraffic, type SessionHandler } from '../../transport/node-session.js';
-import { NodeTarget, type SessionLookup } from '../../transport/node-target.js';
+import { linkTraffic, type LinkTraffic } from '../../transport/endpoint.js';
+import { NodeSession, type SessionHandler } from '../../transport/node-session.js';
+import type { NodePeers, PeerRoutes } from '../../transport/peer-routes.js';
 import type { Clock, TimerHandle } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../../actors/foundation/errors.js';
 import { HostedChildren } from './hosted-children.js';
 import type { ThreadManager } from '../threads/thread-manager.js';
 import { PhiAccrual, type PhiOptions } from './phi-accrual.js';
-import { RemoteNodeChild } from './remote-node-child.js';
 import { CLUSTER_DEFAULTS } from './defaults.js';
 import { Refusals, type RefusalSide } from './refusals.js';
 import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
@@ -82,20 +79,18 @@ type Settings = Required<Omit<ClusterOptions, 'listen' | 'seeds' | 'failureDetec
   reconnect: { minMs: number; maxMs: number; randomFactor: number };
 };
 
-export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
+export class Cluster implements SessionHandler, NodePeers {
   readonly membership: Membership;
   /** Member state changes. */
   readonly members$: Observable<MemberEvent>;
-  /** `ws://host:port` this node accepts links on ('' if it does not listen). */
-  readonly url: string;
+  /** `ws://host:port` this node accepts links on ('' if it does not listen, or before `start`). */
+  url = '';
   private readonly sessions = new Map<string, NodeSession>();
   private readonly detectors = new Map<string, PhiAccrual>();
   /** Nodes with a connect or reconnect attempt under way (by name, or by url for seeds). */
   private readonly dialing = new Set<string>();
-  private readonly refs = new Map<string, ActorRef>();
-  /** What each peer spawned here (on this thread or the workers). */
-  private readonly hosted = new WeakMap<NodeSession, HostedChildren>();
-  private readonly codec = new Codec();
+  /** Frames from other nodes carry no record structures (see codec.ts); refs decode through this node's host. */
+  private readonly codec: Codec;
   private readonly settings: Settings;
   private readonly clock: Clock;
   private timer: TimerHandle | undefined;
@@ -110,17 +105,24 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   /** Frames and bytes over all node links since start, both ways (read by metrics at scrape time). */
   readonly traffic: LinkTraffic = linkTraffic();
 
-  private constructor(
+  private server: NodeLinkServer | undefined;
+  private readonly seeds: string[];
+
+  /**
+   * A member-to-be: nothing listens or dials until {@link start}. `routes` are this thread's
+   * (a session reaches worker threads through them); `log` gets the refused handshakes.
+   */
+  constructor(
     readonly host: Host,
-    options: ClusterOptions,
-    private readonly server: NodeLinkServer | undefined,
-    private readonly seeds: string[],
+    private readonly routes: PeerRoutes,
+    private readonly options: ClusterOptions,
     private readonly threads: ThreadManager | undefined,
-    private readonly log: Logger,
-    refusals: Refusals,
+    private readonly log: Logger = SILENT_LOGGER,
   ) {
     this.clock = host.clock;
-    this.refusals = refusals;
+    this.refusals = new Refusals(host.clock);
+    this.codec = new Codec({ resolveRef: (address, path) => host.resolveRef(address, path) });
+    this.seeds = (options.seeds ?? []).filter((s) => s.length > 0);
     const d = CLUSTER_DEFAULTS;
     this.settings = {
       secret: options.secret,
@@ -134,55 +136,37 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
       failureDetector: { ...d.failureDetector, ...options.failureDetector },
       reconnect: { ...d.reconnect, ...options.reconnect },
     };
-    this.url = server === undefined ? '' : `ws://${server.address}`;
-    this.membership = new Membership({ node: host.node, incarnation: host.incarnation, url: this.url }, this.clock.now());
+    this.membership = new Membership({ node: host.node, incarnation: host.incarnation, url: '' }, this.clock.now());
     this.members$ = this.membership.changes$;
     this.lastTick = this.clock.now();
   }
 
-  /**
-   * Listens (if asked), installs the routes to other nodes, and starts joining through the
-   * seeds. `log` (default: silent) gets the refused handshakes.
-   */
-  static async start(host: Host, options: ClusterOptions, threads?: ThreadManager, log: Logger = SILENT_LOGGER): Promise<Cluster> {
-    let cluster: Cluster | undefined;
-    const self = { name: host.node, incarnation: host.incarnation, secret: options.secret };
-    const linkOptions = { clock: host.clock, maxPayload: options.maxPayload };
-    // refusals can come before the constructor runs (a socket accepted while we construct)
-    const refusals = new Refusals(host.clock);
-    const early: LinkRefusal[] = [];
-    const server =
-      options.listen === undefined
-        ? undefined
-        : await listenNodeLinks(
-            options.listen,
-            self,
-            linkOptions,
-            (link) => cluster?.adopt(link, true),
-            (r) => (cluster === undefined ? early.push(r) : cluster.refused('accepting', r)),
-          );
-    cluster = new Cluster(host, options, server, (options.seeds ?? []).filter((s) => s.length > 0), threads, log, refusals);
-    for (const r of early) cluster.refused('accepting', r);
-    host.nodeRoutes = cluster;
-    host.spawnOnNode = (req) => new RemoteNodeChild(cluster!, { ...req, parent: req.parent }, `${req.parent.path}/${req.segment}`);
-    setRefResolver((address, path) => host.resolveRef(address, path));
-    cluster.tick();
-    void cluster.join();
-    return cluster;
+  /** Listens (if asked) and starts joining through the seeds. */
+  async start(): Promise<void> {
+    const host = this.host;
+    const options = this.options;
+    if (options.listen !== undefined) {
+      const self = { name: host.node, incarnation: host.incarnation, secret: options.secret };
+      this.server = await listenNodeLinks(
+        options.listen,
+        self,
+        { clock: host.clock, maxPayload: options.maxPayload },
+        (link) => this.adopt(link, true),
+        (r) => this.refused('accepting', r),
+      );
+      this.url = `ws://${this.server.address}`;
+      this.membership.listeningAt(this.url);
+    }
+    this.lastTick = this.clock.now();
+    this.tick();
+    void this.join();
   }
 
-  // ---- routes (NodeRoutes, SessionLookup) ---------------------------------------------------
+  // ---- routes (NodePeers) -------------------------------------------------------------------
 
-  resolve(address: Address, path: string): ActorRef {
-    const key = `${address.node}#${address.incarnation}/${address.thread}/${address.id}`;
-    let ref = this.refs.get(key);
-    if (ref === undefined) {
-      if (this.refs.size >= 100_000) this.refs.clear();
-      const target = new NodeTarget(this, address, path);
-      ref = target.ref = new Ref(address, path, target);
-      this.refs.set(key, ref);
-    }
-    return ref;
+  /** The live session with that node incarnation (the peer routes use). */
+  peer(node: string, incarnation: number): NodeSession | undefined {
+    return this.session(node, incarnation);
   }
 
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void {
@@ -191,7 +175,7 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
 
   /** Worker thread `thread` of this node died: the watches that crossed through it end. */
   threadDown(thread: number): void {
-    for (const s of this.sessions.values()) if (!s.closed) s.watches.threadDown(thread);
+    for (const s of this.sessions.values()) if (!s.closed) s.threadDown(thread);
   }
 
   session(node: string, incarnation: number): NodeSession | undefined {
@@ -316,15 +300,20 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
       session.link.close(4000, 'duplicate link');
     }
     if (session === undefined) {
-      session = new NodeSession(this.host, this.codec, { name, incarnation }, this, {
-        highWaterBytes: this.settings.highWaterBytes,
-        maxQueuedBytes: this.settings.maxQueuedBytes,
-        budget: { ...UNTRUSTED_BUDGET, maxBytes: this.settings.maxPayload },
-        traffic: this.traffic,
-      });
-      const hosted = new HostedChildren(this.host, this.threads, session);
-      session.hosted = hosted;
-      this.hosted.set(session, hosted);
+      session = new NodeSession(
+        this.host,
+        this.routes,
+        this.codec,
+        { name, incarnation },
+        this,
+        {
+          highWaterBytes: this.settings.highWaterBytes,
+          maxQueuedBytes: this.settings.maxQueuedBytes,
+          budget: { ...UNTRUSTED_BUDGET, maxBytes: this.settings.maxPayload },
+          traffic: this.traffic,
+        },
+        (s) => new HostedChildren(this.host, this.routes, this.threads, s),
+      );
       this.sessions.set(name, session);
       this.detectors.set(name, new PhiAccrual(this.settings.failureDetector, this.settings.heartbeatMs));
     }
@@ -334,8 +323,8 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const s = session;
     link.onClose((code) => this.linkLost(s, link, code, side));
     s.attach(link);
-    s.sendGossip(this.membership.gossip());
-    s.sendHeartbeat(++this.seq);
+    s.endpoint.sendGossip(this.membership.gossip());
+    s.endpoint.sendHeartbeat(++this.seq);
   }
 
   private linkLost(session: NodeSession, link: NodeLink, code: number, side: RefusalSide): void {
@@ -412,9 +401,8 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
   }
 
   spawn(session: NodeSession, req: SpawnRequest): Promise<ResPayload> {
-    const hosted = this.hosted.get(session);
-    if (hosted === undefined) return Promise.resolve({ ok: false, error: serializeError(new ApiaryError(ErrorCodes.NODE_DOWN, `node ${session.peer.name} is down`)) });
-    return hosted.fromPeer(req);
+    if (session.closed) return Promise.resolve({ ok: false, error: serializeError(new ApiaryError(ErrorCodes.NODE_DOWN, `node ${session.peer.name} is down`)) });
+    return (session.hosted as HostedChildren).fromPeer(req);
   }
 
   malformed(session: NodeSession, err: unknown): void {
@@ -432,11 +420,11 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const selfPaused = now - this.lastTick > this.settings.heartbeatMs + this.settings.failureDetector.acceptablePauseMs / 2;
     this.lastTick = now;
     this.seq++;
-    for (const s of this.sessions.values()) if (s.link !== undefined) s.sendHeartbeat(this.seq);
+    for (const s of this.sessions.values()) if (s.link !== undefined) s.endpoint.sendHeartbeat(this.seq);
     if (now - this.lastGossip >= this.settings.gossipMs) {
       this.lastGossip = now;
       const view = this.membership.gossip();
-      for (const s of this.sessions.values()) if (s.link !== undefined) s.sendGossip(view);
+      for (const s of this.sessions.values()) if (s.link !== undefined) s.endpoint.sendGossip(view);
     }
     if (!selfPaused) this.detect(now);
     this.timer = this.clock.setTimeout(() => this.tick(), this.settings.heartbeatMs);
@@ -470,7 +458,6 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     const session = this.sessions.get(node);
     this.sessions.delete(node);
     this.detectors.delete(node);
-    for (const [key, ref] of this.refs) if (ref.node === node) this.refs.delete(key);
     session?.close();
   }
 
@@ -482,6 +469,5 @@ export class Cluster implements SessionHandler, SessionLookup, NodeRoutes {
     for (const s of this.sessions.values()) s.link?.close(1001, 'node stopping');
     await this.server?.close();
     this.membership.complete();
-    if (this.host.nodeRoutes === this) this.host.nodeRoutes = undefined;
   }
 }
