@@ -58,22 +58,22 @@ export interface Carrier {
 /** What the side that owns an endpoint does with the frames the endpoint does not answer itself. */
 export interface FrameHandler {
   /** A tell or ask for actor `thread`/`id` of this side; an ask's `replyTo` is the endpoint. */
-  message(thread: number, id: number, env: Envelope): void;
-  sys(thread: number, id: number, payload: SysPayload): void;
-  request(thread: number, id: number, payload: ReqPayload): Promise<ResPayload>;
-  heartbeat(beat: number | Heartbeat): void;
+  onMessage(thread: number, id: number, env: Envelope): void;
+  onSys(thread: number, id: number, payload: SysPayload): void;
+  onRequest(thread: number, id: number, payload: ReqPayload): Promise<ResPayload>;
+  onHeartbeat(beat: number | Heartbeat): void;
   /** Trusted links only. */
-  event?(event: SystemEvent): void;
+  onEvent?(event: SystemEvent): void;
   /** Trusted links only: a worker's message for an actor on another node, for thread 0 to route. */
-  forward?(target: ActorRef, env: Envelope): void;
-  forwardSys?(target: ActorRef, payload: SysPayload): void;
+  onForward?(target: ActorRef, env: Envelope): void;
+  onForwardSys?(target: ActorRef, payload: SysPayload): void;
   /** Node links only. */
-  gossip?(members: GossipMember[]): void;
+  onGossip?(members: GossipMember[]): void;
   /**
    * A batch failed to decode, a frame failed its checks, or acting on a frame threw. From a
    * node the link is closed (the handler does it); from a thread it is reported.
    */
-  malformed(err: unknown): void;
+  onMalformed(err: unknown): void;
 }
 
 /**
@@ -326,7 +326,7 @@ export class Endpoint implements AskReplyTo {
     try {
       frames = this.checked ? this.codec.decodeUntrusted(bytes, this.options.budget).map(checkNodeFrame) : (this.codec.decodeBatch(bytes) as Frame[]);
     } catch (err) {
-      this.handler.malformed(err);
+      this.handler.onMalformed(err);
       return;
     }
     this.traffic.framesIn += frames.length;
@@ -335,7 +335,7 @@ export class Endpoint implements AskReplyTo {
         this.dispatch(f);
       } catch (err) {
         // a frame that passed its checks but cannot be acted on: reported (a node's link goes), never the node
-        this.handler.malformed(err);
+        this.handler.onMalformed(err);
         if (this.checked) return;
       }
       if (this.closed) return;
@@ -346,9 +346,9 @@ export class Endpoint implements AskReplyTo {
     const h = this.handler;
     switch (f[0]) {
       case TELL:
-        return h.message(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: 0, priority: f[4] });
+        return h.onMessage(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: 0, priority: f[4] });
       case ASK:
-        return h.message(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: f[6], priority: f[4], replyTo: this });
+        return h.onMessage(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: f[6], priority: f[4], replyTo: this });
       case REPLY:
       case FAIL: {
         const entry = this.asks.take(f[1]);
@@ -358,10 +358,10 @@ export class Endpoint implements AskReplyTo {
         return;
       }
       case SYS:
-        return h.sys(f[1], f[2], f[3]);
+        return h.onSys(f[1], f[2], f[3]);
       case REQ: {
         const req = f[3];
-        h.request(f[1], f[2], f[4]).then(
+        h.onRequest(f[1], f[2], f[4]).then(
           (res) => this.respond(req, res),
           (err: unknown) => this.respond(req, { ok: false, error: serializeError(err) }),
         );
@@ -374,17 +374,17 @@ export class Endpoint implements AskReplyTo {
         return resolve(f[2]);
       }
       case HEARTBEAT:
-        return h.heartbeat(f[1]);
+        return h.onHeartbeat(f[1]);
       case GOSSIP:
-        return h.gossip?.(f[1]);
+        return h.onGossip?.(f[1]);
       case EVENT:
-        return h.event?.(f[1]);
+        return h.onEvent?.(f[1]);
       case FORWARD: {
         const [, target, msg, priority, sender, ask] = f;
-        return h.forward?.(target, { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined });
+        return h.onForward?.(target, { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined });
       }
       case FORWARD_SYS:
-        return h.forwardSys?.(f[1], f[2]);
+        return h.onForwardSys?.(f[1], f[2]);
     }
   }
 

@@ -112,7 +112,7 @@ export class NodeSession implements Peer, FrameHandler {
 
   // ---- inbound (FrameHandler) ---------------------------------------------------------------
 
-  message(thread: number, id: number, env: Envelope): void {
+  onMessage(thread: number, id: number, env: Envelope): void {
     const host = this.host;
     const recipient = `${host.node}/t${thread}/${id}`;
     if (thread !== host.thread) {
@@ -141,7 +141,7 @@ export class NodeSession implements Peer, FrameHandler {
     host.deadLetter(recipient, env, 'unknown-actor');
   }
 
-  sys(thread: number, id: number, p: SysPayload): void {
+  onSys(thread: number, id: number, p: SysPayload): void {
     const host = this.host;
     switch (p.k) {
       case 'watch':
@@ -178,7 +178,7 @@ export class NodeSession implements Peer, FrameHandler {
     }
   }
 
-  request(thread: number, id: number, p: ReqPayload): Promise<ResPayload> {
+  onRequest(thread: number, id: number, p: ReqPayload): Promise<ResPayload> {
     if (p.k === 'spawn') return this.handler.spawn(this, p);
     if (p.k === 'lookup') return Promise.resolve(this.lookup(p.name));
     const answer = this.hosted.request(thread, id, p);
@@ -187,15 +187,15 @@ export class NodeSession implements Peer, FrameHandler {
     return Promise.resolve({ ok: false, error: { name: 'ApiaryError', message: `actor t${thread}/${id} was not spawned by ${this.peer.name}`, code: ErrorCodes.ACTOR_STOPPED } });
   }
 
-  heartbeat(beat: number | Heartbeat): void {
+  onHeartbeat(beat: number | Heartbeat): void {
     this.handler.heartbeat(this, typeof beat === 'number' ? beat : beat.seq);
   }
 
-  gossip(members: GossipMember[]): void {
+  onGossip(members: GossipMember[]): void {
     this.handler.gossip(this, members);
   }
 
-  malformed(err: unknown): void {
+  onMalformed(err: unknown): void {
     this.handler.malformed(this, err);
   }
 

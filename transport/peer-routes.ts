@@ -21,6 +21,7 @@ import type { Host } from '../actors/host.js';
 import type { Routes } from '../actors/routes.js';
 import { LinkTarget, type Route, type RouteFinder } from './link-target.js';
 import { losePeer, type Peer, type Watcher } from './peer.js';
+import type { ThreadPeer } from './thread-peer.js';
 import type { LowLatencyStats, Spinner } from './spinner.js';
 
 /** Refs made for other threads and nodes, kept for reuse; past this many the cache starts over. */
@@ -35,7 +36,7 @@ export interface NodePeers {
 }
 
 export class PeerRoutes implements Routes, RouteFinder {
-  private readonly threads: (Peer | undefined)[] = [];
+  private readonly threads: (ThreadPeer | undefined)[] = [];
   private readonly refs = new Map<string, ActorRef>();
   private readonly nodes: NodePeers | undefined;
   /** This thread's low-latency spinner, when the mode is on. */
@@ -54,30 +55,32 @@ export class PeerRoutes implements Routes, RouteFinder {
   }
 
   /** The peer of thread `thread`, if it is linked. */
-  thread(thread: number): Peer | undefined {
+  thread(thread: number): ThreadPeer | undefined {
     return this.threads[thread];
   }
 
   /** Every linked thread's peer. */
-  *threadPeers(): IterableIterator<Peer> {
+  *threadPeers(): IterableIterator<ThreadPeer> {
     for (const p of this.threads) if (p !== undefined) yield p;
   }
 
   /** Thread `thread` is linked through `peer` (a replaced thread's new peer). */
-  linkThread(thread: number, peer: Peer): void {
+  linkThread(thread: number, peer: ThreadPeer): void {
+    this.threads[thread]?.close();
     this.threads[thread] = peer;
   }
 
   /**
    * Thread `thread` died: its peer is lost — open asks reject `ERR_ACTOR_STOPPED`, requests
    * fail `ERR_THREAD_GONE`, children placed there exit `thread-crash`, watches held there end
-   * with `thread-crash` — and refs to it are forgotten. Returns the lost peer.
+   * with `thread-crash` — its port closes, and refs to it are forgotten. Returns the lost peer.
    */
-  threadDown(thread: number): Peer | undefined {
+  threadDown(thread: number): ThreadPeer | undefined {
     const peer = this.threads[thread];
     this.threads[thread] = undefined;
     for (const [key, ref] of this.refs) if (ref.thread === thread && ref.node === this.host.node) this.refs.delete(key);
     if (peer !== undefined) {
+      peer.close();
       losePeer(
         peer,
         'thread-crash',

@@ -57,7 +57,7 @@ export class ThreadPeer implements Peer, FrameHandler {
         thread: host.thread,
         peer: peerThread,
         receiveBatch: (data, fromLoop) => endpoint.receive(data, fromLoop),
-        failed: (err) => this.malformed(err),
+        failed: (err) => this.onMalformed(err),
       },
       routes.spinner,
     );
@@ -69,7 +69,7 @@ export class ThreadPeer implements Peer, FrameHandler {
     this.carrier.close();
   }
 
-  message(_thread: number, id: number, env: Envelope): void {
+  onMessage(_thread: number, id: number, env: Envelope): void {
     const cell = this.host.cell(id);
     if (cell !== undefined) {
       cell.deliver(env);
@@ -79,7 +79,7 @@ export class ThreadPeer implements Peer, FrameHandler {
     this.host.deadLetter(`t${this.host.thread}/${id}`, env, 'unknown-actor');
   }
 
-  sys(thread: number, id: number, p: SysPayload): void {
+  onSys(thread: number, id: number, p: SysPayload): void {
     const host = this.host;
     if (p.k === 'exit') return this.children.get(`${thread}:${id}`)?.reported(p);
     if (p.k === 'lost') return this.children.get(`${thread}:${id}`)?.lost(p.reason);
@@ -108,20 +108,20 @@ export class ThreadPeer implements Peer, FrameHandler {
     }
   }
 
-  request(_thread: number, id: number, p: ReqPayload): Promise<ResPayload> {
+  onRequest(_thread: number, id: number, p: ReqPayload): Promise<ResPayload> {
     return lifecycleRequest(this.host, id, p);
   }
 
-  heartbeat(beat: number | Heartbeat): void {
+  onHeartbeat(beat: number | Heartbeat): void {
     if (typeof beat === 'object') this.sinks?.heartbeat(beat);
   }
 
-  event(event: SystemEvent): void {
+  onEvent(event: SystemEvent): void {
     this.host.emitForeign(event);
   }
 
   /** A worker's message for an actor on another node: delivered through this thread's route to it. */
-  forward(target: ActorRef, env: Envelope): void {
+  onForward(target: ActorRef, env: Envelope): void {
     try {
       target.target.deliver(env);
     } catch (err) {
@@ -130,7 +130,7 @@ export class ThreadPeer implements Peer, FrameHandler {
   }
 
   /** A worker's system message about an actor on another node. */
-  forwardSys(target: ActorRef, p: SysPayload): void {
+  onForwardSys(target: ActorRef, p: SysPayload): void {
     if (p.k === 'terminated') return this.host.sendTerminated(target, p.ref, p.reason);
     const route = target.target;
     if (!(route instanceof LinkTarget)) return;
@@ -138,7 +138,7 @@ export class ThreadPeer implements Peer, FrameHandler {
     else if (p.k === 'watch' || p.k === 'unwatch') route.watchFor(p.watcher, p.k === 'watch');
   }
 
-  malformed(err: unknown): void {
+  onMalformed(err: unknown): void {
     this.host.emit({ type: 'failed', path: `/thread-link/${this.peerThread}`, reason: { error: serializeError(err) }, at: this.host.clock.now() });
   }
 }

@@ -312,7 +312,7 @@ export class Cluster implements SessionHandler, NodePeers {
           budget: { ...UNTRUSTED_BUDGET, maxBytes: this.settings.maxPayload },
           traffic: this.traffic,
         },
-        (s) => new HostedChildren(this.host, this.routes, this.threads, s),
+        (s) => new HostedChildren(this.host, this.routes, this.threads, s.endpoint),
       );
       this.sessions.set(name, session);
       this.detectors.set(name, new PhiAccrual(this.settings.failureDetector, this.settings.heartbeatMs));

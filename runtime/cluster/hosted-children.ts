@@ -13,25 +13,27 @@
  * Does not own: the wire (transport/node-session.ts) or the check of the spawn frame
  * (transport/node-frames.ts); module loading rules are the caller's.
  * Threads: thread 0 of the node (where the sessions live); workers are reached through
- * `host.links`. Order: requests and orders to one worker cell go over one thread link, so
+ * their peers in this thread's routes. Order: requests and orders to one worker cell go over one thread link, so
  * they keep the peer's order, and its exit reports come back over the same link.
  */
 import { fileURLToPath } from 'node:url';
 import type { ActorCell } from '../../actors/actor-cell.js';
 import type { ActorClass } from '../../actors/actor.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
-import type { Host, RemoteChildEntry } from '../../actors/host.js';
+import type { Host } from '../../actors/host.js';
 import type { MailboxOptions } from '../../actors/mailbox.js';
-import type { ReqPayload, ResPayload } from '../../transport/frames.js';
+import type { ReqPayload, ResPayload, SpawnRequest, SysPayload } from '../../transport/frames.js';
 import type { HostedActors, HostedOrder } from '../../transport/hosted-actors.js';
-import type { NodeSysPayload, SpawnRequest } from '../../transport/node-frames.js';
+import type { PlacedChild } from '../../transport/peer.js';
+import type { PeerRoutes } from '../../transport/peer-routes.js';
+import { lifecycleRequest } from '../../transport/thread-peer.js';
 import { loadActorClass } from '../threads/actor-module.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../../actors/foundation/errors.js';
 import type { ThreadManager } from '../threads/thread-manager.js';
 
 /** How hosted actors report to the peer that spawned them. */
 export interface PeerReports {
-  sendSys(thread: number, id: number, payload: NodeSysPayload): void;
+  sendSys(thread: number, id: number, payload: SysPayload): void;
 }
 
 /** What a peer asked to run here (already checked and loaded). */
@@ -44,7 +46,7 @@ export interface HostedSpawn {
 }
 
 /** A peer's actor on a worker thread of this node, as thread 0 tracks it. */
-class WorkerCell implements RemoteChildEntry {
+class WorkerCell implements PlacedChild {
   constructor(
     private readonly owner: HostedChildren,
     readonly thread: number,
@@ -55,7 +57,7 @@ class WorkerCell implements RemoteChildEntry {
     this.owner.peer.sendSys(this.thread, this.id, { k: 'exit', incarnation: exit.incarnation, reason: exit.reason, resumable: exit.resumable });
   }
 
-  threadDied(): void {
+  lost(): void {
     this.owner.lost(this);
   }
 }
@@ -69,6 +71,7 @@ export class HostedChildren implements HostedActors {
 
   constructor(
     private readonly host: Host,
+    private readonly routes: PeerRoutes,
     private readonly threads: ThreadManager | undefined,
     readonly peer: PeerReports,
   ) {}
@@ -118,12 +121,12 @@ export class HostedChildren implements HostedActors {
     if (this.closed) {
       // the peer went down while the cell was being made: nobody will drive it
       threads.released(thread);
-      void this.host.links[thread]?.request(id, { k: 'terminate', reason: 'node-down' });
+      void this.routes.thread(thread)?.endpoint.request(thread, id, { k: 'terminate', reason: 'node-down' });
       return { thread, id };
     }
     const entry = new WorkerCell(this, thread, id);
     this.workers.set(`${thread}:${id}`, entry);
-    this.host.remoteChildren.set(`${thread}:${id}`, entry);
+    this.routes.thread(thread)?.children.set(`${thread}:${id}`, entry);
     return { thread, id };
   }
 
@@ -141,11 +144,11 @@ export class HostedChildren implements HostedActors {
 
   /** A lifecycle request for an actor the peer spawned; undefined if it did not spawn (or no longer has) `thread`/`id`. */
   request(thread: number, id: number, p: ReqPayload): Promise<ResPayload> | undefined {
-    if (thread === this.host.thread) return this.local.has(id) ? this.host.onReq(undefined, id, p) : undefined;
+    if (thread === this.host.thread) return this.local.has(id) ? lifecycleRequest(this.host, id, p) : undefined;
     const entry = this.workers.get(`${thread}:${id}`);
-    const link = this.host.links[thread];
-    if (entry === undefined || link === undefined) return undefined;
-    return link.request(id, p).then((res) => {
+    const worker = this.routes.thread(thread);
+    if (entry === undefined || worker === undefined) return undefined;
+    return worker.endpoint.request(thread, id, p).then((res) => {
       // a terminated cell is gone for good; no more orders for it
       if (p.k === 'terminate') this.drop(entry);
       return res;
@@ -163,9 +166,9 @@ export class HostedChildren implements HostedActors {
       return true;
     }
     const entry = this.workers.get(`${thread}:${id}`);
-    const link = this.host.links[thread];
-    if (entry === undefined || link === undefined) return false;
-    link.sendSys(id, p);
+    const worker = this.routes.thread(thread);
+    if (entry === undefined || worker === undefined) return false;
+    worker.endpoint.sendSys(thread, id, p);
     if (p.k === 'kill' && p.final) this.drop(entry);
     return true;
   }
@@ -180,7 +183,8 @@ export class HostedChildren implements HostedActors {
     const key = `${entry.thread}:${entry.id}`;
     if (this.workers.get(key) !== entry) return false;
     this.workers.delete(key);
-    if (this.host.remoteChildren.get(key) === entry) this.host.remoteChildren.delete(key);
+    const children = this.routes.thread(entry.thread)?.children;
+    if (children?.get(key) === entry) children.delete(key);
     this.threads?.released(entry.thread);
     return true;
   }
@@ -193,7 +197,7 @@ export class HostedChildren implements HostedActors {
     this.local.clear();
     for (const entry of [...this.workers.values()]) {
       this.drop(entry);
-      void this.host.links[entry.thread]?.request(entry.id, { k: 'terminate', reason: 'node-down' });
+      void this.routes.thread(entry.thread)?.endpoint.request(entry.thread, entry.id, { k: 'terminate', reason: 'node-down' });
     }
   }
 }

@@ -27,9 +27,13 @@ import { availableParallelism } from 'node:os';
 import { Actor, isTerminated, type Terminated } from '../../actors/actor.js';
 import type { ChildHandle } from '../../actors/child-handle.js';
 import { formatAddress } from '../../actors/address.js';
-import { setRefResolver } from '../../transport/codec.js';
-import { errorFrom } from '../../transport/thread-link.js';
-import { RemoteChild } from '../threads/remote-child.js';
+import { errorFrom } from '../../transport/frames.js';
+import { PeerRoutes } from '../../transport/peer-routes.js';
+import { lowLatencySpinner } from '../../transport/spinner.js';
+import { RemoteChild } from './remote-child.js';
+import { ThreadPlacement } from '../threads/thread-placement.js';
+import { NodePlacement } from '../cluster/node-placement.js';
+import type { HostConnections, PlacedChildRequest } from '../../actors/routes.js';
 import { startPool, type Pool, type PoolOptions } from '../threads/pool.js';
 import { ThreadManager } from '../threads/thread-manager.js';
 import type { ActorSystemOptions, NodeHealth, SystemSpawnOptions } from './system-options.js';
@@ -40,8 +44,7 @@ import { mergeHistograms, type HistogramData } from '../../actors/foundation/lat
 import { worst, type HealthStatus, type ThreadHealth } from '../observability/health.js';
 import { DEFAULTS } from './defaults.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
-import { RemoteNodeChild } from '../cluster/remote-node-child.js';
+import { Cluster } from '../cluster/cluster.js';
 import type { Member, MemberEvent } from '../../transport/membership.js';
 import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
 import { logEvents } from '../logging/event-log.js';
@@ -76,7 +79,10 @@ export class ActorSystem {
   /** Cluster member state changes (joining, up, unreachable, down, removed), after `ready()`. */
   readonly members$: Observable<MemberEvent>;
   private readonly memberEvents = new Subject<MemberEvent>();
-  private readonly clusterOptions: ClusterOptions | undefined;
+  /** This node's routes beyond thread 0. */
+  private readonly routes: PeerRoutes;
+  /** The cluster, made with the system; `cluster` once it listens and joins (after `ready()`). */
+  private readonly clusterNode: Cluster | undefined;
   /** The cluster this node is a member of (after `ready()` with `cluster`). */
   cluster: Cluster | undefined;
   /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
@@ -105,22 +111,65 @@ export class ActorSystem {
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
     const events = new Subject<SystemEvent>();
-    this.host = new Host({ ...options, node: this.name, incarnation, thread: 0, clock: this.clock, events });
-    this.clusterOptions = options.cluster;
+    this.logger = options.logger ?? SILENT_LOGGER;
+    let wired: { routes: PeerRoutes; threads: ThreadManager | undefined; cluster: Cluster | undefined } | undefined;
+    this.host = new Host({
+      ...options,
+      node: this.name,
+      incarnation,
+      thread: 0,
+      clock: this.clock,
+      events,
+      connect: (host) => (wired = this.connect(host, options)).connections,
+    });
+    this.routes = wired!.routes;
+    this.threads = wired!.threads;
+    this.clusterNode = wired!.cluster;
     this.members$ = this.memberEvents.asObservable();
     this.events$ = events.asObservable();
-    this.logger = options.logger ?? SILENT_LOGGER;
     if (this.logger !== SILENT_LOGGER) this.eventLog = logEvents(this.logger, this);
     this.startedAt = this.clock.now();
     this.observability = new Observability(this, options);
     this.heartbeats$ = this.observability.heartbeats$;
     this.metrics$ = this.observability.metrics$;
-    if ((options.threads ?? 0) > 0 || options.cluster !== undefined) {
-      setRefResolver((address, path) => this.host.resolveRef(address, path));
-      if ((options.threads ?? 0) > 0) this.threads = new ThreadManager(this.host, options);
+    if (this.threads !== undefined || options.cluster !== undefined) {
       this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, { segment: WATCHER_NAME, internal: true });
       void this.watcherCell.startNow();
     }
+  }
+
+  /**
+   * How thread 0 reaches beyond itself, made with the host: its routes (peers of the worker
+   * threads and, in a cluster, of the other nodes), the thread manager, the cluster (not yet
+   * listening), and where supervised children placed elsewhere come from.
+   */
+  private connect(
+    host: Host,
+    options: ActorSystemOptions,
+  ): { routes: PeerRoutes; threads: ThreadManager | undefined; cluster: Cluster | undefined; connections: HostConnections } {
+    const hasThreads = (options.threads ?? 0) > 0;
+    let cluster: Cluster | undefined;
+    const spinner = hasThreads
+      ? lowLatencySpinner(host.dispatcher, options.lowLatency, () => {
+          for (const p of routes.threadPeers()) p.endpoint.flush();
+        })
+      : undefined;
+    const nodes =
+      options.cluster === undefined
+        ? undefined
+        : { peer: (node: string, incarnation: number) => cluster?.peer(node, incarnation), sendTerminated: (...a: Parameters<Cluster['sendTerminated']>) => cluster?.sendTerminated(...a) };
+    const routes = new PeerRoutes(host, { spinner, nodes });
+    const threads = hasThreads
+      ? new ThreadManager(host, routes, options, { heartbeat: (hb) => this.observability.heartbeat(hb) }, (thread) => cluster?.threadDown(thread))
+      : undefined;
+    if (options.cluster !== undefined) cluster = new Cluster(host, routes, options.cluster, threads, this.logger.child({ component: 'cluster' }));
+    const placeChild = (req: PlacedChildRequest): RemoteChild | undefined => {
+      const path = `${req.parent.path}/${req.segment}`;
+      const child = { actor: req.actor, options: req.options, parent: req.parent, thread: req.thread };
+      if (req.node !== undefined) return cluster === undefined ? undefined : new RemoteChild(host, new NodePlacement(cluster, req.node, req.placement ?? 'failover'), child, path);
+      return threads === undefined ? undefined : new RemoteChild(host, new ThreadPlacement(host, threads, routes), child, path);
+    };
+    return { routes, threads, cluster, connections: { routes, placeChild } };
   }
 
   /**
@@ -143,9 +192,11 @@ export class ActorSystem {
     return (this.booting ??= (async () => {
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
-      if (this.clusterOptions !== undefined) {
-        this.cluster = await Cluster.start(this.host, this.clusterOptions, this.threads, this.logger.child({ component: 'cluster' }));
-        this.cluster.members$.subscribe((e) => this.memberEvents.next(e));
+      const cluster = this.clusterNode;
+      if (cluster !== undefined) {
+        cluster.members$.subscribe((e) => this.memberEvents.next(e));
+        await cluster.start();
+        this.cluster = cluster;
       }
     })());
   }
@@ -196,7 +247,7 @@ export class ActorSystem {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${name}' is already registered`, { field: 'name' });
     }
     const segment = name ?? `$${this.host.allocId()}`;
-    const handle = threads.child({ actor, options, segment, thread }, undefined, `/${segment}`);
+    const handle = new RemoteChild(this.host, new ThreadPlacement(this.host, threads, this.routes), { actor, options, parent: undefined, thread }, `/${segment}`);
     await handle.startNow();
     const ref = handle.ref;
     this.remoteTop.add(handle);
@@ -215,7 +266,7 @@ export class ActorSystem {
       throw new ApiaryError(ErrorCodes.NAME_TAKEN, `name '${options.name}' is already registered`, { field: 'name' });
     }
     const segment = options.name ?? `$${this.host.allocId()}`;
-    const handle = new RemoteNodeChild(cluster, { actor, options, segment, thread: options.thread ?? 0, node, placement: 'pinned', parent: undefined }, `/${segment}`);
+    const handle = new RemoteChild(this.host, new NodePlacement(cluster, node, 'pinned'), { actor, options, parent: undefined, thread: options.thread ?? 0 }, `/${segment}`);
     await handle.startNow();
     this.remoteTop.add(handle);
     this.shutdowns.set(handle, options.shutdown ?? 5000);
@@ -269,7 +320,7 @@ export class ActorSystem {
     }
     const [session] = cluster.placementCandidates(node, 'pinned');
     if (session === undefined) throw new ApiaryError(ErrorCodes.NODE_DOWN, `node ${node} is not up`);
-    const res = await session.request(-1, 0, { k: 'lookup', name });
+    const res = await session.endpoint.request(-1, 0, { k: 'lookup', name });
     if (!res.ok) throw errorFrom(res.error);
     return (res.ref ?? undefined) as ActorRef<M, R> | undefined;
   }
@@ -301,9 +352,7 @@ export class ActorSystem {
         return true;
       }
       const remote = target.target;
-      if (remote.dead || remote.exitNow === undefined) return false;
-      remote.exitNow(reason);
-      return true;
+      return !remote.dead && remote.adminExit !== undefined && remote.adminExit(reason);
     }
     const handle = this.handleAt(target);
     if (handle === undefined || handle.status === 'dead') return false;

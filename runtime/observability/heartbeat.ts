@@ -7,18 +7,9 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../../actors/foundation/clock.js';
 
-export interface Heartbeat {
-  thread: number;
-  /** Sender's clock, ms. */
-  at: number;
-  seq: number;
-  /** Worst event-loop delay since the previous heartbeat, ms. */
-  lagMs: number;
-  /** Share of the interval the event loop was busy, 0…1. */
-  utilization: number;
-  actors: number;
-  mailbox: number;
-}
+/** What a thread says with each beat (the wire's heartbeat payload, transport/frames.ts). */
+export type { Heartbeat } from '../../transport/frames.js';
+import type { Heartbeat } from '../../transport/frames.js';
 
 export const HEARTBEAT_DEFAULTS = { heartbeatMs: 500 } as const;
 

@@ -44,12 +44,7 @@ export class Observability {
       options.health,
     ));
     for (let t = 0; t <= threads; t++) monitor.expect(t);
-    const sink = (hb: Heartbeat): void => {
-      monitor.heartbeat(hb);
-      if (this.heartbeats.observed) this.heartbeats.next(hb);
-    };
-    system.host.heartbeatSink = sink;
-    this.stopHeartbeats = startHeartbeats(0, clock, heartbeatMs, () => ({ actors: system.host.size, mailbox: 0 }), sink);
+    this.stopHeartbeats = startHeartbeats(0, clock, heartbeatMs, () => ({ actors: system.host.size, mailbox: 0 }), (hb) => this.heartbeat(hb));
     this.sub = system.events$.subscribe((e) => {
       if (e.type === 'thread-down') monitor.threadDown(e.thread);
     });
@@ -69,6 +64,14 @@ export class Observability {
       this.metricsTimer = clock.setTimeout(tick, every);
     };
     this.metricsTimer = clock.setTimeout(tick, every);
+  }
+
+  /** A heartbeat of this thread or a worker; ignored before `start`. */
+  heartbeat(hb: Heartbeat): void {
+    const monitor = this.monitor;
+    if (monitor === undefined) return;
+    monitor.heartbeat(hb);
+    if (this.heartbeats.observed) this.heartbeats.next(hb);
   }
 
   /** Per-thread health, or undefined before `start`. */

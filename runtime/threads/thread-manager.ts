@@ -18,15 +18,15 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { ActorClass } from '../../actors/actor.js';
-import type { ChildHandle } from '../../actors/child-handle.js';
-import type { Host, RemoteSpawnRequest } from '../../actors/host.js';
+import type { Host } from '../../actors/host.js';
 import type { TimerHandle } from '../../actors/foundation/clock.js';
-import { Codec } from '../../transport/codec.js';
+import { threadCodec } from './thread-codec.js';
 import { moduleHooksOf, spareThreadsOf, THREAD_DEFAULTS, threadTimeoutsOf, type ThreadOptions } from './thread-options.js';
 import { Watchdog } from './watchdog.js';
 import { SpareWorkers, type SpareCounts } from './spare-worker.js';
-import { errorFrom, ThreadLink } from '../../transport/thread-link.js';
-import { enableLowLatency } from '../../transport/spinner.js';
+import { errorFrom } from '../../transport/frames.js';
+import type { PeerRoutes } from '../../transport/peer-routes.js';
+import { ThreadPeer, type NodeSinks } from '../../transport/thread-peer.js';
 import { actorModuleOf } from './actor-module.js';
 import {
   connectWorkerApi,
@@ -38,12 +38,11 @@ import {
   type ThreadStats,
 } from './control-plane.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { RemoteChild } from './remote-child.js';
+import { RemoteChild } from '../node/remote-child.js';
 import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import type { HistogramData } from '../../actors/foundation/latency-histogram.js';
 import type { WorkerBoot, WorkerData } from './worker-host.js';
 import type { MailboxOptions } from '../../actors/mailbox.js';
-import type { ActorCell } from '../../actors/actor-cell.js';
 
 interface Slot {
   thread: number;
@@ -75,7 +74,6 @@ const WORKER_URL = new URL('./worker-host.js', import.meta.url);
 export class ThreadManager {
   readonly count: number;
   private readonly slots: (Slot | undefined)[] = [];
-  private readonly codec: Codec;
   private readonly watchdog: Watchdog;
   private stopping = false;
   /** Threads replaced after a crash, since start. */
@@ -90,23 +88,28 @@ export class ThreadManager {
   /** Why each thread index last went down (for spawns that time out waiting for it). */
   private readonly downReasons: string[] = [];
 
+  /**
+   * `routes` are thread 0's (each worker is linked there as a peer); `sinks` take what the
+   * workers report (heartbeats); `threadDown` hears of every worker that died (the cluster
+   * ends the watches that crossed through it).
+   */
   constructor(
     private readonly host: Host,
+    private readonly routes: PeerRoutes,
     private readonly options: ThreadOptions,
+    private readonly sinks: NodeSinks,
+    private readonly threadDown: (thread: number) => void = () => {},
   ) {
     this.count = Math.max(0, Math.floor(options.threads ?? availableParallelism()));
     ({ bootTimeoutMs: this.bootTimeoutMs, createTimeoutMs: this.createTimeoutMs } = threadTimeoutsOf(options));
-    this.codec = new Codec({ maxMessageBytes: options.maxMessageBytes ?? THREAD_DEFAULTS.maxMessageBytes });
     this.watchdog = new Watchdog(host.clock, this.count, options.watchdogMs ?? THREAD_DEFAULTS.watchdogMs, (thread) => {
       const slot = this.slots[thread];
       if (slot?.ready !== true || slot.blocked) return;
       slot.blocked = true;
       void slot.worker.terminate();
     });
-    enableLowLatency(host, options.lowLatency);
     const workerData: WorkerData = { moduleHooks: moduleHooksOf(options) };
     this.spares = new SpareWorkers(host, WORKER_URL, this.count === 0 ? 0 : spareThreadsOf(options), { resourceLimits: options.resourceLimits, workerData });
-    host.spawnRemote = (req) => this.child(req, req.parent);
   }
 
   /** Starts every worker and links them; resolves when all answer (spares start afterwards). */
@@ -142,8 +145,8 @@ export class ThreadManager {
           slot.processed = stats.processed;
           slot.histograms = { processing: stats.processing, askLatency: stats.askLatency };
           const depth = new Map(stats.depths);
-          for (const [key, child] of this.host.remoteChildren) {
-            if (key.startsWith(`${slot.thread}:`) && child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
+          for (const child of this.routes.thread(slot.thread)?.children.values() ?? []) {
+            if (child instanceof RemoteChild) child.mailboxSize = depth.get(child.remoteId) ?? 0;
           }
         } catch {
           // the thread went away meanwhile
@@ -156,12 +159,6 @@ export class ThreadManager {
 
   /** Boots run one at a time, so each new thread links to every thread already there, once. */
   private bootChain: Promise<void> = Promise.resolve();
-
-  /** A handle for an actor to run on `thread` (not created until started). */
-  child(req: Omit<RemoteSpawnRequest, 'parent'>, parent: ActorCell | undefined, path?: string): RemoteChild {
-    const fullPath = path ?? `${parent?.path ?? ''}/${req.segment}`;
-    return new RemoteChild(this, this.host, { ...req, parent }, fullPath);
-  }
 
   /**
    * A live thread for `placement`: the given index (waiting while it is being replaced), or
@@ -396,7 +393,7 @@ export class ThreadManager {
     // Always listen: an unhandled 'error' on a Worker would take the whole process down.
     worker.on('error', (err) => (slot.lastError = err));
     worker.on('exit', (code) => this.onExit(slot, code));
-    this.host.links[thread] = new ThreadLink(this.host, thread, main.port1, this.codec, this.host);
+    this.routes.linkThread(thread, new ThreadPeer(this.host, this.routes, thread, main.port1, threadCodec(this.host, this.options), this.sinks));
     const died = new Promise<never>((_, reject) => (slot.failBoot = reject));
     died.catch(() => {});
     // a worker that never answers (stuck loading a module, say) would hold every later boot
@@ -452,7 +449,8 @@ export class ThreadManager {
     this.processedByDead += slot.processed;
     slot.processed = 0;
     this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
-    this.host.threadDown(slot.thread);
+    this.routes.threadDown(slot.thread);
+    this.threadDown(slot.thread);
     for (const other of this.slots) {
       if (other && other !== slot && other.ready) other.api.peerDown(slot.thread).catch(() => {});
     }
@@ -490,8 +488,7 @@ export class ThreadManager {
         }
         releaseWorkerApi(slot.api);
         await slot.worker.terminate();
-        this.host.links[slot.thread]?.close();
-        this.host.links[slot.thread] = undefined;
+        this.routes.threadDown(slot.thread);
       }),
     );
     await spares;
@@ -507,4 +504,4 @@ function delay(host: Host, ms: number): Promise<void> {
   return new Promise((resolve) => host.clock.setTimeout(resolve, ms));
 }
 
-export type { ChildHandle, ThreadOptions };
+export type { ThreadOptions };

@@ -19,11 +19,10 @@ import type { ExitReason } from '../../actors/exit-reason.js';
 import { Host } from '../../actors/host.js';
 import { stopWithin } from '../../actors/shutdown.js';
 import { snapshotCell } from '../../supervisor/tree.js';
-import { Codec, setRefResolver } from '../../transport/codec.js';
-import { ForwardTarget } from '../../transport/remote-target.js';
-import { ActorRef } from '../../actors/actor-ref.js';
-import { ThreadLink } from '../../transport/thread-link.js';
-import { enableLowLatency, type LowLatencyOption } from '../../transport/spinner.js';
+import { lowLatencySpinner, type LowLatencyOption } from '../../transport/spinner.js';
+import { PeerRoutes } from '../../transport/peer-routes.js';
+import { ThreadPeer } from '../../transport/thread-peer.js';
+import { threadCodec } from './thread-codec.js';
 import { loadActorClass } from './actor-module.js';
 import { applyWorkerModuleHooks, type WorkerModuleHook } from './module-hooks.js';
 import { RealClock } from '../../actors/foundation/clock.js';
@@ -72,6 +71,12 @@ function receiveBoot(): Promise<WorkerBoot> {
 applyWorkerModuleHooks((workerData as WorkerData | undefined)?.moduleHooks ?? []);
 const boot = await receiveBoot();
 const clock = new RealClock();
+/**
+ * This thread's routes: a peer per other thread of the node (thread 0 and the workers already
+ * up, from the boot message; later ones through `link`). Actors on other nodes are reached
+ * through thread 0, which holds the node links; this thread's events go there too.
+ */
+let routes!: PeerRoutes;
 const host = new Host({
   node: boot.node,
   incarnation: boot.incarnation,
@@ -81,26 +86,20 @@ const host = new Host({
   firstId: boot.generation * 2 ** 32 + 1,
   throughput: boot.throughput,
   turnBudget: boot.turnBudget,
-});
-const codec = new Codec({ maxMessageBytes: boot.maxMessageBytes });
-setRefResolver((address, path) => host.resolveRef(address, path));
-// actors on other nodes are reached through thread 0, which holds the node sessions
-host.nodeRoutes = {
-  resolve(address, path) {
-    const target = new ForwardTarget(host);
-    return (target.ref = new ActorRef(address, path, target));
+  connect: (h) => {
+    const spinner = lowLatencySpinner(h.dispatcher, boot.lowLatency, () => {
+      for (const p of routes.threadPeers()) p.endpoint.flush();
+    });
+    routes = new PeerRoutes(h, { spinner });
+    return { routes, forwardEvent: (event) => routes.thread(0)?.endpoint.sendEvent(event) };
   },
-  sendTerminated: (watcher, ref, reason) => host.links[0]?.forwardTerminated(watcher, ref, reason),
-};
-
-enableLowLatency(host, boot.lowLatency);
+});
 
 function addLink(peer: number, port: MessagePort): void {
-  host.links[peer] = new ThreadLink(host, peer, port, codec, host);
+  routes.linkThread(peer, new ThreadPeer(host, routes, peer, port, threadCodec(host, boot), undefined));
 }
 addLink(0, boot.mainPort);
 for (const p of boot.peers) addLink(p.thread, p.port);
-host.forwardEvent = (event) => host.links[0]?.sendEvent(event);
 
 // Watchdog progress: bumped from a timer, so it stops when the event loop is blocked.
 const progress = new Int32Array(boot.progress);
@@ -124,7 +123,7 @@ const api: WorkerApi = {
         topLevel: false,
         remoteParent: {
           report: (c, reason, resumable) =>
-            host.links[parent.thread]?.sendSys(parent.id, { k: 'exit', child: c.id, incarnation: c.incarnation, reason, resumable }),
+            routes.thread(parent.thread)?.endpoint.sendSys(host.thread, c.id, { k: 'exit', incarnation: c.incarnation, reason, resumable }),
         },
       });
       return { ok: true, id: cell.id };
@@ -147,12 +146,11 @@ const api: WorkerApi = {
   },
 
   link(peer: number, port: MessagePort): void {
-    host.links[peer]?.close();
     addLink(peer, port);
   },
 
   peerDown(peer: number): void {
-    host.threadDown(peer);
+    routes.threadDown(peer);
   },
 
   stats() {
@@ -175,7 +173,7 @@ const api: WorkerApi = {
   /** Stops what is still running here (newest first); the main thread stopped the trees already. */
   async shutdown(): Promise<void> {
     for (const cell of [...host.allCells()].reverse()) await stopWithin(cell, 'shutdown', 5000, clock);
-    for (const link of host.links) link?.flush();
+    for (const p of routes.threadPeers()) p.endpoint.flush();
   },
 };
 
@@ -188,7 +186,7 @@ startHeartbeats(
     for (const c of host.allCells()) mailbox += c.mailboxSize;
     return { actors: host.size, mailbox };
   },
-  (hb) => host.links[0]?.sendHeartbeat(hb),
+  (hb) => routes.thread(0)?.endpoint.sendHeartbeat(hb),
 );
 
 exposeWorkerApi(api, boot.controlPort);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ActorRef } from '../../actors/actor-ref.js';
-import { checkNodeFrame } from '../../transport/node-frames.js';
+import { checkNodeFrame } from '../../transport/frame-checks.js';
 import { Membership, type MemberEvent } from '../../transport/membership.js';
 
 /** A ref as a decoded frame holds one (refs decode to ActorRef instances). */

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { Host } from '../../actors/host.js';
 import { RealClock } from '../../actors/foundation/clock.js';
 import { capacityOf, createRingBuffer, ringCapacity, ringEnds } from '../../transport/spin-ring.js';
-import { enableLowLatency, laneFor } from '../../transport/spinner.js';
-import type { LaneOwner } from '../../transport/low-latency-lane.js';
+import { lowLatencySpinner } from '../../transport/spinner.js';
+import { LowLatencyLane, type LaneOwner } from '../../transport/low-latency-lane.js';
 
 /** `n` bytes counting up from `seed`, so a misplaced byte shows. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -118,10 +118,10 @@ describe('SpinRing', () => {
 /** A lane end on its own host (thread index `thread`), collecting what it receives. */
 function end(thread: number, port: MessagePort, ringBytes: number) {
   const host = new Host({ node: 'n', incarnation: 1, thread, clock: new RealClock() });
-  enableLowLatency(host, { ringBytes, spinMicros: 0 });
+  const spinner = lowLatencySpinner(host.dispatcher, { ringBytes, spinMicros: 0 }, () => {})!;
   const got: Uint8Array[] = [];
-  const owner: LaneOwner = { host, peer: 1 - thread, receiveBatch: (data) => void got.push(data) };
-  const lane = laneFor(owner, port)!;
+  const owner: LaneOwner = { thread, peer: 1 - thread, receiveBatch: (data) => void got.push(data), failed: () => {} };
+  const lane = new LowLatencyLane(owner, port, spinner, spinner.ringBytes);
   port.on('message', (d: unknown) => lane.onPortMessage(d));
   return { lane, got };
 }
