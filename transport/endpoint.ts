@@ -2,8 +2,9 @@
  * Endpoint: this side of one link — to another thread of this node, or to another node —
  * whatever carries it.
  *
- * Owns: the outbound batch (every frame of one turn in one buffer, flushed at the end of the
- * turn or at MAX_BATCH_FRAMES, transport/turn-batch.ts), the bounded outbound queue with
+ * Owns: the outbound batch (every frame of one turn encoded into one buffer, sent at the end
+ * of the turn — a microtask — or at once at MAX_BATCH_FRAMES, so the receiver handles each
+ * batch while it is young, cheap for its GC), the bounded outbound queue with
  * backpressure from the carrier (batches wait above `highWaterBytes` unsent, or while the
  * carrier is away; past `maxQueuedBytes` a message is refused and the caller makes it a dead
  * letter), asks and requests in flight under link-local wire ids (answers go back to whoever
@@ -20,7 +21,7 @@ import type { Dispatcher } from '../actors/dispatcher.js';
 import type { SystemEvent } from '../actors/events.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
-import { assertPlainData, type Codec, type DecodeBudget } from './codec.js';
+import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
 import { checkNodeFrame } from './frame-checks.js';
 import {
   answerFrame,
@@ -44,7 +45,6 @@ import {
   type ResPayload,
   type SysPayload,
 } from './frames.js';
-import { TurnBatch } from './turn-batch.js';
 import { WireAsks } from './wire-asks.js';
 
 /** What moves encoded batches to the other end: a MessagePort (+ ring), a WebSocket. */
@@ -81,6 +81,9 @@ export interface FrameHandler {
  * links, so the totals survive a peer going down; metrics read them at scrape time). Frames
  * are counted once handed to the carrier or decoded; bytes are the batches that carry them.
  */
+/** A batch goes out when it holds this many frames, or at the end of the turn. */
+export const MAX_BATCH_FRAMES = 1024;
+
 export interface LinkTraffic {
   framesIn: number;
   framesOut: number;
@@ -116,7 +119,8 @@ export interface EndpointOptions {
 
 export class Endpoint implements AskReplyTo {
   private carrier: Carrier | undefined;
-  private readonly batch: TurnBatch;
+  private readonly batch: BatchWriter;
+  private flushQueued = false;
   private readonly queue: Uint8Array[] = [];
   /** Frames in each queued batch (same order as `queue`), counted out when handed over. */
   private readonly queueFrames: number[] = [];
@@ -146,7 +150,7 @@ export class Endpoint implements AskReplyTo {
     this.highWaterBytes = options.highWaterBytes ?? Infinity;
     this.maxQueuedBytes = options.maxQueuedBytes ?? Infinity;
     this.traffic = options.traffic ?? linkTraffic();
-    this.batch = new TurnBatch(options.codec, options.initialBatchBytes ?? 16 * 1024, this.flush);
+    this.batch = new BatchWriter(options.initialBatchBytes ?? 16 * 1024);
   }
 
   /** True once closed for good: nothing is sent, open asks were rejected. */
@@ -275,10 +279,21 @@ export class Endpoint implements AskReplyTo {
     return false;
   }
 
+  /** Encodes `frame` into this turn's batch (throws like `Codec.append`; nothing is added then). */
   private append(frame: Frame): void {
     if (this.lost !== undefined) throw this.lost;
-    this.batch.add(frame);
+    this.codec.append(this.batch, frame);
+    if (this.batch.frames >= MAX_BATCH_FRAMES) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.endOfTurn);
+    }
   }
+
+  private readonly endOfTurn = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   /** Sends everything appended this turn as one batch (or queues it while the carrier is away or slow). */
   readonly flush = (): void => {

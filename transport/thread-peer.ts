@@ -2,7 +2,7 @@
  * ThreadPeer: another thread of this node, as this thread sees it — the trusted side of the
  * wire protocol.
  *
- * Owns: the endpoint to that thread over its MessagePort (port-carrier.ts), the children
+ * Owns: the endpoint to that thread over its MessagePort (PortCarrier, below), the children
  * this thread placed there and the watches its actors hold there (peer.ts); and what this
  * thread does with the frames that thread sends: delivering messages to this thread's cells (an unknown id: a dead letter, and an ask
  * rejects `ERR_ACTOR_STOPPED`), system messages for them (watch, unwatch, terminated, resume,
@@ -22,11 +22,12 @@ import type { Host } from '../actors/host.js';
 import type { Envelope } from '../actors/mailbox.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { Codec } from './codec.js';
-import { Endpoint, type FrameHandler } from './endpoint.js';
+import { Endpoint, type Carrier, type FrameHandler } from './endpoint.js';
 import type { Heartbeat, ReqPayload, ResPayload, SysPayload } from './frames.js';
 import { LinkTarget } from './link-target.js';
 import { HeldWatches, type Peer, type PlacedChild } from './peer.js';
-import { PortCarrier } from './port-carrier.js';
+import { LowLatencyLane, postBatch, type LaneOwner } from './low-latency-lane.js';
+import type { Spinner } from './spinner.js';
 import type { PeerRoutes } from './peer-routes.js';
 
 /** Where thread 0 puts what its workers report. */
@@ -163,5 +164,40 @@ export async function lifecycleRequest(host: Host, id: number, p: ReqPayload): P
       return { ok: true };
     default:
       return { ok: false, error: { name: 'ApiaryError', message: `a thread does not take '${p.k}' requests`, code: ErrorCodes.UNSUPPORTED } };
+  }
+}
+
+/**
+ * PortCarrier: carries one thread link's batches over its MessagePort — or, in low-latency
+ * mode, through a shared ring beside it (low-latency-lane.ts), the port staying the fallback
+ * and the doorbell. Posts small batches cloned and larger ones transferred (never copied
+ * twice). A port never holds data back, so `bufferedAmount` is 0. The port is unref'd: a
+ * link never keeps a thread alive on its own.
+ */
+export class PortCarrier implements Carrier {
+  /** The low-latency path, when the mode is on for this thread. */
+  readonly lane: LowLatencyLane | undefined;
+  readonly bufferedAmount = 0;
+
+  constructor(
+    private readonly port: MessagePort,
+    owner: LaneOwner,
+    spinner: Spinner | undefined,
+  ) {
+    const lane = (this.lane = spinner === undefined ? undefined : new LowLatencyLane(owner, port, spinner, spinner.ringBytes));
+    if (lane !== undefined) port.on('message', (data: unknown) => lane.onPortMessage(data));
+    else port.on('message', (data: Uint8Array) => owner.receiveBatch(data, true));
+    port.unref();
+  }
+
+  send(batch: Uint8Array): boolean {
+    if (this.lane !== undefined) this.lane.send(batch);
+    else postBatch(this.port, batch);
+    return true;
+  }
+
+  close(): void {
+    this.lane?.close();
+    this.port.close();
   }
 }

@@ -11,10 +11,11 @@
  * peer's handle then exits `thread-crash` and a restart creates a new cell), and terminating
  * all of them when the peer goes down.
  * Does not own: the wire (transport/node-session.ts) or the check of the spawn frame
- * (transport/node-frames.ts); module loading rules are the caller's.
+ * (transport/frame-checks.ts); module loading rules are the caller's.
  * Threads: thread 0 of the node (where the sessions live); workers are reached through
- * their peers in this thread's routes. Order: requests and orders to one worker cell go over one thread link, so
- * they keep the peer's order, and its exit reports come back over the same link.
+ * their peers in this thread's routes. Order: requests and orders to one worker cell go
+ * over one thread link, so they keep the peer's order, and its exit reports come back over
+ * the same link.
  */
 import { fileURLToPath } from 'node:url';
 import type { ActorCell } from '../../actors/actor-cell.js';

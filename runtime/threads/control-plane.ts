@@ -3,7 +3,13 @@
  * `parentPort` (the worker says {@link WORKER_LOADED}, the main thread answers with one
  * {@link BootMessage}), then comlink RPC over a MessagePort of its own (spawn, stop, kill,
  * inspect, link, shutdown). This is the only file that imports comlink. The data plane
- * (messages, exits, watches) stays on the msgpack batches of transport/thread-link.ts.
+ * (messages, exits, watches, lifecycle requests) is the wire protocol of transport/, on each
+ * thread link's endpoint.
+ * Why comlink stays here: these calls are few, slow-path and not actor messages — they need
+ * a MessagePort transferred (`link`), answers that are whole objects (stats, tree), and a
+ * worker that has no actors yet (`create` loads the module first) — and comlink gives them
+ * typed request/response over a port of their own, so none of it shares the data plane's
+ * batches or its ordering.
  */
 import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
