@@ -85,7 +85,7 @@ async function rawBatched(w: Worker, n: number, iterations: number): Promise<num
 }
 
 /**
- * The busy-polling limit with a payload (DESIGN §8): an ask-sized frame
+ * The busy-polling limit with a payload (docs/architecture.md § Facts): an ask-sized frame
  * `[ASK, target, n, priority, null, ask id]` is msgpack-encoded (apiary's codec, one batch
  * copied out of msgpackr's buffer), copied into a SharedArrayBuffer ring (transport/
  * spin-ring.ts, length-prefixed, tail published with Atomics), busy-polled by the worker,

@@ -1,11 +1,11 @@
 /**
  * `apiary bench` (and `npm run bench` in a checkout): runs the scenarios, prints a table (or
- * the JSON rows of DESIGN §4 with --json) and writes the rows to a file in the working
+ * the JSON rows of the bench contract with --json, README) and writes the rows to a file in the working
  * directory — `./apiary-bench-results.json`, or `--out FILE` — never into the package.
  *
  * Usage: apiary bench [SCENARIO...] [--json] [--quick] [--out FILE]
  *        apiary bench --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
- * A SCENARIO is a DESIGN §4 scenario name (e.g. `codec`) or a group (`in-thread`, `cross-thread`,
+ * A SCENARIO is a scenario name (bench/README.md) (e.g. `codec`) or a group (`in-thread`, `cross-thread`,
  * `cross-node`); none runs them all. Notes (why a system has no figure, e.g. a peer that is
  * not installed) are printed under the table, or on stderr with --json (stdout stays JSON).
  */
@@ -25,7 +25,7 @@ import type { BenchNote, BenchRow, ScenarioResult } from './stats.js';
 import { table } from './table.js';
 
 interface Group {
-  /** The DESIGN §4 scenario names this group measures. */
+  /** The scenario names this group measures. */
   scenarios: string[];
   run(quick: boolean): Promise<ScenarioResult>;
 }

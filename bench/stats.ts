@@ -1,6 +1,6 @@
 /**
  * Measuring helpers for bench/: latency distributions (hdr-histogram-js), throughput runs
- * (tinybench), forced GC for heap figures, and the row format of DESIGN §4.
+ * (tinybench), forced GC for heap figures, and the row format of the bench contract (bench/README.md).
  *
  * bench/ times itself with `performance.now()` (the runtime itself uses only actors/foundation/clock.ts).
  */
@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
 
 /**
- * One figure of DESIGN §4. `variant` is our extension (see bench/README.md): it tells apart
+ * One figure of the bench contract (bench/README.md). `variant` is our extension (see bench/README.md): it tells apart
  * two measurements of the same scenario, system and metric (e.g. `restart` in-thread vs
  * `thread-crash`); rows without it are the scenario's headline figures.
  */

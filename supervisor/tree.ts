@@ -1,5 +1,5 @@
 /**
- * The tree snapshot: the `/tree` JSON of DESIGN §4, built from the live cells.
+ * The tree snapshot: the `/tree` JSON (a contract: README, docs/architecture.md), built from the live cells.
  *
  * Owns: the {@link TreeEntry} shape. Entries are plain data; stopped children that keep
  * their spec (terminated, or transient after a normal exit) appear with status `stopped`.

@@ -13,7 +13,7 @@
  * the same order. One codec per link end, so structures never leak between links. An encode
  * that fails or is refused may have taught the encoder shapes the decoder never saw, so the
  * encoder then starts over (every shape is defined again at its next use) — a decoder never
- * meets an id it was not told about (DESIGN §8). Links to other nodes use no records: their
+ * meets an id it was not told about (docs/architecture.md § Facts). Links to other nodes use no records: their
  * frames are untrusted, and msgpackr compiles a reader for each record shape.
  * Threads: one codec per link end, used on its thread only.
  */
@@ -73,7 +73,7 @@ export interface DecodeBudget {
   maxElements: number;
 }
 
-/** DESIGN §6 defaults for node links: 1 MiB, depth 64, 100k values. */
+/** The budget of a batch from another node (docs/architecture.md § Security defaults): 1 MiB, depth 64, 100k values. */
 export const UNTRUSTED_BUDGET: DecodeBudget = { maxBytes: 1024 * 1024, maxDepth: 64, maxElements: 100_000 };
 
 function withinBudget(v: unknown, depth: number, budget: DecodeBudget, count: { n: number }): void {

@@ -174,7 +174,7 @@ export class LowLatencyLane {
   /**
    * Reads and dispatches inbound records, in order; true if there was any. One batch per
    * microtask, as port messages arrive one per callback: the dispatcher runs between them, so
-   * a backlog never lands in the mailboxes all at once (DESIGN §8); the rest follows in a
+   * a backlog never lands in the mailboxes all at once (docs/architecture.md § Facts); the rest follows in a
    * microtask. A marker's batches are taken off the port synchronously (or from those that
    * already arrived as events); should one not be there yet, draining stops at it and
    * resumes when it comes.

@@ -1,14 +1,14 @@
 /**
  * Node links: one authenticated WebSocket between two nodes (the only importer of ws).
  *
- * Owns: the join handshake and the socket rules of DESIGN §6. The accepting side opens with
+ * Owns: the join handshake and the socket rules of docs/architecture.md § Security defaults. The accepting side opens with
  * a challenge (its name, incarnation, a random nonce); the connecting side answers with its
  * own and an HMAC-SHA256 over both nonces, both names, both incarnations and the protocol
  * version; the acceptor checks it (timingSafeEqual) and proves itself with an HMAC of its
  * own, which the connector checks. Nothing else is processed before that: any other frame,
  * a bad MAC, a protocol mismatch or silence past the handshake timeout closes the socket at
  * once. After the handshake only binary frames pass; `maxPayload` (1 MiB) and
- * permessage-deflate off, as measured in DESIGN §8.
+ * permessage-deflate off, as measured (docs/architecture.md § Facts).
  * A refused handshake has a reason ({@link HandshakeRefusal}) on both sides: the side that
  * refuses sends it as a WebSocket close code ({@link REFUSAL_CLOSE_CODES}) before cutting
  * the socket (at most {@link NODE_LINK_DEFAULTS}.refusalGraceMs later), so the other side

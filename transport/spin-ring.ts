@@ -5,7 +5,7 @@
  * Owns: the memory layout (a control block of Int32 slots, then one data region per
  * direction), writing length-prefixed records (a batch, or a marker "the next n batches went
  * over the MessagePort", whose count grows in place while unread), reading them back in order into private buffers (msgpackr's native
- * add-on rejects views into a SharedArrayBuffer, DESIGN §8), the consumer's `awake` flag and
+ * add-on rejects views into a SharedArrayBuffer, docs/architecture.md § Facts), the consumer's `awake` flag and
  * the doorbell flag that lets a producer post at most one doorbell per drain.
  * Does not own: when to write, spin or ring a doorbell (transport/low-latency-lane.ts and
  * transport/spinner.ts decide), what a batch means (the thread link).

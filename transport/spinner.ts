@@ -5,7 +5,7 @@
  * spin: once the thread has sent something (so an answer may come) and its microtasks have settled,
  * it flushes every link and busy-polls every inbound ring for up to `spinMicros`; a record
  * that arrives is read and dispatched right there, so two threads in a conversation answer
- * each other without a single event-loop wake-up (~45–100 µs each here, DESIGN §8).
+ * each other without a single event-loop wake-up (~45–100 µs each here, docs/architecture.md § Facts).
  * Bounds (the event loop is never starved): no spin while the dispatcher has work or yields;
  * no spin once spinning and dispatching have gone on for `burstMs` without the event loop
  * getting a turn (a `setImmediate` marks that turn), so timers, I/O and the watchdog's

@@ -1,5 +1,5 @@
 /**
- * The HTTP admin server of a node (DESIGN §4): GET /tree, /health (with `members` and the
+ * The HTTP admin server of a node (a contract: README, docs/architecture.md): GET /tree, /health (with `members` and the
  * recently refused node links, `refusals`), /metrics, /members,
  * POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message; answers
  * `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).

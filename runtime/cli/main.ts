@@ -1,5 +1,5 @@
 /**
- * The `apiary` command (DESIGN §4): picks the verb, answers `--help` and `--version`, and
+ * The `apiary` command (a contract: README, docs/architecture.md): picks the verb, answers `--help` and `--version`, and
  * turns every failure into one line on stderr and an exit code — 0 success, 1 runtime
  * failure, 2 bad usage (an unknown verb or flag, a bad value) or not available (yet).
  *

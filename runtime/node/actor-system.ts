@@ -401,7 +401,7 @@ export class ActorSystem {
     return Promise.resolve('noproc');
   }
 
-  /** The supervisor tree of this node: the `/tree` JSON of DESIGN §4. */
+  /** The supervisor tree of this node: the `/tree` JSON (a contract: README, docs/architecture.md). */
   tree(): TreeSnapshot {
     const local = [...this.host.topLevel].map((c) => snapshotCell(c, c.path.slice(1), this.clock.now()));
     const remote = [...this.remoteTop].map((h) => snapshotCell(h, h.path.slice(1), this.clock.now()));
