@@ -53,6 +53,8 @@ export interface Carrier {
   send(batch: Uint8Array, written?: () => void): boolean;
   /** Bytes handed over and not written yet (0 for carriers that never hold any back). */
   readonly bufferedAmount: number;
+  /** The batch just handed over holds an ask or a request: an answer will follow (a carrier may wait for it). */
+  answerExpected?(): void;
 }
 
 /** What the side that owns an endpoint does with the frames the endpoint does not answer itself. */
@@ -121,6 +123,8 @@ export class Endpoint implements AskReplyTo {
   private carrier: Carrier | undefined;
   private readonly batch: BatchWriter;
   private flushQueued = false;
+  /** This turn's batch holds an ask or a request (the carrier is told once it is sent). */
+  private awaits = false;
   private readonly queue: Uint8Array[] = [];
   /** Frames in each queued batch (same order as `queue`), counted out when handed over. */
   private readonly queueFrames: number[] = [];
@@ -190,6 +194,7 @@ export class Endpoint implements AskReplyTo {
       const wire = this.nextAsk++;
       this.append([ASK, thread, id, env.msg, env.priority, sender, wire]);
       this.asks.add(wire, env.replyTo!, env.ask);
+      this.awaits = true;
     }
     return true;
   }
@@ -203,6 +208,7 @@ export class Endpoint implements AskReplyTo {
     if (env.ask !== 0) {
       wire = this.nextAsk++;
       this.asks.add(wire, env.replyTo!, env.ask);
+      this.awaits = true;
     }
     this.append([FORWARD, target, env.msg, env.priority, sender, wire]);
     return true;
@@ -236,6 +242,7 @@ export class Endpoint implements AskReplyTo {
     return new Promise((resolve) => {
       this.requests.set(req, resolve);
       this.append([REQ, thread, id, req, payload]);
+      this.awaits = true;
     });
   }
 
@@ -300,11 +307,14 @@ export class Endpoint implements AskReplyTo {
     if (this.batch.empty || this.closed) return;
     const frames = this.batch.frames;
     const data = this.batch.take();
+    const awaits = this.awaits;
+    this.awaits = false;
     const carrier = this.carrier;
     // the common case: nothing waits and the carrier keeps up
     if (carrier !== undefined && this.queue.length === 0 && carrier.bufferedAmount < this.highWaterBytes && carrier.send(data)) {
       this.traffic.bytesOut += data.byteLength;
       this.traffic.framesOut += frames;
+      if (awaits) carrier.answerExpected?.();
       return;
     }
     this.queue.push(data);

@@ -7,6 +7,6 @@ export { CODEC_DEFAULTS } from './codec.js';
 export type { Member, MemberEvent, MemberState } from './membership.js';
 export { NODE_LINK_DEFAULTS, PROTOCOL_VERSION } from './node-link.js';
 export type { HandshakeRefusal } from './node-link.js';
-export { LOW_LATENCY_DEFAULTS } from './spinner.js';
-export { lowLatencyStats } from './peer-routes.js';
+export { LOW_LATENCY_DEFAULTS, ASK_POLL_DEFAULTS } from './spinner.js';
+export { askPollStats, lowLatencyStats } from './peer-routes.js';
 export type { LowLatencyOption, LowLatencyOptions, LowLatencyStats } from './spinner.js';

@@ -138,8 +138,19 @@ export class PeerRoutes implements Routes, RouteFinder {
   }
 }
 
-/** This thread's low-latency counters (over its live links), or undefined when the mode is off. */
+/** This thread's low-latency (ring mode) counters over its live links, or undefined when the mode is off. */
 export function lowLatencyStats(host: Host): LowLatencyStats | undefined {
-  const routes = host.routes;
-  return routes instanceof PeerRoutes ? routes.spinner?.snapshot() : undefined;
+  const spinner = host.routes instanceof PeerRoutes ? host.routes.spinner : undefined;
+  return spinner?.mode === 'ring' ? spinner.snapshot() : undefined;
+}
+
+/**
+ * This thread's answer polling (port mode, `askPollMicros`): polls started after an ask and
+ * how many caught the answer; undefined when it is off (`askPollMicros: 0`, or the ring mode).
+ */
+export function askPollStats(host: Host): { polls: number; hits: number } | undefined {
+  const spinner = host.routes instanceof PeerRoutes ? host.routes.spinner : undefined;
+  if (spinner?.mode !== 'port') return undefined;
+  const { spins, hits } = spinner.snapshot();
+  return { polls: spins, hits };
 }

@@ -1,18 +1,23 @@
 /**
- * Spinner: the low-latency mode of one thread — spin briefly before parking.
+ * Spinner: a thread waits for an answer by polling for a short while before it parks.
  *
- * Owns: the option (`lowLatency`, off by default), the lanes of this thread's links, and the
- * spin: once the thread has sent something (so an answer may come) and its microtasks have settled,
- * it flushes every link and busy-polls every inbound ring for up to `spinMicros`; a record
- * that arrives is read and dispatched right there, so two threads in a conversation answer
- * each other without a single event-loop wake-up (~45–100 µs each here, docs/architecture.md § Facts).
+ * Two modes. **port** (the default, `askPollMicros`): after this thread sent an ask or a
+ * request to another thread, and its microtasks have settled, it polls that link's
+ * MessagePort (`receiveMessageOnPort`) for up to `askPollMicros`; an answer that comes is
+ * dispatched right there. Parking in the event loop and being woken again costs a thread
+ * ~40–50 µs on these machines across cores (docs/architecture.md § Facts); an answer taken
+ * while still running costs none of it. **ring** (`lowLatency`, off by default): batches go
+ * through a shared ring per pair of threads beside the port (low-latency-lane.ts), and after
+ * every send the thread polls every inbound ring for up to `spinMicros`, so two threads in a
+ * conversation answer each other without a single wake-up.
  * Bounds (the event loop is never starved): no spin while the dispatcher has work or yields;
  * no spin once spinning and dispatching have gone on for `burstMs` without the event loop
  * getting a turn (a `setImmediate` marks that turn), so timers, I/O and the watchdog's
  * progress tick still run; each spin ends after `spinMicros` (and within the burst) whatever
  * happens on the peer.
- * Cost: a spinning thread burns its core while it waits — up to `spinMicros` after each
- * exchange, and all the time during a sustained conversation.
+ * Cost: a polling thread burns its core while it waits — at most the poll window after each
+ * exchange (an answer usually comes within a few µs), all the time during a sustained ring
+ * conversation; polls that keep missing (a slow actor) stop until one pays again.
  * Does not own: the rings (transport/spin-ring.ts) or the link protocol (low-latency-lane.ts).
  * Time: busy-wait bounds read real time (`monotonicNow`), whatever clock the host runs on.
  * Threads: one spinner per thread (its routes hold it); both threads of a link must run the
@@ -21,8 +26,19 @@
 import type { Dispatcher } from '../actors/dispatcher.js';
 import { monotonicNow } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
-import type { LowLatencyLane } from './low-latency-lane.js';
 import { ringCapacity } from './spin-ring.js';
+
+/** Something a spinner polls: a link's inbound ring (low-latency-lane.ts) or its port (thread-peer.ts). */
+export interface Pollable {
+  /** This thread is (or stopped) polling: a ring producer may skip its doorbell meanwhile. */
+  setAwake(awake: boolean): void;
+  /** True when something arrived (a port poll takes it off the port, to be drained). */
+  hasData(): boolean;
+  /** Dispatches what arrived; true if there was anything. */
+  drain(fromLoop: boolean): boolean;
+  /** Ring counters (lanes only). */
+  readonly stats?: { ringBatches: number; portBatches: number; doorbells: number };
+}
 
 /** Tuning of the low-latency mode; every field optional. */
 export interface LowLatencyOptions {
@@ -43,6 +59,9 @@ export const LOW_LATENCY_DEFAULTS = {
   burstMs: 1,
 } as const;
 
+/** The default mode: poll the port for an answer this long after sending an ask, µs (0: never). */
+export const ASK_POLL_DEFAULTS = { askPollMicros: 50 } as const;
+
 /** Microtask hops with nothing to do before a spin starts (lets short promise chains settle and send first). */
 const QUIET_HOPS = 4;
 /** Microtask hops waiting for the dispatcher before giving the spin up (it yields through the event loop). */
@@ -61,12 +80,24 @@ const PROBE_EVERY = 32;
 const POLLS_PER_CLOCK_READ = 32;
 
 /**
- * The spinner for `option` (undefined when the mode is off). Throws `ERR_INVALID_ARGUMENT`
- * (with `field`) for a bad option. `flushAll` sends what every link of the thread has
- * batched, before the thread waits for answers.
+ * The spinner of a thread: ring mode with `lowLatency`, else port mode with `askPollMicros`
+ * (default 20), else none (`askPollMicros: 0`). Throws `ERR_INVALID_ARGUMENT` (with `field`)
+ * for a bad option. `flushAll` sends what every link of the thread has batched, before the
+ * thread waits for answers.
  */
-export function lowLatencySpinner(dispatcher: Dispatcher, option: LowLatencyOption | undefined, flushAll: () => void): Spinner | undefined {
-  if (option === undefined || option === false) return undefined;
+export function threadSpinner(
+  dispatcher: Dispatcher,
+  options: { lowLatency?: LowLatencyOption; askPollMicros?: number },
+  flushAll: () => void,
+): Spinner | undefined {
+  const option = options.lowLatency;
+  if (option === undefined || option === false) {
+    const micros = options.askPollMicros ?? ASK_POLL_DEFAULTS.askPollMicros;
+    if (typeof micros !== 'number' || !Number.isFinite(micros) || micros < 0) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'askPollMicros must be a number ≥ 0', { field: 'askPollMicros' });
+    }
+    return micros === 0 ? undefined : new Spinner(dispatcher, flushAll, 'port', micros, 0, LOW_LATENCY_DEFAULTS.burstMs);
+  }
   const o = option === true ? {} : option;
   const num = (field: keyof LowLatencyOptions, min: number): number => {
     const v = o[field] ?? LOW_LATENCY_DEFAULTS[field];
@@ -75,7 +106,7 @@ export function lowLatencySpinner(dispatcher: Dispatcher, option: LowLatencyOpti
     }
     return v;
   };
-  return new Spinner(dispatcher, flushAll, num('spinMicros', 0), ringCapacity(num('ringBytes', 0)), num('burstMs', 0));
+  return new Spinner(dispatcher, flushAll, 'ring', num('spinMicros', 0), ringCapacity(num('ringBytes', 0)), num('burstMs', 0));
 }
 
 /** What the mode did on one thread: batches by path, doorbells posted, spins and how many caught data. */
@@ -89,8 +120,8 @@ export interface LowLatencyStats {
 
 
 export class Spinner {
-  /** Live lanes: their inbound rings are polled. */
-  private lanes: LowLatencyLane[] = [];
+  /** What is polled: the live lanes (ring mode), or the links' ports (port mode). */
+  private lanes: Pollable[] = [];
   private queued = false;
   private flushing = false;
   private quiet = 0;
@@ -106,6 +137,8 @@ export class Spinner {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly flushAll: () => void,
+    /** `ring`: links use shared rings (lowLatency); `port`: links poll their ports after an ask. */
+    readonly mode: 'ring' | 'port',
     readonly spinMicros: number,
     readonly ringBytes: number,
     readonly burstMs: number,
@@ -113,20 +146,21 @@ export class Spinner {
     this.spinMs = spinMicros / 1000;
   }
 
-  /** A lane whose inbound ring is live: polled from now on. */
-  attach(lane: LowLatencyLane): void {
+  /** Something to poll from now on (a lane whose inbound ring is live, a link's port). */
+  attach(lane: Pollable): void {
     if (!this.lanes.includes(lane)) this.lanes = [...this.lanes, lane];
   }
 
-  /** A closed lane: never polled again. */
-  detach(lane: LowLatencyLane): void {
+  /** A closed lane or port: never polled again. */
+  detach(lane: Pollable): void {
     this.lanes = this.lanes.filter((l) => l !== lane);
   }
 
   /**
-   * This thread sent something: spin once its microtasks have settled, if spinning has paid
-   * off lately. (Receiving alone does not: a thread that is only told things would spin after
-   * every batch of a flood, competing with the sender for the cores.)
+   * This thread sent something an answer may follow (ring mode: anything; port mode: an ask
+   * or a request): spin once its microtasks have settled, if spinning has paid off lately.
+   * (Receiving alone does not: a thread that is only told things would spin after every
+   * batch of a flood, competing with the sender for the cores.)
    */
   request(): void {
     if (this.flushing || this.lanes.length === 0) return;
@@ -193,6 +227,7 @@ export class Spinner {
   snapshot(): LowLatencyStats {
     const s: LowLatencyStats = { ringBatches: 0, portBatches: 0, doorbells: 0, spins: this.spins, hits: this.hits };
     for (const lane of this.lanes) {
+      if (lane.stats === undefined) continue;
       s.ringBatches += lane.stats.ringBatches;
       s.portBatches += lane.stats.portBatches;
       s.doorbells += lane.stats.doorbells;

@@ -20,14 +20,14 @@ import type { SystemEvent } from '../actors/events.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import type { Host } from '../actors/host.js';
 import type { Envelope } from '../actors/mailbox.js';
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Codec } from './codec.js';
 import { Endpoint, type Carrier, type FrameHandler } from './endpoint.js';
 import type { Heartbeat, ReqPayload, ResPayload, SysPayload } from './frames.js';
 import { LinkTarget } from './link-target.js';
 import { HeldWatches, type Peer, type PlacedChild } from './peer.js';
 import { LowLatencyLane, postBatch, type LaneOwner } from './low-latency-lane.js';
-import type { Spinner } from './spinner.js';
+import type { Pollable, Spinner } from './spinner.js';
 import type { PeerRoutes } from './peer-routes.js';
 
 /** Where thread 0 puts what its workers report. */
@@ -175,18 +175,21 @@ export async function lifecycleRequest(host: Host, id: number, p: ReqPayload): P
  * link never keeps a thread alive on its own.
  */
 export class PortCarrier implements Carrier {
-  /** The low-latency path, when the mode is on for this thread. */
+  /** The low-latency path, when the ring mode is on for this thread. */
   readonly lane: LowLatencyLane | undefined;
+  /** The port, polled for answers after an ask (port mode). */
+  private readonly poll: PortPoll | undefined;
   readonly bufferedAmount = 0;
 
   constructor(
     private readonly port: MessagePort,
     owner: LaneOwner,
-    spinner: Spinner | undefined,
+    private readonly spinner: Spinner | undefined,
   ) {
-    const lane = (this.lane = spinner === undefined ? undefined : new LowLatencyLane(owner, port, spinner, spinner.ringBytes));
+    const lane = (this.lane = spinner?.mode === 'ring' ? new LowLatencyLane(owner, port, spinner, spinner.ringBytes) : undefined);
     if (lane !== undefined) port.on('message', (data: unknown) => lane.onPortMessage(data));
     else port.on('message', (data: Uint8Array) => owner.receiveBatch(data, true));
+    if (spinner?.mode === 'port') spinner.attach((this.poll = new PortPoll(port, owner)));
     port.unref();
   }
 
@@ -196,8 +199,44 @@ export class PortCarrier implements Carrier {
     return true;
   }
 
+  answerExpected(): void {
+    if (this.poll !== undefined) this.spinner!.request();
+  }
+
   close(): void {
     this.lane?.close();
+    if (this.poll !== undefined) this.spinner!.detach(this.poll);
     this.port.close();
+  }
+}
+
+/**
+ * A link's port as the spinner polls it (port mode): a batch taken off the port while polling
+ * (`receiveMessageOnPort`, in port order; no 'message' event follows for it) is dispatched
+ * when the spin ends.
+ */
+class PortPoll implements Pollable {
+  private taken: Uint8Array[] = [];
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly owner: LaneOwner,
+  ) {}
+
+  setAwake(): void {}
+
+  hasData(): boolean {
+    const m = receiveMessageOnPort(this.port);
+    if (m === undefined) return false;
+    this.taken.push(m.message as Uint8Array);
+    return true;
+  }
+
+  drain(fromLoop: boolean): boolean {
+    if (this.taken.length === 0) return false;
+    const batches = this.taken;
+    this.taken = [];
+    for (const b of batches) this.owner.receiveBatch(b, fromLoop);
+    return true;
   }
 }

@@ -62,6 +62,7 @@ export function planNode(config: EffectiveConfig, clock: Clock, console?: AlertC
     watchdogMs: config.watchdogMs,
     maxMessageBytes: config.maxMessageBytes,
     spareThreads: config.spareThreads,
+    askPollMicros: config.askPollMicros,
     ...(config.lowLatency !== undefined ? { lowLatency: config.lowLatency } : {}),
     ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
     health: config.health,

@@ -14,6 +14,7 @@ import { HEALTH_DEFAULTS } from '../observability/health.js';
 import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import { OBSERVABILITY_DEFAULTS } from '../observability/observability.js';
 import { THREAD_DEFAULTS } from '../threads/thread-options.js';
+import { ASK_POLL_DEFAULTS } from '../../transport/spinner.js';
 import type { NodeConfig } from './node-config.js';
 
 export const CONFIG_DEFAULTS = {
@@ -47,6 +48,7 @@ export function configDefaults(hasApp: boolean): NodeConfig {
     watchdogMs: THREAD_DEFAULTS.watchdogMs,
     maxMessageBytes: THREAD_DEFAULTS.maxMessageBytes,
     spareThreads: THREAD_DEFAULTS.spareThreads,
+    askPollMicros: ASK_POLL_DEFAULTS.askPollMicros,
     health: { ...HEALTH_DEFAULTS, ...PHI_DEFAULTS },
     cluster: {
       heartbeatMs: CLUSTER_DEFAULTS.heartbeatMs,

@@ -71,6 +71,7 @@ export interface NodeConfig {
   maxMessageBytes?: number;
   spareThreads?: number;
   lowLatency?: LowLatencyOption;
+  askPollMicros?: number;
   resourceLimits?: ResourceLimits;
   health?: HealthOptions;
   cluster?: ClusterTuning;
@@ -103,6 +104,7 @@ export type EffectiveConfig = NodeConfig &
       | 'watchdogMs'
       | 'maxMessageBytes'
       | 'spareThreads'
+      | 'askPollMicros'
       | 'health'
       | 'cluster'
       | 'rateLimits'
@@ -153,6 +155,7 @@ export const CONFIG_FIELDS: readonly FieldInfo[] = [
   { field: 'watchdogMs', flag: 'watchdog-ms', env: 'APIARY_WATCHDOG_MS', kind: 'number' },
   { field: 'maxMessageBytes', env: 'APIARY_MAX_MESSAGE_BYTES', kind: 'number' },
   { field: 'spareThreads', flag: 'spare-threads', env: 'APIARY_SPARE_THREADS', kind: 'number' },
+  { field: 'askPollMicros', flag: 'ask-poll-micros', env: 'APIARY_ASK_POLL_MICROS', kind: 'number' },
   { field: 'watchConfig', env: 'APIARY_WATCH_CONFIG', kind: 'boolean' },
   { field: 'demo.faultRate', env: 'APIARY_DEMO_FAULT_RATE', kind: 'number' },
   { field: 'demo.apiErrorRate', env: 'APIARY_DEMO_API_ERROR_RATE', kind: 'number' },

@@ -220,6 +220,7 @@ function build(z: typeof Zod) {
     maxMessageBytes: int(1).optional(),
     spareThreads: int(0).optional(),
     lowLatency: lowLatency().optional(),
+    askPollMicros: atLeast(0).optional(),
     resourceLimits: resourceLimits().optional(),
     rateLimits: record(rateLimit()).optional(),
     degradation: record(degradation()).optional(),

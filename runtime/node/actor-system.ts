@@ -29,7 +29,7 @@ import type { ChildHandle } from '../../actors/child-handle.js';
 import { formatAddress } from '../../actors/address.js';
 import { errorFrom } from '../../transport/frames.js';
 import { PeerRoutes } from '../../transport/peer-routes.js';
-import { lowLatencySpinner } from '../../transport/spinner.js';
+import { threadSpinner } from '../../transport/spinner.js';
 import { RemoteChild } from './remote-child.js';
 import { ThreadPlacement } from '../threads/thread-placement.js';
 import { NodePlacement } from '../cluster/node-placement.js';
@@ -150,7 +150,7 @@ export class ActorSystem {
     const hasThreads = (options.threads ?? 0) > 0;
     let cluster: Cluster | undefined;
     const spinner = hasThreads
-      ? lowLatencySpinner(host.dispatcher, options.lowLatency, () => {
+      ? threadSpinner(host.dispatcher, options, () => {
           for (const p of routes.threadPeers()) p.endpoint.flush();
         })
       : undefined;

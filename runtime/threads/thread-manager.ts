@@ -367,6 +367,7 @@ export class ThreadManager {
       throughput: this.host.dispatcher.throughput,
       turnBudget: this.host.dispatcher.turnBudget,
       lowLatency: this.options.lowLatency,
+      askPollMicros: this.options.askPollMicros,
     };
     const worker = this.spares.take();
     const message: BootMessage = { apiaryBoot: boot };

@@ -19,7 +19,7 @@ import type { ExitReason } from '../../actors/exit-reason.js';
 import { Host } from '../../actors/host.js';
 import { stopWithin } from '../../actors/shutdown.js';
 import { snapshotCell } from '../../supervisor/tree.js';
-import { lowLatencySpinner, type LowLatencyOption } from '../../transport/spinner.js';
+import { threadSpinner, type LowLatencyOption } from '../../transport/spinner.js';
 import { PeerRoutes } from '../../transport/peer-routes.js';
 import { ThreadPeer } from '../../transport/thread-peer.js';
 import { threadCodec } from './thread-codec.js';
@@ -52,6 +52,7 @@ export interface WorkerBoot {
   throughput?: number;
   turnBudget?: number;
   lowLatency?: LowLatencyOption;
+  askPollMicros?: number;
 }
 
 /** Phase two: says "loaded", then waits for the first message, this worker's identity. */
@@ -87,7 +88,7 @@ const host = new Host({
   throughput: boot.throughput,
   turnBudget: boot.turnBudget,
   connect: (h) => {
-    const spinner = lowLatencySpinner(h.dispatcher, boot.lowLatency, () => {
+    const spinner = threadSpinner(h.dispatcher, boot, () => {
       for (const p of routes.threadPeers()) p.endpoint.flush();
     });
     routes = new PeerRoutes(h, { spinner });

@@ -5,13 +5,11 @@
  * Real worker threads and a real WebSocket on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActorSystem as ActorSystemType } from '../../dist/index.js';
-
-const { ActorSystem } = await import('../../dist/index.js');
-const { Sink, Relay } = (await import('../fixtures/cluster-agents.mjs')) as { Sink: never; Relay: never };
+import { ActorSystem } from '../../dist/index.js';
+import { Relay, Sink } from '../fixtures/cluster-agents.mjs';
 
 const secret = new TextEncoder().encode('two systems, one process, one secret');
-const systems: ActorSystemType[] = [];
+const systems: ActorSystem[] = [];
 
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((s) => s.stop()));
@@ -25,7 +23,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-function upIn(system: ActorSystemType, node: string): boolean {
+function upIn(system: ActorSystem, node: string): boolean {
   return system.members().some((m) => m.node === node && m.state === 'up');
 }
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Host } from '../../actors/host.js';
 import { RealClock } from '../../actors/foundation/clock.js';
 import { capacityOf, createRingBuffer, ringCapacity, ringEnds } from '../../transport/spin-ring.js';
-import { lowLatencySpinner } from '../../transport/spinner.js';
+import { threadSpinner } from '../../transport/spinner.js';
 import { LowLatencyLane, type LaneOwner } from '../../transport/low-latency-lane.js';
 
 /** `n` bytes counting up from `seed`, so a misplaced byte shows. */
@@ -118,7 +118,7 @@ describe('SpinRing', () => {
 /** A lane end on its own host (thread index `thread`), collecting what it receives. */
 function end(thread: number, port: MessagePort, ringBytes: number) {
   const host = new Host({ node: 'n', incarnation: 1, thread, clock: new RealClock() });
-  const spinner = lowLatencySpinner(host.dispatcher, { ringBytes, spinMicros: 0 }, () => {})!;
+  const spinner = threadSpinner(host.dispatcher, { lowLatency: { ringBytes, spinMicros: 0 } }, () => {})!;
   const got: Uint8Array[] = [];
   const owner: LaneOwner = { thread, peer: 1 - thread, receiveBatch: (data) => void got.push(data), failed: () => {} };
   const lane = new LowLatencyLane(owner, port, spinner, spinner.ringBytes);
