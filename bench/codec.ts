@@ -1,11 +1,14 @@
 /**
  * `codec`: encode + decode of a typical agent message (~1 KiB nested object: a tool call
- * with arguments, a short history and metadata) with apiary's codec (transport/codec.ts:
- * msgpackr plus the plain-data check), beside `raw`, V8's JSON.stringify + JSON.parse
- * (what a runtime without a binary codec would do). Rows: one round (encode + decode)
- * per message, as msg/s; the p50/p99 are per-message round times.
+ * with arguments, a short history and metadata) as it crosses a link, beside `raw`, V8's
+ * JSON.stringify + JSON.parse (what a runtime without a binary codec would do).
+ * - `apiary`: a thread link — the plain-data check, the frame appended to a batch by one
+ *   link end's codec and the batch decoded by the other end's (msgpackr with record
+ *   structures learnt along the link, transport/codec.ts);
+ * - variant `node`: a node link — no record structures, decoded within the untrusted budget.
+ * Rows: one round (encode + decode) per message, as msg/s; the p50/p99 are per-message round times.
  */
-import { Codec, assertPlainData } from '../transport/codec.js';
+import { BatchWriter, Codec, assertPlainData } from '../transport/codec.js';
 import { Latency, throughput, throughputRow, type BenchRow, type ScenarioResult } from './stats.js';
 
 export interface CodecOptions {
@@ -35,24 +38,36 @@ export function agentMessage(i: number): unknown {
   };
 }
 
+/** One message across a link: checked, appended to a batch by one end, the batch decoded by the other. */
+function linkRound(records: 'sequential' | 'none'): (m: unknown) => unknown {
+  const sender = new Codec({ records });
+  const receiver = new Codec({ records });
+  const batch = new BatchWriter(4096);
+  return (m) => {
+    assertPlainData(m);
+    sender.append(batch, m);
+    const bytes = batch.take();
+    return records === 'none' ? receiver.decodeUntrusted(bytes)[0] : receiver.decodeBatch(bytes)[0];
+  };
+}
+
 export async function codec(options: CodecOptions): Promise<ScenarioResult> {
-  const c = new Codec();
   const msgs = Array.from({ length: 64 }, (_, i) => agentMessage(i));
-  const bytes = c.encode(msgs[0]).byteLength;
-  const systems: [string, (m: unknown) => unknown][] = [
-    ['raw', (m) => JSON.parse(JSON.stringify(m))],
-    [
-      'apiary',
-      (m) => {
-        assertPlainData(m);
-        return c.decode(c.encode(m));
-      },
-    ],
+  const bytes = new Codec().encode(msgs[0]).byteLength;
+  const recordBytes = (() => {
+    const c = new Codec({ records: 'sequential' });
+    c.encode(msgs[0]);
+    return c.encode(msgs[1]).byteLength;
+  })();
+  const systems: [string, string | undefined, (m: unknown) => unknown][] = [
+    ['raw', undefined, (m) => JSON.parse(JSON.stringify(m))],
+    ['apiary', undefined, linkRound('sequential')],
+    ['apiary', 'node', linkRound('none')],
   ];
   const rows: BenchRow[] = [];
-  for (const [system, round] of systems) {
+  for (const [system, variant, round] of systems) {
     const n = options.iterations;
-    const rate = await throughput(`codec ${system}`, n, 5, async () => {
+    const rate = await throughput(`codec ${system}${variant ? ` ${variant}` : ''}`, n, 5, async () => {
       for (let i = 0; i < n; i++) round(msgs[i & 63]);
     });
     const lat = new Latency();
@@ -61,7 +76,16 @@ export async function codec(options: CodecOptions): Promise<ScenarioResult> {
       round(msgs[i & 63]);
       lat.recordMs(performance.now() - t0);
     }
-    rows.push(...lat.rows('codec', system), throughputRow('codec', system, rate));
+    rows.push(...lat.rows('codec', system, variant), throughputRow('codec', system, rate, variant));
   }
-  return { rows, notes: [{ scenario: 'codec', system: 'apiary', note: `message is ${bytes} bytes as msgpack; raw = JSON.stringify + JSON.parse` }] };
+  return {
+    rows,
+    notes: [
+      {
+        scenario: 'codec',
+        system: 'apiary',
+        note: `message is ${bytes} bytes as msgpack (${recordBytes} once its record structures are known on the link); raw = JSON.stringify + JSON.parse`,
+      },
+    ],
+  };
 }

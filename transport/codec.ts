@@ -17,7 +17,7 @@
  * frames are untrusted, and msgpackr compiles a reader for each record shape.
  * Threads: one codec per link end, used on its thread only.
  */
-import { addExtension, Packr, Unpackr } from 'msgpackr';
+import { addExtension, Packr, RESET_BUFFER_MODE, Unpackr } from 'msgpackr';
 import { ActorRef } from '../actors/actor-ref.js';
 import type { Address } from '../actors/address.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
@@ -132,13 +132,15 @@ export class Codec {
   }
 
   /**
-   * Packs into msgpackr's scratch buffer (valid until the next pack) and checks the size cap.
+   * Packs into msgpackr's scratch buffer and checks the size cap. The bytes are valid until the
+   * next pack (`RESET_BUFFER_MODE`: every pack reuses the same region, so msgpackr does not
+   * allocate a fresh 8 KiB buffer every few messages); callers copy them out at once.
    * A failed or refused pack makes a sequential encoder start over (see the header).
    */
   private packChecked(value: unknown): Uint8Array {
     let packed: Uint8Array;
     try {
-      packed = this.packr.pack(value);
+      packed = this.packr.pack(value, RESET_BUFFER_MODE);
     } catch (err) {
       if (this.sequential) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
