@@ -441,7 +441,7 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
       env.replyTo!.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_FAILED, `${this.path} failed handling this message`, { cause: err }));
     }
     const reason = errorReason(err);
-    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    if (this.host.observed) this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
     this.exited(reason, true);
   }
 
@@ -494,7 +494,8 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
             this.parentDutyFailed(err);
             return;
           }
-          this.step(out, NOTHING, (err) => this.parentDutyFailed(err));
+          // a duty done at once (the common case) needs no continuation
+          if (isThenable(out)) this.step(out, NOTHING, (err) => this.parentDutyFailed(err));
         } else if (msg.kind === 'child-exit') {
           void msg.cell.terminate(msg.reason);
         } else {
@@ -507,7 +508,7 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
 
   private parentDutyFailed(err: unknown): void {
     const reason = errorReason(err);
-    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    if (this.host.observed) this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
     this.exited(reason, false);
   }
 
@@ -645,6 +646,21 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
     return true;
   }
 
+  /**
+   * Readies a restart at once if nothing could make a restart-stop wait — no message in
+   * flight, no queued system message, no children, no `beforeRestart` hook — and returns
+   * true (the instance is dropped, the cell is `restarting`, its mailbox intact); otherwise
+   * does nothing and returns false (use {@link prepareRestart}).
+   */
+  prepareRestartNow(_reason: ExitReason): boolean {
+    if (this.state === 'dead') return false;
+    if (this.busy || (this.mb?.systemSize ?? 0) > 0 || (this.extras?.children?.size ?? 0) > 0) return false;
+    if (typeof this.current?.beforeRestart === 'function') return false;
+    this.dropInstance();
+    this.transition('restarting');
+    return true;
+  }
+
   /** Graceful final stop: after the current message, stop children, run `stopping`, die. */
   terminate(reason: ExitReason): Promise<ExitReason> {
     return new Promise((resolve) => this.enqueueSystem({ kind: 'stop', reason, done: resolve }));
@@ -686,7 +702,7 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
   exitNow(reason: ExitReason): void {
     if (this.state === 'dead') return;
     const interrupted = this.abandonInstance();
-    this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
+    if (this.host.observed) this.host.emit({ type: 'failed', path: this.path, reason, at: this.host.clock.now() });
     if (interrupted?.kind === 'stop') {
       // it was being stopped anyway: the kill just ends the wait
       this.finalize(reason);

@@ -32,6 +32,11 @@ export interface ChildHandle extends Stoppable {
   resume(): void;
   /** Stops at once when nothing could make a graceful stop wait; false otherwise. */
   terminateNow(reason: ExitReason): boolean;
+  /**
+   * Readies a restart at once (the instance dropped, status `restarting`) when nothing could
+   * make the restart-stop wait; false otherwise (use `prepareRestart`).
+   */
+  prepareRestartNow(reason: ExitReason): boolean;
   /** Marks the child dead for good without a graceful stop (after a failed start). */
   finalize(reason: ExitReason): void;
 }

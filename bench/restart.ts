@@ -23,6 +23,17 @@ import { notInstalled, peerInstalled } from './peers/load.js';
 import { nactCrasher } from './peers/nact.js';
 import { Latency, type BenchRow, type ScenarioResult } from './stats.js';
 
+/**
+ * Restarts before the measured ones: both systems' restart paths are JIT-compiled by then
+ * (a few hundred restarts in, apiary's p50 is still twice its steady state; nact's ~1.5×).
+ */
+function warmUp(n: number): number {
+  return Math.min(2000, n);
+}
+
+/** Rounds the in-thread samples are split into, systems alternating. */
+const ROUNDS = 20;
+
 export interface RestartOptions {
   /** In-thread crash → answer samples. */
   inThread: number;
@@ -42,36 +53,58 @@ async function childRef(sup: SupervisorRef): Promise<ActorRef<unknown, unknown>>
   return child.ref as ActorRef<unknown, unknown>;
 }
 
-async function inThread(n: number): Promise<Latency> {
-  const system = new ActorSystem();
-  try {
-    const ref = await childRef(await system.spawn(crasherTree(0)));
-    const lat = new Latency();
-    for (let i = -Math.min(100, n / 10); i < n; i++) {
-      const t0 = performance.now();
-      ref.tell('crash');
-      await ref.ask(i); // the cell outlives restarts: the ask waits in the mailbox for the new instance
-      if (i >= 0) lat.recordMs(performance.now() - t0);
-    }
-    return lat;
-  } finally {
-    await system.stop();
-  }
+/** One crash → answer cycle of some system, repeatable. */
+interface Crasher {
+  cycle(i: number): Promise<unknown>;
+  stop(): Promise<void>;
 }
 
-async function nactRestart(n: number): Promise<Latency> {
+async function apiaryCrasher(): Promise<Crasher> {
+  const system = new ActorSystem();
+  const ref = await childRef(await system.spawn(crasherTree(0)));
+  return {
+    cycle: (i) => {
+      ref.tell('crash');
+      return ref.ask(i); // the cell outlives restarts: the ask waits in the mailbox for the new instance
+    },
+    stop: () => system.stop(),
+  };
+}
+
+function nactCrasherSubject(): Crasher {
   const nact = nactCrasher();
-  try {
-    const lat = new Latency();
-    for (let i = -Math.min(100, n / 10); i < n; i++) {
-      const t0 = performance.now();
+  return {
+    cycle: (i) => {
       nact.crash();
-      await nact.ask(i);
-      if (i >= 0) lat.recordMs(performance.now() - t0);
+      return nact.ask(i);
+    },
+    stop: async () => nact.stop(),
+  };
+}
+
+/**
+ * In-thread restart latency of each system: warmed up, then measured in alternating rounds
+ * (as the cross-thread ping-pong is), so each system sees the same machine and neither
+ * benefits from running first or last.
+ */
+async function inThread(n: number, systems: [string, Crasher][]): Promise<BenchRow[]> {
+  const lat = systems.map(() => new Latency());
+  try {
+    for (const [, c] of systems) for (let i = 0; i < warmUp(n); i++) await c.cycle(i);
+    const perRound = Math.max(1, Math.round(n / ROUNDS));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let s = 0; s < systems.length; s++) {
+        const c = systems[s]![1];
+        for (let i = 0; i < perRound; i++) {
+          const t0 = performance.now();
+          await c.cycle(i);
+          lat[s]!.recordMs(performance.now() - t0);
+        }
+      }
     }
-    return lat;
+    return systems.flatMap(([name], s) => lat[s]!.rows('restart', name));
   } finally {
-    nact.stop();
+    for (const [, c] of systems) await c.stop();
   }
 }
 
@@ -118,9 +151,9 @@ async function workerStart(n: number, lat: Latency): Promise<void> {
 }
 
 export async function restart(options: RestartOptions): Promise<ScenarioResult> {
-  const rows: BenchRow[] = (await inThread(options.inThread)).rows('restart', 'apiary');
   const nact = peerInstalled('nact');
-  if (nact) rows.push(...(await nactRestart(options.inThread)).rows('restart', 'nact'));
+  const systems: [string, Crasher][] = [['apiary', await apiaryCrasher()], ...(nact ? [['nact', nactCrasherSubject()] as [string, Crasher]] : [])];
+  const rows: BenchRow[] = await inThread(options.inThread, systems);
   // alternate the two thread measurements so both see the same machine
   const raw = new Latency();
   const crash = new Latency();

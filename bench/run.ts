@@ -52,7 +52,7 @@ const GROUPS: Record<string, Group> = {
     }),
   },
   spawn: { scenarios: ['spawn'], run: (q) => spawn({ actors: q ? 100_000 : 1_000_000, peerActors: q ? 2000 : 10_000 }) },
-  restart: { scenarios: ['restart'], run: (q) => restart({ inThread: q ? 200 : 2000, threadCrashes: q ? 3 : 10 }) },
+  restart: { scenarios: ['restart'], run: (q) => restart({ inThread: q ? 500 : 5000, threadCrashes: q ? 3 : 10 }) },
   'ask-under-load': { scenarios: ['ask-under-load'], run: (q) => askUnderLoad({ asks: q ? 300 : 2000 }) },
   codec: { scenarios: ['codec'], run: (q) => codec({ iterations: q ? 2000 : 20_000 }) },
 };

@@ -3,7 +3,6 @@
  * pure function over a log of restart times (the rule, stated once), and as the window a
  * supervisor keeps (the same rule in O(1) per restart, however large `intensity` is).
  */
-import { Deque } from '../actors/foundation/deque.js';
 
 /** A restart at `t` still counts at `now` while `now <= t + period` (OTP's `add_restart/3`). */
 export function stillCounts(t: number, now: number, period: number): boolean {
@@ -29,17 +28,37 @@ export function recordRestart(
  * The restarts of one supervisor's current window, oldest first: recording one drops those
  * that no longer count from the front (restart times only grow), so a restart costs O(1)
  * amortized where rebuilding the log cost O(restarts in the window). Holds at most
- * `intensity + 1` times. Owned by its supervisor (state lives in the actor that owns it).
+ * `intensity + 1` times, in a ring of doubles (a JS array would box each time as a heap
+ * number kept for a whole period: promoted garbage at a high restart rate). Owned by its
+ * supervisor (state lives in the actor that owns it).
  */
 export class RestartWindow {
-  private readonly times = new Deque<number>(8);
+  private times = new Float64Array(8);
+  private head = 0;
+  private size = 0;
 
   /** Records a restart at `now`; true when more than `intensity` now fall within `period`. */
   record(now: number, intensity: number, period: number): boolean {
-    const times = this.times;
-    times.push(now);
-    while (times.length > 0 && !stillCounts(times.peek()!, now, period)) times.shift();
-    if (times.length > intensity + 1) times.shift(); // past the limit the supervisor gives up anyway
-    return times.length > intensity;
+    this.push(now);
+    while (this.size > 0 && !stillCounts(this.times[this.head]!, now, period)) this.shift();
+    if (this.size > intensity + 1) this.shift(); // past the limit the supervisor gives up anyway
+    return this.size > intensity;
+  }
+
+  private push(t: number): void {
+    const cap = this.times.length;
+    if (this.size === cap) {
+      const next = new Float64Array(cap * 2);
+      for (let i = 0; i < this.size; i++) next[i] = this.times[(this.head + i) % cap]!;
+      this.times = next;
+      this.head = 0;
+    }
+    this.times[(this.head + this.size) % this.times.length] = t;
+    this.size++;
+  }
+
+  private shift(): void {
+    this.head = (this.head + 1) % this.times.length;
+    this.size--;
   }
 }

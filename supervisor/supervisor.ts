@@ -287,7 +287,7 @@ export class Supervisor extends Actor<never, void> {
 
   private decided(child: string, directive: Directive, reason: ExitReason): void {
     const host = this.cell.host;
-    host.emit({ type: 'supervisor-decision', path: this.cell.path, child, directive, reason, at: host.clock.now() });
+    if (host.observed) host.emit({ type: 'supervisor-decision', path: this.cell.path, child, directive, reason, at: host.clock.now() });
   }
 
   /** Stops all children (reverse order) and exits with `reason`; the parent decides next. */
@@ -299,7 +299,21 @@ export class Supervisor extends Actor<never, void> {
     this.context.stop(reason);
   }
 
-  private async restart(rec: ChildRecord, reason: ExitReason): Promise<void> {
+  /**
+   * Restarts `rec` (and its group, by strategy). The common case — one local child that can
+   * be readied at once and starts synchronously, no backoff — is done here and now, without a
+   * promise or a shutdown timer; anything else goes the graceful way.
+   */
+  private restart(rec: ChildRecord, reason: ExitReason): Promise<void> | void {
+    const cell = rec.cell!;
+    const alone = this.spec.strategy === 'one-for-one' || this.spec.strategy === 'simple-one-for-one' || this.children.length === 1;
+    if (alone && rec.spec.backoff === undefined && rec.spec.shutdown !== 'brutal-kill' && cell.prepareRestartNow(reason)) {
+      return this.startGroup([rec]);
+    }
+    return this.restartGracefully(rec, reason);
+  }
+
+  private async restartGracefully(rec: ChildRecord, reason: ExitReason): Promise<void> {
     const clock = this.cell.host.clock;
     const index = this.children.indexOf(rec);
     const group = restartGroup(this.spec.strategy, this.children.length, index).map((i) => this.children[i]!);
@@ -335,23 +349,45 @@ export class Supervisor extends Actor<never, void> {
     await this.startGroup(toStart);
   }
 
-  /** Starts the given children in order; a child that fails to start makes the supervisor give up. */
-  private async startGroup(records: ChildRecord[]): Promise<void> {
-    const host = this.cell.host;
-    for (const r of records) {
+  /**
+   * Starts the given children in order; a child that fails to start makes the supervisor
+   * give up. Synchronous (no promise) while every child starts synchronously.
+   */
+  private startGroup(records: ChildRecord[], from = 0): Promise<void> | void {
+    for (let i = from; i < records.length; i++) {
       if (this.exiting) return;
+      const r = records[i]!;
       const cell = r.cell;
       if (cell === undefined || cell.status !== 'restarting' || r.removed) continue;
+      let pending: Promise<void> | undefined;
       try {
-        await cell.startNow();
+        pending = cell.startNow();
       } catch (err) {
-        const cause = err instanceof ApiaryError && err.cause !== undefined ? err.cause : err;
-        return this.giveUp(errorReason(cause));
+        return this.startFailedInGroup(err);
       }
-      r.restarts++;
-      cell.restarts = r.restarts;
-      host.emit({ type: 'restarted', path: cell.path, incarnation: cell.incarnation, restarts: r.restarts, at: host.clock.now() });
+      if (pending !== undefined) {
+        return pending.then(
+          () => {
+            this.restarted(r, cell);
+            return this.startGroup(records, i + 1);
+          },
+          (err: unknown) => this.startFailedInGroup(err),
+        );
+      }
+      this.restarted(r, cell);
     }
+  }
+
+  private startFailedInGroup(err: unknown): Promise<void> {
+    const cause = err instanceof ApiaryError && err.cause !== undefined ? err.cause : err;
+    return this.giveUp(errorReason(cause));
+  }
+
+  private restarted(r: ChildRecord, cell: ChildHandle): void {
+    const host = this.cell.host;
+    r.restarts++;
+    cell.restarts = r.restarts;
+    if (host.observed) host.emit({ type: 'restarted', path: cell.path, incarnation: cell.incarnation, restarts: r.restarts, at: host.clock.now() });
   }
 
   // ---- control requests ------------------------------------------------------------------

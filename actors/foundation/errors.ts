@@ -125,11 +125,8 @@ export interface SerializedError {
  */
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
-    const out: SerializedError = { name: err.name, message: err.message };
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    if ('stack' in err) lazyStack(out, err);
-    return out;
+    return withLazyStack(err.name, err.message, typeof code === 'string' ? code : undefined, err);
   }
   return { name: 'NonError', message: typeof err === 'string' ? err : safeString(err) };
 }
@@ -142,19 +139,29 @@ function safeString(v: unknown): string {
   }
 }
 
-/** Defines `out.stack` as `err.stack`, read on first access and then kept as plain data. */
-function lazyStack(out: SerializedError, err: Error): void {
-  Object.defineProperty(out, 'stack', {
-    enumerable: true,
-    configurable: true,
-    get(): string | undefined {
-      const stack = err.stack || undefined;
-      Object.defineProperty(out, 'stack', { value: stack, enumerable: stack !== undefined, writable: true, configurable: true });
+/**
+ * The plain-data error whose `stack` is `err.stack`, read on first access and kept. An object
+ * literal with an accessor (not `defineProperty`, which turns the object into a slow
+ * dictionary): `stack` is an own enumerable property, so JSON and msgpack carry it.
+ */
+function withLazyStack(name: string, message: string, code: string | undefined, err: Error): SerializedError {
+  let stack: string | undefined;
+  let read = false;
+  const out = {
+    name,
+    message,
+    get stack(): string | undefined {
+      if (!read) {
+        read = true;
+        stack = err.stack || undefined;
+      }
       return stack;
     },
-    set(value: string | undefined) {
-      Object.defineProperty(out, 'stack', { value, enumerable: true, writable: true, configurable: true });
+    set stack(value: string | undefined) {
+      read = true;
+      stack = value;
     },
-  });
+  } as SerializedError;
+  if (code !== undefined) out.code = code;
+  return out;
 }
-

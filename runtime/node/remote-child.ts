@@ -189,6 +189,10 @@ export class RemoteChild implements ChildHandle, PlacedChild {
     return false;
   }
 
+  prepareRestartNow(): boolean {
+    return false;
+  }
+
   finalize(reason: ExitReason): void {
     this.kill(reason, true);
   }
