@@ -19,7 +19,7 @@
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { Dispatcher } from '../actors/dispatcher.js';
 import type { SystemEvent } from '../actors/events.js';
-import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
+import { ApiaryError, serializeError } from '../actors/foundation/errors.js';
 import type { AskReplyTo, Envelope } from '../actors/mailbox.js';
 import { assertPlainData, BatchWriter, type Codec, type DecodeBudget } from './codec.js';
 import { checkNodeFrame } from './frame-checks.js';

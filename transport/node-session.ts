@@ -28,6 +28,7 @@ import type { HostedActors } from './hosted-actors.js';
 import type { NodeLink } from './node-link.js';
 import { HeldWatches, losePeer, type Peer, type PlacedChild } from './peer.js';
 import type { PeerRoutes } from './peer-routes.js';
+import type { Route } from './link-target.js';
 
 /** What the cluster does with the frames a session does not handle itself. */
 export interface SessionHandler {
@@ -64,6 +65,8 @@ export class NodeSession implements Peer, FrameHandler {
   openedBy = '';
   /** Frames addressed to what a peer may not reach (internal actors, actors it did not spawn). */
   notAddressable = 0;
+  /** The route to this node's actors (made once). */
+  readonly route: Route = { peer: this, forward: false };
 
   constructor(
     private readonly host: Host,

@@ -20,7 +20,7 @@ import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 import type { Host } from '../actors/host.js';
 import type { Routes } from '../actors/routes.js';
 import { LinkTarget, type Route, type RouteFinder } from './link-target.js';
-import { losePeer, type Peer, type Watcher } from './peer.js';
+import { losePeer, type Watcher } from './peer.js';
 import type { ThreadPeer } from './thread-peer.js';
 import type { LowLatencyStats, Spinner } from './spinner.js';
 
@@ -30,13 +30,17 @@ const MAX_CACHED_REFS = 100_000;
 /** The cluster's side of routing (thread 0 of a node in a cluster). */
 export interface NodePeers {
   /** The live peer for that node incarnation, or undefined (down, gone, replaced, never known). */
-  peer(node: string, incarnation: number): Peer | undefined;
+  peer(node: string, incarnation: number): { readonly route: Route } | undefined;
   /** Tells `watcher`, an actor on another node, that `ref` died. */
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
 }
 
 export class PeerRoutes implements Routes, RouteFinder {
   private readonly threads: (ThreadPeer | undefined)[] = [];
+  /** The route to each linked thread (made once: a message costs no allocation to route). */
+  private readonly threadRoutes: (Route | undefined)[] = [];
+  /** Thread 0's route for a worker's messages to other nodes. */
+  private forwardRoute: Route | undefined;
   private readonly refs = new Map<string, ActorRef>();
   private readonly nodes: NodePeers | undefined;
   /** This thread's low-latency spinner, when the mode is on. */
@@ -68,6 +72,8 @@ export class PeerRoutes implements Routes, RouteFinder {
   linkThread(thread: number, peer: ThreadPeer): void {
     this.threads[thread]?.close();
     this.threads[thread] = peer;
+    this.threadRoutes[thread] = { peer, forward: false };
+    if (thread === 0) this.forwardRoute = { peer, forward: true };
   }
 
   /**
@@ -78,6 +84,8 @@ export class PeerRoutes implements Routes, RouteFinder {
   threadDown(thread: number): ThreadPeer | undefined {
     const peer = this.threads[thread];
     this.threads[thread] = undefined;
+    this.threadRoutes[thread] = undefined;
+    if (thread === 0) this.forwardRoute = undefined;
     for (const [key, ref] of this.refs) if (ref.thread === thread && ref.node === this.host.node) this.refs.delete(key);
     if (peer !== undefined) {
       peer.close();
@@ -119,17 +127,10 @@ export class PeerRoutes implements Routes, RouteFinder {
 
   route(address: Address): Route | undefined {
     const host = this.host;
-    if (address.node === host.node && address.incarnation === host.incarnation) {
-      const peer = this.threads[address.thread];
-      return peer === undefined ? undefined : { peer, forward: false };
-    }
-    if (this.nodes !== undefined) {
-      const peer = this.nodes.peer(address.node, address.incarnation);
-      return peer === undefined ? undefined : { peer, forward: false };
-    }
+    if (address.node === host.node && address.incarnation === host.incarnation) return this.threadRoutes[address.thread];
+    if (this.nodes !== undefined) return this.nodes.peer(address.node, address.incarnation)?.route;
     // a worker reaches other nodes through thread 0, which holds the node links
-    const main = host.thread !== 0 ? this.threads[0] : undefined;
-    return main === undefined ? undefined : { peer: main, forward: true };
+    return host.thread !== 0 ? this.forwardRoute : undefined;
   }
 
   notify(watcher: Watcher, ref: ActorRef, reason: ExitReason): void {
