@@ -16,7 +16,6 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { Directive } from '../actors/events.js';
 import { errorReason, isNormalExit, type ExitReason } from '../actors/exit-reason.js';
 import { stopForRestart, stopWithin } from '../actors/shutdown.js';
-import type { TimerHandle } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import { attemptAfterRun, backoffDelay } from './backoff.js';
 import {
@@ -301,14 +300,16 @@ export class Supervisor extends Actor<never, void> {
 
   /**
    * Restarts `rec` (and its group, by strategy). The common case — one local child that can
-   * be readied at once and starts synchronously, no backoff — is done here and now, without a
-   * promise or a shutdown timer; anything else goes the graceful way.
+   * be readied at once and starts synchronously, no backoff — is done one microtask from now,
+   * without the stop protocol or a shutdown timer; anything else goes the graceful way.
    */
   private restart(rec: ChildRecord, reason: ExitReason): Promise<void> | void {
     const cell = rec.cell!;
     const alone = this.spec.strategy === 'one-for-one' || this.spec.strategy === 'simple-one-for-one' || this.children.length === 1;
     if (alone && rec.spec.backoff === undefined && rec.spec.shutdown !== 'brutal-kill' && cell.prepareRestartNow(reason)) {
-      return this.startGroup([rec]);
+      // One microtask later, not now: whoever saw the crash (the asker whose ask failed)
+      // hears of it before the restart, as on the graceful path.
+      return Promise.resolve([rec]).then(this.startGroupNow);
     }
     return this.restartGracefully(rec, reason);
   }
@@ -353,6 +354,8 @@ export class Supervisor extends Actor<never, void> {
    * Starts the given children in order; a child that fails to start makes the supervisor
    * give up. Synchronous (no promise) while every child starts synchronously.
    */
+  private readonly startGroupNow = (records: ChildRecord[]): Promise<void> | void => this.startGroup(records);
+
   private startGroup(records: ChildRecord[], from = 0): Promise<void> | void {
     for (let i = from; i < records.length; i++) {
       if (this.exiting) return;

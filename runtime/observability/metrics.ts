@@ -55,7 +55,7 @@ export class NodeMetrics {
   private readonly ownRegistry: boolean;
 
   constructor(
-    private readonly system: ActorSystem,
+    system: ActorSystem,
     options: MetricsOptions = {},
   ) {
     this.ownRegistry = options.registry === undefined;

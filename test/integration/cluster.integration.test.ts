@@ -93,7 +93,7 @@ describe('remote actors', () => {
 
   it('an actor on a worker thread reaches an actor on another node through thread 0, in order, and gets its answer', async () => {
     const a = await node({ name: 'a', threads: 1 });
-    const b = await node({ name: 'b', seeds: [a.url] });
+    await node({ name: 'b', seeds: [a.url] });
     await membersUntil(a.http, allUp(['a', 'b']), 5000);
     await a.cmd({ cmd: 'spawn', node: 'b', as: 'sink' });
     expect(await a.cmd({ cmd: 'relay', to: 'sink', n: 10_000 })).toEqual({ thread: 1, report: { count: 10_000, outOfOrder: 0, node: 'b' } });

@@ -110,7 +110,7 @@ describe('watch', () => {
   });
 
   it('unwatch before the death means no terminated message', async () => {
-    const { seen, target, watcher } = await setup();
+    const { target, watcher } = await setup();
     watcher.tell({ type: 'watch', ref: target });
     watcher.tell({ type: 'unwatch', ref: target });
     await t.settle();
