@@ -65,17 +65,17 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The access rules for a server bound to `bindHost`. Throws `ERR_INVALID_ARGUMENT` (field
- * `adminOrigins`) for an origin that is not `http(s)://host[:port]`, and (field `adminToken`)
- * for an empty token.
+ * `origins`) for an origin that is not `http(s)://host[:port]`, and (field `token`) for an
+ * empty token.
  */
 export function adminAccess(options: AdminAccessOptions): AdminAccess {
   const origins = new Set<string>();
   for (const o of options.origins ?? []) {
     const normal = normaliseOrigin(o);
-    if (normal === undefined) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `adminOrigins: '${o}' is not an origin (http(s)://HOST[:PORT])`, { field: 'adminOrigins' });
+    if (normal === undefined) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `origins: '${o}' is not an origin (http(s)://HOST[:PORT])`, { field: 'origins' });
     origins.add(normal);
   }
-  if (options.token !== undefined && options.token.length === 0) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'adminToken must not be empty', { field: 'adminToken' });
+  if (options.token !== undefined && options.token.length === 0) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'the admin token must not be empty', { field: 'token' });
   const bound = unbracket(options.bindHost).toLowerCase();
   return {
     hosts: [...(options.hosts ?? []).map((h) => unbracket(h).toLowerCase()), ...(bound === '' ? [] : [bound])],
