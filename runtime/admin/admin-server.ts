@@ -25,9 +25,10 @@ import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type Admin
  * request yet) and a request whose headers drip in are closed `headersTimeoutMs` after
  * accept (checked every `checkIntervalMs`: within 5.25 s); a request whose body is not in
  * `requestTimeoutMs` after its start gets 408 and is closed; a kept-alive socket is closed
- * `keepAliveTimeoutMs` after its last response (short: clients open a connection per request
- * rather than hold one); a socket silent for `socketTimeoutMs` (a client that never reads)
- * is destroyed; past `maxConnections` open sockets a new one is closed at once.
+ * `keepAliveTimeoutMs` plus node:http's fixed 1 s after its last response (2 s; short, so
+ * clients open a connection per request rather than hold one); a socket silent for
+ * `socketTimeoutMs` (a client that never reads) is destroyed; past `maxConnections` open
+ * sockets a new one is closed at once.
  */
 export const ADMIN_DEFAULTS = {
   host: '127.0.0.1',
