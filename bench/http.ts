@@ -8,9 +8,10 @@
  *   until the actor runs again with one more restart (and answers an ask, if it does). This
  *   really crashes the actor, and its supervisor counts each kill against its intensity.
  * The actor is `--path`, or else the first running worker in the tree; the message is
- * `--message` (JSON, default `"ping"`).
+ * `--message` (JSON, default `"ping"`). A node with an admin token needs it: `--admin-token-file`
+ * or APIARY_ADMIN_TOKEN (every request carries it, the raw GET /health too).
  */
-import { parseHostPort } from '../runtime/admin/admin-server.js';
+import { adminTarget } from '../runtime/cli/admin-client.js';
 import { CliError, UsageError } from '../runtime/cli/usage.js';
 import { Latency, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 
@@ -19,6 +20,8 @@ const RESTART_WAIT_MS = 10_000;
 
 export interface HttpBenchOptions {
   http: string;
+  /** `--admin-token-file`; else APIARY_ADMIN_TOKEN (or _FILE) from the environment. */
+  tokenFile?: string | undefined;
   path: string | undefined;
   message: string | undefined;
   quick: boolean;
@@ -44,19 +47,23 @@ function find(entries: Entry[], pred: (e: Entry) => boolean): Entry | undefined 
 }
 
 export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResult> {
-  const { host, port } = parseHostPort(options.http, 'http');
-  const base = `http://${host}:${port}`;
+  const { base, headers } = adminTarget(options.http, options.tokenFile);
   const body = options.message ?? '"ping"';
   try {
     JSON.parse(body); // a malformed --message fails here, not on the node
   } catch {
     throw new UsageError(`bench: --message is not JSON: ${body}`);
   }
-  const tree = async (): Promise<Entry[]> => ((await (await fetch(`${base}/tree`)).json()) as { children: Entry[] }).children;
+  const tree = async (): Promise<Entry[]> => {
+    const res = await fetch(`${base}/tree`, { headers });
+    if (res.status === 401) throw new CliError(`${base}/tree answered 401: give the node's admin token with --admin-token-file FILE or APIARY_ADMIN_TOKEN`);
+    return ((await res.json()) as { children: Entry[] }).children;
+  };
   let first: Entry[];
   try {
     first = await tree();
-  } catch {
+  } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`no node answers at ${base} (is one running with --http there?)`);
   }
   const worker = options.path ?? find(first, (e) => e.kind === 'worker' && e.status === 'running')?.path;
@@ -70,14 +77,14 @@ export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResu
   const health = new Latency();
   const askLat = new Latency();
   const ask = async (): Promise<boolean> => {
-    const res = await fetch(`${base}/actors${path}/ask`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${base}/actors${path}/ask`, { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } });
     await res.arrayBuffer();
     return res.ok;
   };
   const asks = await ask();
   for (let i = 0; i < n; i++) {
     let t0 = performance.now();
-    await (await fetch(`${base}/health`)).arrayBuffer();
+    await (await fetch(`${base}/health`, { headers })).arrayBuffer();
     health.recordMs(performance.now() - t0);
     if (!asks) continue;
     t0 = performance.now();
@@ -95,7 +102,7 @@ export async function httpBench(options: HttpBenchOptions): Promise<ScenarioResu
     const before = find(await tree(), (e) => e.path === path);
     if (before === undefined || before.status !== 'running') break;
     const t0 = performance.now();
-    const res = await fetch(`${base}/actors${path}/kill`, { method: 'POST' });
+    const res = await fetch(`${base}/actors${path}/kill`, { method: 'POST', headers });
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`POST ${path}/kill answered ${res.status}`);
     let back = false;

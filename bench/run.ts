@@ -4,7 +4,7 @@
  * directory — `./apiary-bench-results.json`, or `--out FILE` — never into the package.
  *
  * Usage: apiary bench [SCENARIO...] [--json] [--quick] [--out FILE]
- *        apiary bench --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
+ *        apiary bench --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
  * A SCENARIO is a scenario name (bench/README.md) (e.g. `codec`) or a group (`in-thread`, `cross-thread`,
  * `cross-node`); none runs them all. Notes (why a system has no figure, e.g. a peer that is
  * not installed) are printed under the table, or on stderr with --json (stdout stays JSON).
@@ -104,11 +104,12 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
       path: { type: 'string' },
       message: { type: 'string' },
       kill: { type: 'boolean', default: false },
+      'admin-token-file': { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
   if (values.http === undefined) {
-    for (const flag of ['path', 'message', 'kill'] as const) {
+    for (const flag of ['path', 'message', 'kill', 'admin-token-file'] as const) {
       if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`bench: --${flag} needs --http HOST:PORT (see apiary bench --help)`);
     }
   } else if (positionals.length > 0) throw new UsageError(`bench: no SCENARIO with --http (got '${positionals[0]}')`);
@@ -118,7 +119,7 @@ export async function runBench(argv: string[]): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const notes: BenchNote[] = [];
   if (values.http !== undefined) {
-    const r = await httpBench({ http: values.http, path: values.path, message: values.message, quick, kill: values.kill ?? false });
+    const r = await httpBench({ http: values.http, tokenFile: values['admin-token-file'], path: values.path, message: values.message, quick, kill: values.kill ?? false });
     rows.push(...r.rows);
     notes.push(...r.notes);
   } else {

@@ -17,6 +17,7 @@ export { consoleChannel, logChannel, webhookChannel, DEFAULT_RULES } from './obs
 export type { AlertRule, AlertChannel, AlertNotice, Severity } from './observability/alerts.js';
 export type { MetricsSnapshot } from './observability/node-stats.js';
 export { startAdminServer, ADMIN_DEFAULTS } from './admin/admin-server.js';
+export { ADMIN_REFUSALS } from './admin/admin-access.js';
 export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 export { createMetrics } from './observability/metrics.js';
 export type { NodeMetrics, MetricsOptions, MetricsRegistry } from './observability/metrics.js';

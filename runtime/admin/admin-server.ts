@@ -1,21 +1,45 @@
 /**
  * The HTTP admin server of a node (a contract: README, docs/architecture.md): GET /tree, /health (with `members` and the
- * recently refused node links, `refusals`), /metrics, /members,
- * POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message; answers
- * `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
+ * recently refused node links, `refusals`), /health/live and /health/ready (probes), /metrics,
+ * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
+ * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
- * 400 malformed request — never a stack trace) and binding (127.0.0.1:9464 by default;
- * `kill` is an admin action, so keep it on loopback).
- * Does not own: what the tree, health or metrics say (ActorSystem, metrics.ts).
+ * 400 malformed request, 421/403/401 refused by admin-access.ts — never a stack trace),
+ * binding (127.0.0.1:9464 by default; beyond loopback only with a token) and the deadlines of
+ * its sockets (ADMIN_DEFAULTS: headers, whole request, keep-alive, idle socket, connection cap).
+ * Does not own: who may ask (admin-access.ts), what the tree, health or metrics say
+ * (ActorSystem, metrics.ts).
+ * Time: node:http's own timers (wall clock); nothing here reads the system's Clock.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ActorSystem } from '../node/actor-system.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
+import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type AdminAccess, type Refusal } from './admin-access.js';
 
-export const ADMIN_DEFAULTS = { host: '127.0.0.1', port: 9464 } as const;
+/**
+ * Where the admin server listens and how long its sockets may take. An idle socket (no
+ * request yet) and a request whose headers drip in are closed `headersTimeoutMs` after
+ * accept (checked every `checkIntervalMs`: within 5.25 s); a request whose body is not in
+ * `requestTimeoutMs` after its start gets 408 and is closed; a kept-alive socket is closed
+ * `keepAliveTimeoutMs` plus node:http's fixed 1 s after its last response (2 s; short, so
+ * clients open a connection per request rather than hold one); a socket silent for
+ * `socketTimeoutMs` (a client that never reads) is destroyed; past `maxConnections` open
+ * sockets a new one is closed at once.
+ */
+export const ADMIN_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9464,
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  checkIntervalMs: 250,
+  keepAliveTimeoutMs: 1000,
+  socketTimeoutMs: 15_000,
+  maxConnections: 64,
+} as const;
 
 export interface AdminServer {
   /** `host:port` actually bound (port 0 picks a free one). */
@@ -31,9 +55,9 @@ export function parseHostPort(value: string, field: string): { host: string; por
   return { host: m[1] && m[1].length > 0 ? m[1] : ADMIN_DEFAULTS.host, port };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+function send(res: ServerResponse, status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}): void {
   const text = type === 'application/json' ? `${JSON.stringify(body)}\n` : String(body);
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
   res.end(text);
 }
 
@@ -41,10 +65,14 @@ function fail(res: ServerResponse, status: number, code: string, message: string
   send(res, status, { error: { code, message } });
 }
 
+function refuse(res: ServerResponse, r: Refusal): void {
+  send(res, r.status, { error: { code: r.code, message: r.message } }, 'application/json', r.status === 401 ? { 'www-authenticate': 'Bearer realm="apiary-admin"' } : {});
+}
+
 export interface AdminServerOptions {
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Beyond loopback (e.g. 0.0.0.0) only with a `token`. */
   host?: string;
-  /** Default 9464; 0 picks a free port. */
+  /** Default 9464; 0 picks a free one. */
   port?: number;
   /**
    * The app's prom-client Registry: apiary's metrics are registered in it and `GET /metrics`
@@ -52,22 +80,60 @@ export interface AdminServerOptions {
    * Default: a registry of apiary's own, with the default `process_*` / `nodejs_*` metrics.
    */
   registry?: MetricsRegistry;
+  /**
+   * The bearer token: when set, every route but the probes (`/health/live`, `/health/ready`)
+   * needs `Authorization: Bearer <token>` (else 401 `ERR_UNAUTHORIZED`). Required when `host`
+   * is not loopback.
+   */
+  token?: string;
+  /** `Host` names accepted besides loopback names, addresses and `host` (`.example.com`: its subdomains too); others get 421. */
+  hosts?: readonly string[];
+  /** Origins (`https://ops.example.com`) whose pages may call the API besides its own; others get 403. */
+  origins?: readonly string[];
+  /** Socket deadlines and the connection cap; each defaults to {@link ADMIN_DEFAULTS}. */
+  limits?: Partial<Pick<typeof ADMIN_DEFAULTS, 'headersTimeoutMs' | 'requestTimeoutMs' | 'checkIntervalMs' | 'keepAliveTimeoutMs' | 'socketTimeoutMs' | 'maxConnections'>>;
 }
 
-/** Starts the admin server for `system`; resolves once it listens. */
+/**
+ * Starts the admin server for `system`; resolves once it listens. Rejects with
+ * `ERR_INVALID_ARGUMENT` (field `token`) before listening when `host` is beyond loopback and
+ * no token is given, and (field `origins`) for an origin that is not `http(s)://HOST[:PORT]`.
+ */
 export async function startAdminServer(system: ActorSystem, listen: AdminServerOptions = {}): Promise<AdminServer> {
+  const host = listen.host ?? ADMIN_DEFAULTS.host;
+  if (listen.token === undefined && !isLoopbackHost(host)) {
+    throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `the admin server binds ${host}, beyond loopback: it needs a token (adminToken)`, { field: 'token' });
+  }
+  const access = adminAccess({ bindHost: host, hosts: listen.hosts, origins: listen.origins, token: listen.token });
+  const limits = { ...ADMIN_DEFAULTS, ...listen.limits };
   const metrics = new NodeMetrics(system, listen.registry === undefined ? {} : { registry: listen.registry });
-  const server: Server = createServer((req, res) => {
-    handle(system, metrics, req, res).catch((err: unknown) => {
-      if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
-      else res.end();
-    });
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      handle(system, metrics, access, req, res).catch((err: unknown) => {
+        if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
+        else res.end();
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.socketTimeoutMs); // no 'timeout' listener: a silent socket is destroyed
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // a malformed request, or one past a deadline (node:http's headers/request timeout): one
+    // status line if nothing was written on this socket yet, then the socket is closed for good
+    const line = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable && (socket as Socket).bytesWritten === 0) socket.end(`HTTP/1.1 ${line}\r\nconnection: close\r\n\r\n`, () => socket.destroy());
+    else socket.destroy();
   });
-  server.on('clientError', (_err, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(listen.port ?? ADMIN_DEFAULTS.port, listen.host ?? ADMIN_DEFAULTS.host, () => resolve());
+      server.listen(listen.port ?? ADMIN_DEFAULTS.port, host, () => resolve());
     });
   } catch (err) {
     metrics.close();
@@ -85,7 +151,10 @@ export async function startAdminServer(system: ActorSystem, listen: AdminServerO
   };
 }
 
-async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The probes: they say nothing but a status word, so they need no Host, Origin or token check. */
+const PROBES = new Set(['/health/live', '/health/ready']);
+
+async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAccess, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://admin');
@@ -94,7 +163,18 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, req: IncomingMe
   }
   const path = url.pathname;
   const method = req.method ?? 'GET';
-  if (path === '/tree' || path === '/health' || path === '/metrics' || path === '/members') {
+  if (PROBES.has(path) && method === 'GET') {
+    if (path === '/health/live') return send(res, 200, { status: 'live' });
+    const status = system.health().status;
+    return send(res, status === 'failed' ? 503 : 200, { status });
+  }
+  const refused = checkRequestSource(access, req.headers);
+  if (refused !== undefined) return refuse(res, refused);
+  // a CORS preflight: answered, nothing granted (no Access-Control-Allow-* header)
+  if (method === 'OPTIONS') return void (res.writeHead(204, { allow: 'GET, POST, OPTIONS', 'cache-control': 'no-store' }), res.end());
+  const unauthorized = checkToken(access, req.headers);
+  if (unauthorized !== undefined) return refuse(res, unauthorized);
+  if (path === '/tree' || path === '/health' || path === '/metrics' || path === '/members' || PROBES.has(path)) {
     if (method !== 'GET') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', `${path} takes GET`);
     if (path === '/tree') return send(res, 200, system.tree());
     if (path === '/members') return send(res, 200, { node: system.name, members: members(system) });

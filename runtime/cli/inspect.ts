@@ -3,36 +3,37 @@
  *
  * Owns: talking to a running node over HTTP and printing what it says — the tree as an
  * indented ASCII tree (colour on a TTY unless NO_COLOR is set) or exactly /tree's JSON. A
- * node that does not answer is one line on stderr and exit code 1 (thrown as a CliError).
+ * node that does not answer, or refuses (401 without the right `--admin-token-file` /
+ * APIARY_ADMIN_TOKEN), is one line on stderr and exit code 1 (thrown as a CliError).
  */
 import { parseArgs } from 'node:util';
 import type { TreeEntry, TreeSnapshot } from '../../supervisor/tree.js';
-import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { sleep } from '../../actors/foundation/clock.js';
+import { adminTarget, type AdminTarget } from './admin-client.js';
 import { CliError, UsageError } from './usage.js';
 
-function baseUrl(http: string | undefined): string {
-  const { host, port } = parseHostPort(http ?? `${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}`, '--http');
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
+/** The flags every verb here takes to reach the node. */
+const TARGET_FLAGS = { http: { type: 'string' }, 'admin-token-file': { type: 'string' } } as const;
 
-async function call(base: string, path: string, init?: RequestInit): Promise<{ status: number; text: string }> {
+async function call(target: AdminTarget, path: string, init?: RequestInit): Promise<{ status: number; text: string }> {
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+    res = await fetch(`${target.base}${path}`, { ...init, headers: target.headers, signal: AbortSignal.timeout(5000) });
   } catch {
-    throw new CliError(`no node answers at ${base} (is one running with --http there?)`);
+    throw new CliError(`no node answers at ${target.base} (is one running with --http there?)`);
   }
   return { status: res.status, text: await res.text() };
 }
 
-function errorOf(text: string): string {
+function errorOf(status: number, text: string): string {
+  let message: string;
   try {
     const body = JSON.parse(text) as { error?: { message?: string } };
-    return body.error?.message ?? text.trim();
+    message = body.error?.message ?? text.trim();
   } catch {
-    return text.trim();
+    message = text.trim();
   }
+  return status === 401 ? `${message} (give it with --admin-token-file FILE or APIARY_ADMIN_TOKEN)` : message;
 }
 
 /**
@@ -73,12 +74,12 @@ export function renderTree(tree: TreeSnapshot, colour = false): string {
 export async function inspectTree(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { http: { type: 'string' }, json: { type: 'boolean', default: false }, watch: { type: 'boolean', default: false } },
+    options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false }, watch: { type: 'boolean', default: false } },
   });
-  const base = baseUrl(values.http);
+  const target = adminTarget(values.http, values['admin-token-file']);
   const once = async (): Promise<void> => {
-    const { status, text } = await call(base, '/tree');
-    if (status !== 200) throw new CliError(`${base}/tree answered ${status}: ${errorOf(text)}`);
+    const { status, text } = await call(target, '/tree');
+    if (status !== 200) throw new CliError(`${target.base}/tree answered ${status}: ${errorOf(status, text)}`);
     if (values.json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     else {
       if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
@@ -97,24 +98,24 @@ export async function killActor(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { http: { type: 'string' }, reason: { type: 'string' } },
+    options: { ...TARGET_FLAGS, reason: { type: 'string' } },
   });
   const path = positionals[0];
   if (path === undefined) throw new UsageError('kill: missing PATH, the actor to kill (see apiary kill --help)');
   if (positionals.length > 1) throw new UsageError(`kill: one PATH only, got ${positionals.length} (see apiary kill --help)`);
-  const base = baseUrl(values.http);
+  const target = adminTarget(values.http, values['admin-token-file']);
   const query = values.reason ? `?reason=${encodeURIComponent(values.reason)}` : '';
-  const target = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
-  const { status, text } = await call(base, `/actors/${target}/kill${query}`, { method: 'POST' });
-  if (status !== 200) throw new CliError(`cannot kill ${path}: ${errorOf(text)}`);
+  const actor = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
+  const { status, text } = await call(target, `/actors/${actor}/kill${query}`, { method: 'POST' });
+  if (status !== 200) throw new CliError(`cannot kill ${path}: ${errorOf(status, text)}`);
   console.log(`killed /${path.replace(/^\/+/, '')}`);
 }
 
 export async function status(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { http: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  const base = baseUrl(values.http);
-  const { status: code, text } = await call(base, '/health');
-  if (code !== 200 && code !== 503) throw new CliError(`${base}/health answered ${code}: ${errorOf(text)}`);
+  const { values } = parseArgs({ args: argv, options: { ...TARGET_FLAGS, json: { type: 'boolean', default: false } } });
+  const target = adminTarget(values.http, values['admin-token-file']);
+  const { status: code, text } = await call(target, '/health');
+  if (code !== 200 && code !== 503) throw new CliError(`${target.base}/health answered ${code}: ${errorOf(code, text)}`);
   if (values.json) {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     return;

@@ -4,12 +4,12 @@
  * failure, 2 bad usage (an unknown verb or flag, a bad value) or not available (yet).
  *
  *   apiary start  [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
- *                 [--http HOST:PORT] [--seeds ws://…] [--secret-file FILE]
- *   apiary tree   [--http HOST:PORT] [--json] [--watch]
- *   apiary kill   PATH [--http HOST:PORT] [--reason TEXT]
- *   apiary status [--http HOST:PORT] [--json]
+ *                 [--http HOST:PORT] [--seeds ws://…] [--secret-file FILE] [--admin-token-file F]
+ *   apiary tree   [--http HOST:PORT] [--admin-token-file F] [--json] [--watch]
+ *   apiary kill   PATH [--http HOST:PORT] [--admin-token-file F] [--reason TEXT]
+ *   apiary status [--http HOST:PORT] [--admin-token-file F] [--json]
  *   apiary bench  [SCENARIO...] [--json] [--quick] [--out FILE]
- *   apiary bench  --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick]
+ *   apiary bench  --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick]
  *
  * Owns: dispatch, help, version, error lines and exit codes. Does not own what a verb does
  * (one file per verb here; bench/ is reached by dynamic import) or how a node stops on

@@ -35,7 +35,7 @@ export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConf
 }
 
 /** Fields this version accepts and checks but does not act on yet (later issues do). */
-const NOT_USED_YET = ['adminToken', 'store', 'roles', 'region', 'tlsCert'] as const;
+const NOT_USED_YET = ['store', 'roles', 'region', 'tlsCert'] as const;
 
 export async function start(argv: string[]): Promise<void> {
   const inputs: ResolveInputs = { argv, env: process.env, cwd: process.cwd() };

@@ -56,38 +56,46 @@ options:
   --config FILE          a module exporting { supervisor, options } (default export or named)
   --name NAME            the node's name (default: demo, or apiary with a config)
   --threads N            worker threads (default: one per core; 0 keeps everything on the main thread)
-  --http HOST:PORT       the admin API (default 127.0.0.1:9464; port 0 picks a free one)
+  --http HOST:PORT       the admin API (default 127.0.0.1:9464; port 0 picks a free one;
+                         beyond loopback only with an admin token)
+  --admin-token-file FILE   the admin API's bearer token (or APIARY_ADMIN_TOKEN): needed by
+                         every request but the probes /health/live and /health/ready
+  --admin-hosts a,b      Host names the admin API accepts besides loopback names and addresses
+  --admin-origins URL,…  page origins the admin API accepts besides its own
   --listen HOST:PORT     accept node links (needs a secret beyond loopback)
   --seeds ws://HOST:PORT,...   join a cluster through any live seed
   --secret-file FILE     the cluster secret (or APIARY_SECRET)
   -h, --help             this text`,
-  tree: `usage: apiary tree [--http HOST:PORT] [--json] [--watch]
+  tree: `usage: apiary tree [--http HOST:PORT] [--admin-token-file FILE] [--json] [--watch]
 
 Prints the supervisor tree of a running node (colour on a terminal unless NO_COLOR is set).
 
 options:
   --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --admin-token-file FILE   the node's admin token (or APIARY_ADMIN_TOKEN)
   --json             exactly GET /tree's JSON
   --watch            print it again every second
   -h, --help         this text`,
-  kill: `usage: apiary kill PATH [--http HOST:PORT] [--reason TEXT]
+  kill: `usage: apiary kill PATH [--http HOST:PORT] [--admin-token-file FILE] [--reason TEXT]
 
 Makes the actor at PATH (e.g. /demo/monitoring/detector) exit abnormally; its supervisor decides what next.
 
 options:
   --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --admin-token-file FILE   the node's admin token (or APIARY_ADMIN_TOKEN)
   --reason TEXT      the exit reason's message
   -h, --help         this text`,
-  status: `usage: apiary status [--http HOST:PORT] [--json]
+  status: `usage: apiary status [--http HOST:PORT] [--admin-token-file FILE] [--json]
 
 A running node's health, its threads and the cluster members it sees.
 
 options:
   --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --admin-token-file FILE   the node's admin token (or APIARY_ADMIN_TOKEN)
   --json             exactly GET /health's JSON
   -h, --help         this text`,
   bench: `usage: apiary bench [SCENARIO...] [--json] [--quick] [--out FILE]
-       apiary bench --http HOST:PORT [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
+       apiary bench --http HOST:PORT [--admin-token-file FILE] [--path PATH] [--message JSON] [--kill] [--json] [--quick] [--out FILE]
 
 Measures each SCENARIO (a name or prefix: in-thread, cross-thread, cross-node, spawn, restart,
 ask-under-load, codec; none runs them all) beside its raw baseline and the peers (nact, comedy)
@@ -99,6 +107,7 @@ options:
   --quick            fewer samples (seconds instead of about a minute)
   --out FILE         where the rows are written (default ./apiary-bench-results.json)
   --http HOST:PORT   measure the node whose admin API is there
+  --admin-token-file FILE   its admin token (or APIARY_ADMIN_TOKEN)
   --path PATH        the actor to ask (default: the first running worker)
   --message JSON     the message to ask it (default "ping")
   --kill             also kill the actor and time its restart (it really restarts)

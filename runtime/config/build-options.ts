@@ -1,13 +1,13 @@
 /**
  * From the config in force to what the runtime takes: ActorSystem options, the admin
- * server's address, the alert channels named in a config file.
+ * server's address and access settings, the alert channels named in a config file.
  *
  * Owns: that translation, and the rule that a node without a cluster secret accepts node
  * links on loopback only (it says so in `notices`).
  * Does not own: checking (schema.ts, already done) or starting anything (runtime/cli/start.ts).
  */
 import type { Clock } from '../../actors/foundation/clock.js';
-import { parseHostPort } from '../admin/admin-server.js';
+import { parseHostPort, type AdminServerOptions } from '../admin/admin-server.js';
 import { consoleChannel, webhookChannel, type AlertChannel } from '../observability/alerts.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
 import type { AlertChannelConfig, EffectiveConfig } from './node-config.js';
@@ -15,7 +15,8 @@ import type { AlertChannelConfig, EffectiveConfig } from './node-config.js';
 /** What `apiary start` needs from a config. */
 export interface NodePlan {
   system: ActorSystemOptions;
-  http: { host: string; port: number };
+  /** The admin server: where, its token, and the Host names and origins it accepts besides its own. */
+  http: AdminServerOptions & { host: string; port: number };
   /** Where node links are accepted (after the loopback rule), or undefined. */
   listen: { host: string; port: number } | undefined;
   /** Lines to tell the user (e.g. links held to loopback for want of a secret). */
@@ -71,5 +72,11 @@ export function planNode(config: EffectiveConfig, clock: Clock, console?: AlertC
     degradation: config.degradation,
     ...(listen !== undefined || seeds.length > 0 ? { cluster: { ...config.cluster, listen, seeds, secret: secret ?? new Uint8Array(0) } } : {}),
   };
-  return { system, http: parseHostPort(config.http, 'http'), listen, notices };
+  const http = {
+    ...parseHostPort(config.http, 'http'),
+    ...(config.adminToken !== undefined ? { token: config.adminToken } : {}),
+    ...(config.adminHosts !== undefined ? { hosts: config.adminHosts } : {}),
+    ...(config.adminOrigins !== undefined ? { origins: config.adminOrigins } : {}),
+  };
+  return { system, http, listen, notices };
 }

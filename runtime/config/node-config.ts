@@ -53,6 +53,10 @@ export interface NodeConfig {
   /** The admin API's bearer token itself (prefer `adminTokenFile` or APIARY_ADMIN_TOKEN). */
   adminToken?: string;
   adminTokenFile?: string;
+  /** `Host` names the admin API accepts besides loopback names, addresses and the `http` host (DNS rebinding guard); `.example.com` takes its subdomains. */
+  adminHosts?: string[];
+  /** Origins (`https://ops.example.com`) whose pages may call the admin API besides its own (a page behind a proxy). */
+  adminOrigins?: string[];
   roles?: string[];
   region?: string;
   /** `lmdb:DIR` or `redis://HOST:PORT`. */
@@ -139,6 +143,8 @@ export const CONFIG_FIELDS: readonly FieldInfo[] = [
   { field: 'secretFile', flag: 'secret-file', env: 'APIARY_SECRET_FILE', kind: 'string' },
   { field: 'adminToken', env: 'APIARY_ADMIN_TOKEN', kind: 'string', secret: true },
   { field: 'adminTokenFile', flag: 'admin-token-file', env: 'APIARY_ADMIN_TOKEN_FILE', kind: 'string' },
+  { field: 'adminHosts', flag: 'admin-hosts', env: 'APIARY_ADMIN_HOSTS', kind: 'list' },
+  { field: 'adminOrigins', flag: 'admin-origins', env: 'APIARY_ADMIN_ORIGINS', kind: 'list' },
   { field: 'roles', flag: 'roles', env: 'APIARY_ROLES', kind: 'list' },
   { field: 'region', flag: 'region', env: 'APIARY_REGION', kind: 'string' },
   { field: 'store', flag: 'store', env: 'APIARY_STORE', kind: 'string' },

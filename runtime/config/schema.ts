@@ -16,6 +16,7 @@ import type { ActorSystemOptions } from '../node/system-options.js';
 import type { MetricsSnapshot } from '../observability/node-stats.js';
 import type { LogFormat, LogLevel } from '../logging/logger.js';
 import type { NodeConfig } from './node-config.js';
+import { isLoopbackHost, normaliseOrigin } from '../admin/admin-access.js';
 
 /** The numeric fields of a metrics snapshot an alert rule can watch. */
 export const ALERT_METRICS = [
@@ -83,6 +84,8 @@ function build(z: typeof Zod) {
       .string({ error: 'a ws://HOST:PORT URL' })
       .regex(SEED, { error: 'a ws://HOST:PORT URL (wss:// and dns: seeds are not supported yet)' })
       .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws://HOST:PORT URL with a port from 1 to 65535' });
+
+  const ADMIN_HOST = /^(\.?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9a-fA-F:.]+\])$/;
 
   const STORE = /^(lmdb:.+|redis:\/\/[^\s:/]+:\d{1,5}\/?)$/;
   const store = () => z.string({ error: 'lmdb:DIR or redis://HOST:PORT' }).regex(STORE, { error: 'lmdb:DIR or redis://HOST:PORT' });
@@ -236,6 +239,11 @@ function build(z: typeof Zod) {
       secretFile: text('a file path').optional(),
       adminToken: text().optional(),
       adminTokenFile: text('a file path').optional(),
+      adminHosts: list(text('a host name').regex(ADMIN_HOST, { error: 'a host name (or .domain for its subdomains), no scheme or port' }), 'a list of host names').optional(),
+      adminOrigins: list(
+        z.string({ error: 'an origin' }).refine((s) => normaliseOrigin(s) !== undefined, { error: 'an origin http(s)://HOST[:PORT] (no path)' }),
+        'a list of origins',
+      ).optional(),
       roles: list(text('a role name').regex(/^[^,\s]+$/, { error: 'a role name without commas or spaces' }), 'a list of role names').optional(),
       region: text().optional(),
       store: store().optional(),
@@ -309,10 +317,14 @@ export function checkConfig(raw: unknown): SchemaIssue[] {
 /**
  * The checks between fields, on the config in force (all sources and defaults merged, each
  * field already checked): TLS cert and key both or neither, a CA only with them, the
- * degraded lag below the critical one.
+ * degraded lag below the critical one, the admin API beyond loopback only with a token.
  */
 export function checkCombined(c: NodeConfig): SchemaIssue[] {
   const out: SchemaIssue[] = [];
+  const httpHost = c.http === undefined ? undefined : /^(?:(.*):)?\d+$/.exec(c.http)?.[1];
+  if (httpHost !== undefined && httpHost !== '' && !isLoopbackHost(httpHost) && c.adminToken === undefined) {
+    out.push({ path: ['http'], expected: 'a loopback address unless an admin token is set (--admin-token-file or APIARY_ADMIN_TOKEN)', received: c.http });
+  }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     const missing = c.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
     const other = missing === 'tlsCert' ? 'tlsKey' : 'tlsCert';
