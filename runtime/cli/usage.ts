@@ -57,9 +57,13 @@ options:
   --name NAME            the node's name (default: demo, or apiary with a config)
   --threads N            worker threads (default: one per core; 0 keeps everything on the main thread)
   --http HOST:PORT       the admin API (default 127.0.0.1:9464; port 0 picks a free one)
-  --listen HOST:PORT     accept node links (needs a secret beyond loopback)
-  --seeds ws://HOST:PORT,...   join a cluster through any live seed
+  --listen HOST:PORT     accept node links (needs a secret; beyond loopback also TLS or --insecure)
+  --seeds ws://HOST:PORT,...   join a cluster through any live seed (wss:// for TLS nodes)
   --secret-file FILE     the cluster secret (or APIARY_SECRET)
+  --tls-cert FILE        this node's certificate (PEM): node links are wss://
+  --tls-key FILE         its private key (PEM)
+  --tls-ca FILE          the cluster's CA (PEM): peers must present certificates it signed (mutual TLS)
+  --insecure             allow node links without a secret (loopback only) or ws:// beyond loopback
   -h, --help             this text`,
   tree: `usage: apiary tree [--http HOST:PORT] [--json] [--watch]
 
@@ -113,10 +117,11 @@ options:
   --json             the values and their sources as JSON
   -h, --help         this text`,
   doctor: `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
-                     [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]
+                     [--seeds ws(s)://HOST:PORT,...] [--secret-file FILE] [--threads N]
+                     [--tls-cert F --tls-key F [--tls-ca F]] [--insecure] [--json]
 
-Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, seeds and clock
-skew, worker modules, stores) and prints the fix for each failure.
+Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, TLS, seeds and
+clock skew, worker modules, stores) and prints the fix for each failure.
 Exit 0: nothing failed; 1: a check failed; 2: bad usage.
 
 options:
