@@ -38,7 +38,7 @@ commands:
   status   a running node's health, threads and cluster members
   bench    measure latency and throughput beside baselines and peers, or a running node
   config   print the effective configuration and where each value came from (secrets masked)
-  doctor   check what \`apiary start\` needs (ports, secret, seeds, clock skew, modules) and how to fix it
+  doctor   check what \`apiary start\` needs (ports, secret, TLS, seeds, clock skew, modules) and how to fix it
 
 apiary <command> --help   the options of one command
 apiary --version          the installed version
