@@ -15,6 +15,12 @@
  * knows a wrong secret from a silent peer. The code says only what the refused peer already
  * knows (its MAC or version did not check out); nothing about names is said before both
  * sides are authenticated.
+ * Before any of that, transport/link-listener.ts decides what reaches the handshake: a
+ * deadline from TCP accept (upgrade and handshake within `handshakeTimeoutMs`), a cap on
+ * unauthenticated sockets, no upgrade carrying an `Origin` (browsers), TLS (`wss://`, mutual
+ * with a CA); transport/link-policy.ts whether the node may listen at all (a secret, or
+ * `insecure` on loopback; TLS or `insecure` beyond loopback). Dialling a `wss://` URL uses the
+ * node's TLS material (its CA to verify the peer, its certificate to present).
  * Probes (`apiary doctor`): a hello with `probe: true`, MAC'd under its own role, is checked
  * like any other; the acceptor answers with a welcome that also carries its wall-clock time
  * (under the MAC) and closes, without adopting a link: a probe never becomes a member.
@@ -23,10 +29,11 @@
  * kept and logged about refusals (runtime/cluster/refusals.ts).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, WebSocketServer, type ClientOptions, type RawData } from 'ws';
 import type { Clock } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
+import { openLinkListener, type AcceptRefusal, type Admission } from './link-listener.js';
+import { checkListenPolicy, pemOf, type LinkTls } from './link-policy.js';
 
 /**
  * The node frame vocabulary's version: nodes of different versions refuse each other at the
@@ -38,8 +45,13 @@ export const PROTOCOL_VERSION = 2;
 export const NODE_LINK_DEFAULTS = {
   /** Largest frame accepted, bytes. */
   maxPayload: 1024 * 1024,
-  /** A peer that has not completed the handshake by then is disconnected, ms. */
+  /**
+   * A socket that has not completed the WebSocket upgrade and the handshake this long after
+   * TCP accept is disconnected, ms (the dialling side gives up after as long).
+   */
   handshakeTimeoutMs: 1000,
+  /** Sockets accepted but not yet authenticated at once; beyond, new connections are closed at accept. */
+  maxUnauthenticated: 64,
   /** After a refusal's close frame, ms until the socket is cut whether or not the peer answered. */
   refusalGraceMs: 200,
 } as const;
@@ -50,12 +62,18 @@ export const NODE_LINK_DEFAULTS = {
  * - `name-taken`: both authenticated, but a live node already has the connecting node's name;
  * - `protocol`: the nodes speak different protocol versions;
  * - `timeout`: the handshake did not complete within the handshake timeout;
+ * - `timeout`: the handshake did not complete within the handshake timeout (from TCP accept
+ *   on the accepting side: a socket that never upgrades is refused so too);
  * - `malformed`: a handshake frame was not what the protocol says (not an apiary node?);
- * - `closed`: the socket closed before the handshake completed, without a reason.
+ * - `closed`: the socket closed before the handshake completed, without a reason;
+ * - `origin`: the upgrade carried an `Origin` header — a browser page (403, accepting side);
+ * - `busy`: too many sockets were waiting to authenticate; closed at accept (accepting side);
+ * - `tls`: the TLS handshake failed: a plaintext client on a `wss://` port, a certificate not
+ *   signed by the node's CA, or (connecting side) a server certificate that does not verify.
  */
-export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'protocol' | 'timeout' | 'malformed' | 'closed';
+export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'protocol' | 'timeout' | 'malformed' | 'closed' | AcceptRefusal;
 
-export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'protocol', 'timeout', 'malformed', 'closed'];
+export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'protocol', 'timeout', 'malformed', 'closed', 'origin', 'busy', 'tls'];
 
 /** The WebSocket close code that carries each refusal reason to the other side (4000–4999: private use). */
 export const REFUSAL_CLOSE_CODES = {
@@ -93,7 +111,14 @@ export interface NodeIdentity {
 export interface NodeLinkOptions {
   clock: Clock;
   maxPayload?: number;
+  /** ms for the upgrade and the handshake (from TCP accept when accepting). Default 1000. */
   handshakeTimeoutMs?: number;
+  /** TLS material: listen on `wss://` (mutual TLS with a CA); dial `wss://` URLs with it. */
+  tls?: LinkTls;
+  /** Accepting: allow listening without a secret (loopback only) or in plaintext beyond loopback. */
+  insecure?: boolean;
+  /** Accepting: sockets not yet authenticated at once. Default 64. */
+  maxUnauthenticated?: number;
 }
 
 /** An authenticated link to a peer node. */
@@ -151,12 +176,6 @@ function toBytes(data: RawData): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
-/** `host:port` of a socket's remote end (IPv6 in brackets). */
-function remoteOf(socket: { remoteAddress?: string; remotePort?: number }): string {
-  const host = socket.remoteAddress ?? 'unknown';
-  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
-}
-
 /**
  * Refuses a socket mid-handshake: sends `reason` as a close code when the peer is worth
  * telling, and cuts the socket `refusalGraceMs` later at the latest.
@@ -206,13 +225,19 @@ function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, addres
 export interface NodeLinkServer {
   /** `host:port` actually bound. */
   readonly address: string;
+  /** `ws://host:port`, or `wss://host:port` with TLS: what peers dial. */
+  readonly url: string;
   close(): Promise<void>;
 }
 
 /**
- * Accepts node links on `host:port`; `onLink` gets each authenticated one. A socket that
- * fails the handshake is closed within the handshake timeout plus `refusalGraceMs` (its
- * reason sent as a close code where it helps the peer), and `onRefused` is told why.
+ * Accepts node links on `host:port`; `onLink` gets each authenticated one. Rejects
+ * `ERR_INSECURE_LISTEN` without listening when the link policy forbids it (no secret without
+ * `insecure`, or beyond loopback; plaintext beyond loopback without `insecure`). A socket that
+ * has not upgraded and authenticated within the handshake timeout of TCP accept is closed (its
+ * reason sent as a close code once it is a WebSocket, within `refusalGraceMs` more), so is one
+ * that fails the handshake, an upgrade with an `Origin` (403), and every connection beyond
+ * `maxUnauthenticated` waiting ones; `onRefused` is told why.
  */
 export async function listenNodeLinks(
   listen: { host: string; port: number },
@@ -221,40 +246,53 @@ export async function listenNodeLinks(
   onLink: (link: NodeLink) => void,
   onRefused: (refusal: LinkRefusal) => void = () => {},
 ): Promise<NodeLinkServer> {
+  checkListenPolicy({ host: listen.host, secret: self.secret, tls: options.tls !== undefined, insecure: options.insecure === true });
   const wss = new WebSocketServer({
-    host: listen.host,
-    port: listen.port,
+    noServer: true,
     maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload,
     perMessageDeflate: false,
   });
-  await new Promise<void>((resolve, reject) => {
-    wss.once('listening', () => resolve());
-    wss.once('error', reject);
-  });
   wss.on('error', () => {});
-  wss.on('connection', (ws, req) => {
-    const peer = remoteOf(req.socket);
+  const listener = await openLinkListener(
+    listen,
+    {
+      clock: options.clock,
+      tls: options.tls,
+      deadlineMs: options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs,
+      maxUnauthenticated: options.maxUnauthenticated ?? NODE_LINK_DEFAULTS.maxUnauthenticated,
+      onRefused: (reason, peer, detail) => onRefused({ reason, peer, detail }),
+    },
+    (req, socket, head, admission) => wss.handleUpgrade(req, socket, head, (ws) => handshake(ws, admission)),
+  );
+  const handshake = (ws: WebSocket, admission: Admission): void => {
+    const peer = admission.peer;
     const challenge: Challenge = { t: 'challenge', v: PROTOCOL_VERSION, node: self.name, inc: self.incarnation, nonce: randomBytes(32).toString('base64') };
     let done = false;
     let claimed: string | undefined;
     const reject = (reason: HandshakeRefusal, detail: string): void => {
       if (done) return;
       done = true;
-      clearTimer();
       onRefused(claimed === undefined ? { reason, peer, detail } : { reason, peer, node: claimed, detail });
       refuse(ws, reason, options.clock);
     };
-    const timer = options.clock.setTimeout(
-      () => reject('timeout', 'no valid hello within the handshake timeout'),
-      options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs,
-    );
-    const clearTimer = () => options.clock.clearTimeout(timer);
+    // the deadline runs from TCP accept (link-listener.ts); a socket refused but still open then is cut
+    admission.onDeadline(() => (done ? ws.terminate() : reject('timeout', 'no valid hello within the handshake timeout')));
     // an oversized or broken frame before the handshake (ws closes the socket itself)
-    ws.on('error', (err) => reject('malformed', err.message));
-    ws.on('close', (code) => {
+    const onError = (err: Error): void => reject('malformed', err.message);
+    const onClose = (code: number): void => {
       const reason = refusalOfCloseCode(code);
       reject(reason, reason === 'closed' ? `the peer closed the socket (code ${code}) before the handshake completed` : `the peer refused the handshake (${reason})`);
-    });
+    };
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    const accepted = (): void => {
+      done = true;
+      admission.admit();
+      // only ours: the server's own 'close' listener keeps its list of clients
+      ws.off('close', onClose);
+      ws.off('error', onError);
+      ws.on('error', () => {});
+    };
     ws.once('message', (data, isBinary) => {
       const hello = parse(data, isBinary) as Partial<Hello> | undefined;
       if (!hello || hello.t !== 'hello') return reject('malformed', 'expected a hello');
@@ -265,41 +303,51 @@ export async function listenNodeLinks(
       const badSecret = "the peer's MAC does not verify: it does not hold this cluster's secret";
       if (hello.probe === true) {
         if (!sameMac(mac(self.secret, 'probe', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
-        done = true;
-        clearTimer();
-        ws.removeAllListeners('close');
-        ws.removeAllListeners('error');
-        ws.on('error', () => {});
+        accepted();
         return answerProbe(ws, self.secret, challenge, fields, options.clock);
       }
       if (!sameMac(mac(self.secret, 'connector', challenge, fields), hello.mac)) return reject('bad-secret', badSecret);
-      done = true;
-      clearTimer();
-      ws.removeAllListeners('close');
-      ws.removeAllListeners('error');
-      ws.on('error', () => {});
+      accepted();
       const welcome: Welcome = { t: 'welcome', mac: mac(self.secret, 'acceptor', challenge, fields).toString('base64') };
       ws.send(JSON.stringify(welcome));
       onLink(wrap(ws, { name: hello.node, incarnation: hello.inc }, peer, options.clock));
     });
     ws.send(JSON.stringify(challenge));
-  });
-  const addr = wss.address() as AddressInfo;
+  };
   return {
-    address: `${addr.address}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close(() => resolve());
-      }),
+    address: listener.address,
+    url: listener.url,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await listener.close();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
   };
 }
 
+/** The ws client options for dialling `url`: this node's TLS material for a `wss://` URL. */
+function clientOptions(options: NodeLinkOptions): ClientOptions {
+  const tls = options.tls;
+  return {
+    maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload,
+    perMessageDeflate: false,
+    ...(tls === undefined ? {} : { cert: pemOf(tls.cert), key: pemOf(tls.key), ...(tls.ca === undefined ? {} : { ca: pemOf(tls.ca) }) }),
+  };
+}
+
+/** A client-side TLS failure (the server's certificate does not verify, or the TLS handshake broke). */
+function isTlsError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /^(ERR_SSL_|ERR_TLS_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
+}
+
 /**
- * Connects to a node at `url` (`ws://host:port`) and runs the handshake. Rejects
- * `ERR_HANDSHAKE_FAILED` when the socket cannot be opened (nothing listens, unreachable) or
- * the handshake fails; in the second case `onRefused` is told why first (a wrong secret —
- * ours or theirs —, a protocol mismatch, a timeout, a malformed frame, the socket closed).
+ * Connects to a node at `url` (`ws://host:port`, or `wss://host:port` verified against
+ * `options.tls.ca` — the system's CAs without one — and presenting `options.tls.cert`) and
+ * runs the handshake. Rejects `ERR_HANDSHAKE_FAILED` when the socket cannot be opened
+ * (nothing listens, unreachable) or the handshake fails; in the second case `onRefused` is
+ * told why first (a wrong secret — ours or theirs —, a protocol mismatch, a timeout, a
+ * malformed frame, the socket closed, a TLS certificate that does not verify).
  */
 export function connectNodeLink(
   url: string,
@@ -314,7 +362,7 @@ export function connectNodeLink(
     } catch {
       // ws rejects it below
     }
-    const ws = new WebSocket(url, { maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload, perMessageDeflate: false });
+    const ws = new WebSocket(url, clientOptions(options));
     let done = false;
     let opened = false;
     let claimed: string | undefined;
@@ -322,11 +370,9 @@ export function connectNodeLink(
       if (done) return;
       done = true;
       options.clock.clearTimeout(timer);
+      if (reason !== 'unreachable') onRefused(claimed === undefined ? { reason, peer, detail } : { reason, peer, node: claimed, detail });
       if (reason === 'unreachable' || !opened) ws.terminate();
-      else {
-        onRefused(claimed === undefined ? { reason, peer, detail } : { reason, peer, node: claimed, detail });
-        refuse(ws, reason, options.clock);
-      }
+      else refuse(ws, reason, options.clock);
       reject(new ApiaryError(ErrorCodes.HANDSHAKE_FAILED, `handshake with ${url} failed: ${reason === 'unreachable' ? '' : `${reason}: `}${detail}`));
     };
     const timer = options.clock.setTimeout(
@@ -334,7 +380,9 @@ export function connectNodeLink(
       options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs,
     );
     ws.on('open', () => (opened = true));
-    ws.on('error', (err) => (opened ? fail('malformed', err.message) : fail('unreachable', err.message)));
+    ws.on('error', (err) =>
+      opened ? fail('malformed', err.message) : isTlsError(err) ? fail('tls', `the TLS handshake failed: ${err.message}`) : fail('unreachable', err.message),
+    );
     ws.on('close', (code) => {
       const reason = refusalOfCloseCode(code);
       if (!opened) return fail('unreachable', `closed before it opened (code ${code})`);
@@ -433,7 +481,7 @@ export function probeNodeLink(url: string, self: NodeIdentity, options: NodeLink
     const fail = (failure: Extract<ProbeResult, { ok: false }>['failure'], reason: string): void => settle({ ok: false, failure, reason });
     const timer = clock.setTimeout(() => fail('timeout', `no handshake within ${options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs ?? NODE_LINK_DEFAULTS.handshakeTimeoutMs);
     try {
-      ws = new WebSocket(url, { maxPayload: options.maxPayload ?? NODE_LINK_DEFAULTS.maxPayload, perMessageDeflate: false });
+      ws = new WebSocket(url, clientOptions(options));
     } catch (err) {
       clock.clearTimeout(timer);
       resolve({ ok: false, failure: 'unreachable', reason: (err as Error).message });

@@ -63,6 +63,12 @@ export const ErrorCodes = {
   MALFORMED_FRAME: 'ERR_MALFORMED_FRAME',
   /** A node link's handshake failed (wrong secret, protocol mismatch, timeout). */
   HANDSHAKE_FAILED: 'ERR_HANDSHAKE_FAILED',
+  /**
+   * A node was asked to accept node links unprotected: without a cluster secret (allowed only
+   * with `insecure`, and on loopback only even then), or in plaintext (no TLS) beyond loopback
+   * without `insecure`. `field` names the option to give. Nothing listens.
+   */
+  INSECURE_LISTEN: 'ERR_INSECURE_LISTEN',
   /** An argument has the wrong type or range; `field` names it. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   /**

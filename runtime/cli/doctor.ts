@@ -1,6 +1,7 @@
 /**
  * `apiary doctor [same flags as start] [--json]`: checks what `apiary start` with the same
- * flags needs, before starting it — Node version, free ports, the cluster secret, each seed
+ * flags needs, before starting it — Node version, free ports, the cluster secret, TLS (files
+ * load, key matches, dates, signed by the CA; plaintext beyond loopback), each seed
  * (reachable, handshake accepted, clock skew), worker actor modules, stores — and says how
  * to fix each failure. Exit 0 when nothing failed, 1 otherwise, 2 on bad usage.
  *
@@ -13,7 +14,9 @@
  * Time: wall-clock only (probes, skew); bounded by DOCTOR_DEFAULTS timeouts.
  */
 import { packageInfo } from './package-info.js';
+import { X509Certificate } from 'node:crypto';
 import { createServer, isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,10 +25,11 @@ import type { ActorClass } from '../../actors/actor.js';
 import { RealClock, type Clock } from '../../actors/foundation/clock.js';
 import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { PROTOCOL_VERSION, probeNodeLink, type ProbeResult } from '../../transport/node-link.js';
+import { pemOf, type LinkTls } from '../../transport/link-policy.js';
 import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
 import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resolve.js';
-import { isLoopback } from '../config/build-options.js';
+import { isLoopback, readTlsFiles } from '../config/build-options.js';
 import { ConfigError } from '../config/config-error.js';
 import { UsageError } from './usage.js';
 
@@ -87,6 +91,12 @@ export interface DoctorInput {
   secret: Uint8Array | undefined;
   /** Why the secret could not be read (`--secret-file`), if it could not. */
   secretError?: string;
+  /** `--insecure`: links without a secret (loopback only) or in plaintext beyond loopback allowed. */
+  insecure?: boolean;
+  /** The TLS material (`--tls-cert`, `--tls-key`, `--tls-ca`) as read, if given. */
+  tls?: LinkTls;
+  /** Why the TLS files could not be read, if they could not. */
+  tlsError?: string;
   seeds: string[];
   /** The config module, if any: its file and whether it loaded. */
   config: { file: string; error?: string } | undefined;
@@ -192,15 +202,19 @@ function localAddresses(): string[] {
 }
 
 /**
- * The cluster secret: present and at least `minSecretBytes` when the node listens beyond
- * loopback (anyone who can reach the port could otherwise join).
+ * The cluster secret: present when the node listens (`start` refuses to listen without one
+ * unless `--insecure`, and then on loopback only), and at least `minSecretBytes` when it
+ * listens beyond loopback (anyone who can reach the port could otherwise join).
  */
-export function checkSecret(input: Pick<DoctorInput, 'listen' | 'secret' | 'secretError' | 'seeds'>): CheckResult {
+export function checkSecret(input: Pick<DoctorInput, 'listen' | 'secret' | 'secretError' | 'seeds' | 'insecure'>): CheckResult {
   const base = { id: 'secret', title: 'cluster secret' };
   const howTo = 'write a random secret to a file (e.g. openssl rand -base64 32 > apiary.secret) and pass --secret-file apiary.secret to every node, or set APIARY_SECRET';
   if (input.secretError !== undefined) return { ...base, status: 'fail', detail: input.secretError, fix: howTo };
   const beyond = input.listen !== undefined && !isLoopback(input.listen.host);
   const bytes = input.secret?.byteLength;
+  if (input.listen !== undefined && bytes === undefined && input.insecure !== true) {
+    return { ...base, status: 'fail', detail: `none: start refuses to listen on ${input.listen.host}:${input.listen.port} without one (or --insecure, loopback only)`, fix: howTo };
+  }
   if (beyond && bytes === undefined) {
     return { ...base, status: 'fail', detail: `none: a node without a secret listens on loopback only (start binds 127.0.0.1:${input.listen!.port}, not ${input.listen!.host})`, fix: howTo };
   }
@@ -213,8 +227,62 @@ export function checkSecret(input: Pick<DoctorInput, 'listen' | 'secret' | 'secr
     };
   }
   if (input.listen === undefined && input.seeds.length === 0) return { ...base, status: 'skip', detail: 'no node links (no --listen, no --seeds)' };
-  if (bytes === undefined) return { ...base, status: 'pass', detail: 'none: node links on loopback only' };
+  if (bytes === undefined) return { ...base, status: 'pass', detail: input.listen === undefined ? 'none: this node only dials out' : 'none (--insecure): node links on loopback only, unauthenticated' };
   return { ...base, status: 'pass', detail: `${bytes} bytes${beyond ? '' : ' (loopback)'}` };
+}
+
+/**
+ * TLS: the files load as a certificate and its key, the certificate is within its dates and
+ * signed by `--tls-ca` when given; without TLS, plaintext links beyond loopback fail unless
+ * `--insecure` (start refuses them). `nowMs`: wall-clock ms to check the dates against.
+ */
+export function checkTls(input: Pick<DoctorInput, 'listen' | 'seeds' | 'insecure' | 'tls' | 'tlsError'>, nowMs: number): CheckResult {
+  const base = { id: 'tls', title: 'TLS' };
+  const howTo = 'pass --tls-cert and --tls-key (PEM files of this node\'s certificate and key), and --tls-ca with the CA that signed every node\'s certificate for mutual TLS';
+  if (input.tlsError !== undefined) return { ...base, status: 'fail', detail: input.tlsError, fix: howTo };
+  const tls = input.tls;
+  if (tls === undefined) {
+    const wss = input.seeds.filter((u) => u.startsWith('wss://'));
+    if (input.listen === undefined) {
+      return wss.length > 0
+        ? { ...base, status: 'pass', detail: `no certificate: wss:// seeds are verified against the system's CAs (${wss.length})` }
+        : { ...base, status: 'skip', detail: 'no --listen and no wss:// seeds' };
+    }
+    if (isLoopback(input.listen.host)) return { ...base, status: 'pass', detail: 'none: plaintext ws:// on loopback' };
+    if (input.insecure === true) return { ...base, status: 'pass', detail: `none: plaintext ws:// on ${input.listen.host} (--insecure)` };
+    return { ...base, status: 'fail', detail: `none: start refuses plaintext node links on ${input.listen.host} (beyond loopback)`, fix: `${howTo}; or --insecure to allow ws:// there` };
+  }
+  try {
+    createSecureContext({ cert: pemOf(tls.cert), key: pemOf(tls.key), ...(tls.ca === undefined ? {} : { ca: pemOf(tls.ca) }) });
+  } catch (err) {
+    return { ...base, status: 'fail', detail: `the certificate, key or CA does not load: ${(err as Error).message}`, fix: 'give PEM files, and the key that belongs to the certificate' };
+  }
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pemOf(tls.cert));
+  } catch (err) {
+    return { ...base, status: 'fail', detail: `--tls-cert is not a certificate: ${(err as Error).message}`, fix: 'give a PEM certificate (-----BEGIN CERTIFICATE-----)' };
+  }
+  const from = Date.parse(cert.validFrom);
+  const until = Date.parse(cert.validTo);
+  if (nowMs < from || nowMs > until) {
+    return { ...base, status: 'fail', detail: `the certificate is valid from ${cert.validFrom} to ${cert.validTo}, not now`, fix: 'issue this node a certificate valid now (and keep the clock right)' };
+  }
+  let mutual = '';
+  if (tls.ca !== undefined) {
+    let ca: X509Certificate;
+    try {
+      ca = new X509Certificate(pemOf(tls.ca));
+    } catch (err) {
+      return { ...base, status: 'fail', detail: `--tls-ca is not a certificate: ${(err as Error).message}`, fix: 'give the CA certificate in PEM' };
+    }
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+      return { ...base, status: 'fail', detail: `the certificate (${cert.subject.replace(/\n/g, ', ')}) is not signed by --tls-ca (${ca.subject.replace(/\n/g, ', ')})`, fix: 'sign every node\'s certificate with the CA given as --tls-ca' };
+    }
+    mutual = ' · mutual TLS: peers need a certificate signed by --tls-ca';
+  }
+  const names = cert.subjectAltName ?? cert.subject.replace(/\n/g, ', ');
+  return { ...base, status: 'pass', detail: `wss:// · ${names} · valid until ${cert.validTo}${mutual}`, data: { validTo: cert.validTo, mutual: tls.ca !== undefined } };
 }
 
 /** What probing one seed found. */
@@ -224,11 +292,12 @@ export interface SeedProbe {
 }
 
 /** Probes every seed with the real handshake, in parallel (never joins: see probeNodeLink). */
-export async function probeSeeds(input: Pick<DoctorInput, 'seeds' | 'secret' | 'name'>, options: DoctorOptions = {}): Promise<SeedProbe[]> {
+export async function probeSeeds(input: Pick<DoctorInput, 'seeds' | 'secret' | 'name' | 'tls'>, options: DoctorOptions = {}): Promise<SeedProbe[]> {
   const clock = options.clock ?? new RealClock();
   const self = { name: `${input.name}-doctor`, incarnation: Math.floor(clock.wallTime()), secret: input.secret ?? new Uint8Array(0) };
   const timeout = options.probeTimeoutMs ?? DOCTOR_DEFAULTS.probeTimeoutMs;
-  return Promise.all(input.seeds.map(async (url) => ({ url, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout }) })));
+  const tls = input.tls === undefined ? {} : { tls: input.tls };
+  return Promise.all(input.seeds.map(async (url) => ({ url, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout, ...tls }) })));
 }
 
 /** Each seed reachable and its handshake accepted. */
@@ -240,7 +309,7 @@ export function checkSeeds(probes: SeedProbe[]): CheckResult[] {
       return { ...base, status: 'pass', detail: `node ${r.peer.name} accepted the handshake (round trip ${r.receivedAt - r.sentAt} ms)`, data: { node: r.peer.name, incarnation: r.peer.incarnation, rttMs: r.receivedAt - r.sentAt } };
     }
     const fix = {
-      unreachable: `start the node at ${url} first, or fix --seeds (ws://HOST:PORT of a node's --listen address)`,
+      unreachable: `start the node at ${url} first, or fix --seeds (ws://HOST:PORT of a node's --listen address; wss:// for a node with TLS, verified against --tls-ca)`,
       timeout: `check that ${url} is a node's --listen address and that no firewall drops it`,
       refused: 'the seed refused our handshake: use the same cluster secret on every node (--secret-file or APIARY_SECRET)',
       protocol: `point --seeds at the --listen address of a node running this apiary version (node protocol ${PROTOCOL_VERSION})`,
@@ -378,7 +447,8 @@ export async function checkStores(input: Pick<DoctorInput, 'stores'>): Promise<C
 /** Every check, in report order. */
 export async function runDoctor(input: DoctorInput, options: DoctorOptions = {}): Promise<CheckResult[]> {
   const [ports, probes, modules, stores] = await Promise.all([checkPorts(input, options), probeSeeds(input, options), checkWorkerModules(input, options), checkStores(input)]);
-  return [checkNodeVersion(input), checkConfig(input), ...ports, checkSecret(input), ...checkSeeds(probes), ...checkSkew(probes), ...modules, ...stores];
+  const now = (options.clock ?? new RealClock()).wallTime();
+  return [checkNodeVersion(input), checkConfig(input), ...ports, checkSecret(input), checkTls(input, now), ...checkSeeds(probes), ...checkSkew(probes), ...modules, ...stores];
 }
 
 // ---- the report --------------------------------------------------------------------------------
@@ -427,12 +497,21 @@ export async function doctorInput(argv: string[], env: NodeJS.ProcessEnv = proce
     };
   }
   const { config, supervisor, file } = resolved;
+  let tls: { tls?: LinkTls; tlsError?: string } = {};
+  try {
+    const read = readTlsFiles(config);
+    if (read !== undefined) tls = { tls: read };
+  } catch (err) {
+    tls = { tlsError: `cannot read a TLS file: ${(err as Error).message}` };
+  }
   return {
     ...base,
     name: config.name,
     listen: config.listen === undefined ? undefined : parseHostPort(config.listen, '--listen'),
     http: parseHostPort(config.http, '--http'),
     secret: config.secret === undefined ? undefined : new TextEncoder().encode(config.secret),
+    insecure: config.insecure === true,
+    ...tls,
     seeds: config.seeds ?? [],
     config: file === undefined ? undefined : { file },
     workerActors: supervisor === undefined ? [] : workerActorsOf(supervisor),

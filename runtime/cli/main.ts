@@ -4,7 +4,8 @@
  * failure, 2 bad usage (an unknown verb or flag, a bad value) or not available (yet).
  *
  *   apiary start  [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
- *                 [--http HOST:PORT] [--seeds ws://…] [--secret-file FILE] [--admin-token-file F]
+ *                 [--http HOST:PORT] [--seeds ws(s)://…] [--secret-file FILE] [--admin-token-file F]
+ *                 [--tls-cert F --tls-key F [--tls-ca F]] [--insecure]
  *   apiary tree   [--http HOST:PORT] [--admin-token-file F] [--json] [--watch]
  *   apiary kill   PATH [--http HOST:PORT] [--admin-token-file F] [--reason TEXT]
  *   apiary status [--http HOST:PORT] [--admin-token-file F] [--json]

@@ -3,7 +3,9 @@
  * (runtime/config), the admin server, the configured tree or the demo swarm, reloading the
  * config on SIGHUP or a change of its file, and stopping on signals.
  *
- * Owns: turning the command line into a running node and its one ready line. The node logs
+ * Owns: turning the command line into a running node and its one ready line (`ws:` is
+ * `host:port` for plaintext links, the `wss://` URL with TLS), and refusing, as bad usage, a
+ * node that would listen unprotected (runtime/config/build-options.ts says when). The node logs
  * through one logger (`--log-level`, `--log-format`): the ready line (`apiary node NAME ready
  * · …`, grepped by users and tests), notices, the stop, and — through the system's `logger` —
  * what happens in it.
@@ -12,6 +14,7 @@
  * import), reloading (runtime/config/reload.ts) or how it stops (runtime/node/signals.ts).
  */
 import { RealClock } from '../../actors/foundation/clock.js';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { ActorSystem } from '../node/actor-system.js';
 import { stopOnSignals } from '../node/signals.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
@@ -35,19 +38,29 @@ export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConf
 }
 
 /** Fields this version accepts and checks but does not act on yet (later issues do). */
-const NOT_USED_YET = ['store', 'roles', 'region', 'tlsCert'] as const;
+const NOT_USED_YET = ['store', 'roles', 'region'] as const;
+
+/** The plan for `config`; a node that would listen unprotected is bad usage (exit 2, one line). */
+function planOrRefuse(...args: Parameters<typeof planNode>): ReturnType<typeof planNode> {
+  try {
+    return planNode(...args);
+  } catch (err) {
+    if (err instanceof ApiaryError && err.code === ErrorCodes.INSECURE_LISTEN) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 export async function start(argv: string[]): Promise<void> {
   const inputs: ResolveInputs = { argv, env: process.env, cwd: process.cwd() };
   const resolved = await resolveForCli(inputs);
   const { config, supervisor, file } = resolved;
   const log = createLogger({ node: config.name, level: config.logLevel, format: config.logFormat });
-  const unused = NOT_USED_YET.filter((f) => config[f] !== undefined);
-  if (unused.length > 0) log.warn(`accepted but not used by this version yet: ${unused.join(', ')}`, { event: 'not-used-yet', fields: unused });
   const clock = new RealClock();
   const alerts = logChannel(log);
-  const plan = planNode(config, clock, alerts);
-  for (const notice of plan.notices) log.warn(notice, { event: 'no-secret' });
+  const plan = planOrRefuse(config, clock, alerts);
+  const unused = NOT_USED_YET.filter((f) => config[f] !== undefined);
+  if (unused.length > 0) log.warn(`accepted but not used by this version yet: ${unused.join(', ')}`, { event: 'not-used-yet', fields: unused });
+  for (const notice of plan.notices) log.warn(notice.message, { event: notice.event });
   const system = new ActorSystem({ ...plan.system, logger: log });
   try {
     await system.ready();
@@ -80,7 +93,9 @@ export async function start(argv: string[]): Promise<void> {
     await startDemo(system, { log: demoLog(log), logSupervision: false, useThreads: (system.threads?.count ?? 0) > 0, ...config.demo });
   }
   const what = supervisor !== undefined ? `config ${displayPath(file!, inputs.cwd)}` : file !== undefined ? `demo swarm · config ${displayPath(file, inputs.cwd)}` : 'demo swarm';
-  log.info(`apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${system.cluster?.url.replace('ws://', '') || '-'} · http: ${admin.address} · ${what}`, {
+  // plaintext links show as host:port, TLS ones as their wss:// URL
+  const ws = system.cluster?.url.replace(/^ws:\/\//, '') || '-';
+  log.info(`apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${ws} · http: ${admin.address} · ${what}`, {
     event: 'ready',
   });
 }

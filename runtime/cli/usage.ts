@@ -38,7 +38,7 @@ commands:
   status   a running node's health, threads and cluster members
   bench    measure latency and throughput beside baselines and peers, or a running node
   config   print the effective configuration and where each value came from (secrets masked)
-  doctor   check what \`apiary start\` needs (ports, secret, seeds, clock skew, modules) and how to fix it
+  doctor   check what \`apiary start\` needs (ports, secret, TLS, seeds, clock skew, modules) and how to fix it
 
 apiary <command> --help   the options of one command
 apiary --version          the installed version
@@ -62,9 +62,13 @@ options:
                          every request but the probes /health/live and /health/ready
   --admin-hosts a,b      Host names the admin API accepts besides loopback names and addresses
   --admin-origins URL,…  page origins the admin API accepts besides its own
-  --listen HOST:PORT     accept node links (needs a secret beyond loopback)
-  --seeds ws://HOST:PORT,...   join a cluster through any live seed
+  --listen HOST:PORT     accept node links (needs a secret; beyond loopback also TLS or --insecure)
+  --seeds ws://HOST:PORT,...   join a cluster through any live seed (wss:// for TLS nodes)
   --secret-file FILE     the cluster secret (or APIARY_SECRET)
+  --tls-cert FILE        this node's certificate (PEM): node links are wss://
+  --tls-key FILE         its private key (PEM)
+  --tls-ca FILE          the cluster's CA (PEM): peers must present certificates it signed (mutual TLS)
+  --insecure             allow node links without a secret (loopback only) or ws:// beyond loopback
   -h, --help             this text`,
   tree: `usage: apiary tree [--http HOST:PORT] [--admin-token-file FILE] [--json] [--watch]
 
@@ -122,10 +126,11 @@ options:
   --json             the values and their sources as JSON
   -h, --help         this text`,
   doctor: `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
-                     [--seeds ws://HOST:PORT,...] [--secret-file FILE] [--threads N] [--json]
+                     [--seeds ws(s)://HOST:PORT,...] [--secret-file FILE] [--threads N]
+                     [--tls-cert F --tls-key F [--tls-ca F]] [--insecure] [--json]
 
-Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, seeds and clock
-skew, worker modules, stores) and prints the fix for each failure.
+Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, TLS, seeds and
+clock skew, worker modules, stores) and prints the fix for each failure.
 Exit 0: nothing failed; 1: a check failed; 2: bad usage.
 
 options:

@@ -29,8 +29,10 @@ import {
   REFUSAL_CLOSE_CODES,
   type LinkRefusal,
   type NodeLink,
+  type NodeLinkOptions,
   type NodeLinkServer,
 } from '../../transport/node-link.js';
+import type { LinkTls } from '../../transport/link-policy.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
 import { linkTraffic, type LinkTraffic } from '../../transport/endpoint.js';
 import { NodeSession, type SessionHandler } from '../../transport/node-session.js';
@@ -48,12 +50,28 @@ import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
 const NAME_TAKEN = REFUSAL_CLOSE_CODES['name-taken'];
 
 export interface ClusterOptions {
-  /** Where to accept node links; omit for a node that only connects out. */
+  /**
+   * Where to accept node links; omit for a node that only connects out. Without a secret
+   * (empty bytes) or, beyond loopback, without `tls`, the system refuses to be made
+   * (`ERR_INSECURE_LISTEN`) unless `insecure` (and, without a secret, loopback only even then).
+   */
   listen?: { host: string; port: number };
-  /** `ws://host:port` of nodes to join through (any live one will do; retried until one answers). */
+  /** `ws://host:port` or `wss://host:port` of nodes to join through (any live one will do; retried until one answers). */
   seeds?: string[];
   /** The cluster secret (every node holds the same bytes). */
   secret: Uint8Array;
+  /**
+   * TLS (PEM text or bytes): links are `wss://` — this node's URL, what it gossips, what it
+   * accepts — and `wss://` seeds are dialled with it. With `ca`, mutual TLS: peers must
+   * present a certificate signed by `ca`, and servers are verified against it.
+   */
+  tls?: LinkTls;
+  /** Allow listening without a secret (loopback only) or in plaintext beyond loopback. Default false. */
+  insecure?: boolean;
+  /** ms from TCP accept for the upgrade and the handshake; dialling gives up after as long. Default 1000. */
+  handshakeTimeoutMs?: number;
+  /** Accepted sockets not yet authenticated at once; beyond, new connections are closed at accept. Default 64. */
+  maxUnauthenticated?: number;
   /** ms between heartbeats on every link. Default 200. */
   heartbeatMs?: number;
   /** Phi-accrual settings per peer (threshold 8, min std-dev 100 ms, acceptable pause 1000 ms). */
@@ -74,7 +92,7 @@ export interface ClusterOptions {
   maxQueuedBytes?: number;
 }
 
-type Settings = Required<Omit<ClusterOptions, 'listen' | 'seeds' | 'failureDetector' | 'reconnect'>> & {
+type Settings = Required<Omit<ClusterOptions, 'listen' | 'seeds' | 'failureDetector' | 'reconnect' | 'tls' | 'insecure' | 'handshakeTimeoutMs' | 'maxUnauthenticated'>> & {
   failureDetector: PhiOptions;
   reconnect: { minMs: number; maxMs: number; randomFactor: number };
 };
@@ -83,7 +101,7 @@ export class Cluster implements SessionHandler, NodePeers {
   readonly membership: Membership;
   /** Member state changes. */
   readonly members$: Observable<MemberEvent>;
-  /** `ws://host:port` this node accepts links on ('' if it does not listen, or before `start`). */
+  /** `ws://host:port` (`wss://` with TLS) this node accepts links on ('' if it does not listen, or before `start`). */
   url = '';
   private readonly sessions = new Map<string, NodeSession>();
   private readonly detectors = new Map<string, PhiAccrual>();
@@ -150,16 +168,22 @@ export class Cluster implements SessionHandler, NodePeers {
       this.server = await listenNodeLinks(
         options.listen,
         self,
-        { clock: host.clock, maxPayload: options.maxPayload },
+        { ...this.linkOptions(), insecure: options.insecure === true, maxUnauthenticated: options.maxUnauthenticated },
         (link) => this.adopt(link, true),
         (r) => this.refused('accepting', r),
       );
-      this.url = `ws://${this.server.address}`;
+      this.url = this.server.url;
       this.membership.listeningAt(this.url);
     }
     this.lastTick = this.clock.now();
     this.tick();
     void this.join();
+  }
+
+  /** What every link of this node is opened and accepted with (its clock, frame limit, deadline, TLS). */
+  private linkOptions(): NodeLinkOptions {
+    const o = this.options;
+    return { clock: this.clock, maxPayload: this.settings.maxPayload, handshakeTimeoutMs: o.handshakeTimeoutMs, ...(o.tls === undefined ? {} : { tls: o.tls }) };
   }
 
   // ---- routes (NodePeers) -------------------------------------------------------------------
@@ -254,7 +278,7 @@ export class Cluster implements SessionHandler, NodePeers {
       const link = await connectNodeLink(
         url,
         { name: this.host.node, incarnation: this.host.incarnation, secret: this.settings.secret },
-        { clock: this.clock, maxPayload: this.settings.maxPayload },
+        this.linkOptions(),
         (r) => this.refused('connecting', r),
       );
       if (this.stopped) {

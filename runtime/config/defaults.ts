@@ -15,6 +15,7 @@ import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import { OBSERVABILITY_DEFAULTS } from '../observability/observability.js';
 import { THREAD_DEFAULTS } from '../threads/thread-options.js';
 import { ASK_POLL_DEFAULTS } from '../../transport/spinner.js';
+import { NODE_LINK_DEFAULTS } from '../../transport/node-link.js';
 import type { NodeConfig } from './node-config.js';
 
 export const CONFIG_DEFAULTS = {
@@ -59,6 +60,8 @@ export function configDefaults(hasApp: boolean): NodeConfig {
       reconnect: { ...CLUSTER_DEFAULTS.reconnect },
       highWaterBytes: CLUSTER_DEFAULTS.highWaterBytes,
       maxQueuedBytes: CLUSTER_DEFAULTS.maxQueuedBytes,
+      handshakeTimeoutMs: NODE_LINK_DEFAULTS.handshakeTimeoutMs,
+      maxUnauthenticated: NODE_LINK_DEFAULTS.maxUnauthenticated,
     },
     alerts: { rules: DEFAULT_RULES.map((r) => ({ ...r })), channels: [{ type: 'console' }] },
     rateLimits: {},

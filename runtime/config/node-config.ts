@@ -21,8 +21,8 @@ export type AlertChannelConfig =
   | { type: 'webhook'; url: string; timeoutMs?: number; retries?: number; backoffMs?: number }
   | AlertChannel;
 
-/** Cluster tuning in a config file; where to listen and which seeds are top-level fields. */
-export type ClusterTuning = Omit<ClusterOptions, 'listen' | 'seeds' | 'secret'>;
+/** Cluster tuning in a config file; where to listen, seeds, the secret, TLS and `insecure` are top-level fields. */
+export type ClusterTuning = Omit<ClusterOptions, 'listen' | 'seeds' | 'secret' | 'tls' | 'insecure'>;
 
 /** The demo swarm's knobs (used when the config names no app). */
 export interface DemoConfig {
@@ -45,7 +45,7 @@ export interface NodeConfig {
   listen?: string;
   /** `HOST:PORT` of the admin HTTP server. */
   http?: string;
-  /** `ws://HOST:PORT` of nodes to join through. */
+  /** `ws://HOST:PORT` (or `wss://` for nodes with TLS) of nodes to join through. */
   seeds?: string[];
   /** The cluster secret itself (prefer `secretFile` or APIARY_SECRET). */
   secret?: string;
@@ -61,9 +61,13 @@ export interface NodeConfig {
   region?: string;
   /** `lmdb:DIR` or `redis://HOST:PORT`. */
   store?: string;
+  /** PEM file of this node's certificate: with `tlsKey`, node links are `wss://`. */
   tlsCert?: string;
+  /** PEM file of its private key. */
   tlsKey?: string;
+  /** PEM file of the cluster's CA: peers must present certificates signed by it (mutual TLS), and servers are verified against it. */
   tlsCa?: string;
+  /** Accept node links without a secret (loopback only), or in plaintext beyond loopback. */
   insecure?: boolean;
   logLevel?: LogLevel;
   logFormat?: LogFormat;

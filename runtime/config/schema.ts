@@ -4,7 +4,8 @@
  * `new ActorSystem(...)` ({@link checkSystemOptions}) share every field check.
  *
  * Owns: what each field must be, worded as the `expected` of a ConfigIssue ("an integer
- * >= 0"), and the checks between fields (TLS cert with key, degraded lag below critical).
+ * >= 0"), and the checks between fields (TLS cert with key, degraded lag below critical; for
+ * `new ActorSystem`, the listen policy of transport/link-policy.ts).
  * Does not own: where values come from or which wins (resolve.ts), reading files named by
  * fields (resolve.ts), or defaults (defaults.ts).
  * Time and threads: pure functions.
@@ -12,6 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { checkListenPolicy } from '../../transport/link-policy.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
 import type { MetricsSnapshot } from '../observability/node-stats.js';
 import type { LogFormat, LogLevel } from '../logging/logger.js';
@@ -78,12 +80,14 @@ function build(z: typeof Zod) {
       .regex(HOST_PORT, { error: 'HOST:PORT' })
       .refine((s) => Number(HOST_PORT.exec(s)?.[2]) <= 65535, { error: 'HOST:PORT with a port from 0 to 65535' });
 
-  const SEED = /^ws:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/@]+):(\d{1,5})\/?$/;
+  const SEED = /^wss?:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/@]+):(\d{1,5})\/?$/;
   const seed = () =>
     z
-      .string({ error: 'a ws://HOST:PORT URL' })
-      .regex(SEED, { error: 'a ws://HOST:PORT URL (wss:// and dns: seeds are not supported yet)' })
-      .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws://HOST:PORT URL with a port from 1 to 65535' });
+      .string({ error: 'a ws://HOST:PORT URL (or wss://)' })
+      .regex(SEED, { error: 'a ws://HOST:PORT URL (or wss:// for a node with TLS; dns: seeds are not supported yet)' })
+      .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws(s)://HOST:PORT URL with a port from 1 to 65535' });
+  const pem = () =>
+    z.union([z.string({ error: 'PEM text' }).min(1, { error: 'PEM text' }), z.instanceof(Uint8Array, { error: 'PEM bytes' })], { error: 'PEM text (a string or a Uint8Array)' });
 
   const ADMIN_HOST = /^(\.?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9a-fA-F:.]+\])$/;
 
@@ -125,6 +129,8 @@ function build(z: typeof Zod) {
     maxPayload: int(1).optional(),
     highWaterBytes: int(1).optional(),
     maxQueuedBytes: int(1).optional(),
+    handshakeTimeoutMs: positive().optional(),
+    maxUnauthenticated: int(1).optional(),
   };
 
   const lowLatency = () =>
@@ -234,7 +240,7 @@ function build(z: typeof Zod) {
       ...sharedFields,
       listen: hostPort().optional(),
       http: hostPort().optional(),
-      seeds: list(seed(), 'a list of ws://HOST:PORT URLs').optional(),
+      seeds: list(seed(), 'a list of ws:// or wss://HOST:PORT URLs').optional(),
       secret: text().optional(),
       secretFile: text('a file path').optional(),
       adminToken: text().optional(),
@@ -285,10 +291,12 @@ function build(z: typeof Zod) {
           {
             ...clusterTuning,
             listen: z.strictObject({ host: z.string({ error: 'a host name or address' }), port: int(0, 65535) }, { error: '{ host, port }' }).optional(),
-            seeds: list(z.string({ error: 'a ws://HOST:PORT URL' })).optional(),
+            seeds: list(z.string({ error: 'a ws:// or wss://HOST:PORT URL' })).optional(),
             secret: z.instanceof(Uint8Array, { error: 'a Uint8Array' }),
+            tls: z.strictObject({ cert: pem(), key: pem(), ca: pem().optional() }, { error: 'TLS material { cert, key, ca? }' }).optional(),
+            insecure: bool().optional(),
           },
-          { error: 'cluster options { listen, seeds, secret, … }' },
+          { error: 'cluster options { listen, seeds, secret, tls, … }' },
         )
         .optional(),
     },
@@ -344,11 +352,19 @@ export function checkCombined(c: NodeConfig): SchemaIssue[] {
 
 /**
  * Checks the options of `new ActorSystem(...)`; throws `ERR_INVALID_ARGUMENT` whose `field`
- * names the first bad field (message: every one). Runs once per system, never per spawn.
+ * names the first bad field (message: every one), and `ERR_INSECURE_LISTEN` when the cluster
+ * would listen unprotected (transport/link-policy.ts: no secret without `insecure`, or beyond
+ * loopback; plaintext beyond loopback without `insecure`). Runs once per system, never per spawn.
  */
 export function checkSystemOptions(options: ActorSystemOptions): void {
   const r = schemas().systemOptions.safeParse(options);
-  if (r.success) return;
+  const cluster = options.cluster;
+  if (r.success) {
+    if (cluster?.listen !== undefined) {
+      checkListenPolicy({ host: cluster.listen.host, secret: cluster.secret, tls: cluster.tls !== undefined, insecure: cluster.insecure === true });
+    }
+    return;
+  }
   const issues = toIssues(r.error, options);
   const lines = issues.map((i) => `${i.path.join('.')} must be ${i.expected}, got ${describe(i.received)}`);
   throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `invalid ActorSystem options: ${lines.join('; ')}`, { field: issues[0]!.path.join('.') });

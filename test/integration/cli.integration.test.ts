@@ -140,7 +140,7 @@ describe('apiary start --listen', () => {
   });
 
   it('without a secret, binds loopback only and says so', async () => {
-    const node = startNode([cli, 'start', '--threads', '1', '--http', '127.0.0.1:0', '--listen', '0.0.0.0:0']);
+    const node = startNode([cli, 'start', '--threads', '1', '--http', '127.0.0.1:0', '--listen', '0.0.0.0:0', '--insecure']);
     try {
       await node.waitFor(/ready/, 20_000);
       expect(node.stdout()).toMatch(/no cluster secret .*loopback only \(127\.0\.0\.1\)/);

@@ -35,12 +35,12 @@ export async function startDriven(options: Record<string, unknown> & { name: str
   };
   proc.child.stdout!.on('data', poll);
   try {
-    await proc.waitFor(/READY \S+ ws:\/\/\S+ http:\/\/\S+/, 20_000);
+    await proc.waitFor(/READY \S+ wss?:\/\/\S+ http:\/\/\S+/, 20_000);
   } catch (err) {
     proc.dispose();
     throw err;
   }
-  const [, , url, http] = /READY (\S+) (ws:\/\/\S+) (http:\/\/\S+)/.exec(proc.stdout())!;
+  const [, , url, http] = /READY (\S+) (wss?:\/\/\S+) (http:\/\/\S+)/.exec(proc.stdout())!;
   const waitResult = async (match: (v: any) => boolean, ms: number): Promise<number> => {
     const deadline = performance.now() + ms;
     for (;;) {

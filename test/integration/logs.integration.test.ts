@@ -172,7 +172,7 @@ describe('--log-format and --log-level', () => {
   });
 
   it('--log-level warn leaves out the info lines, ready line included', async () => {
-    const proc = startNode([cli, 'start', '--name', 'q1', '--config', config, '--threads', '0', '--http', '127.0.0.1:0', '--log-level', 'warn', '--listen', '127.0.0.1:0']);
+    const proc = startNode([cli, 'start', '--name', 'q1', '--config', config, '--threads', '0', '--http', '127.0.0.1:0', '--log-level', 'warn', '--listen', '127.0.0.1:0', '--insecure']);
     running.push(proc);
     // without a secret the node says it keeps to loopback: a warning, so it is written
     const notice = await waitForLine(proc, (l) => l.event === 'no-secret', 20_000);

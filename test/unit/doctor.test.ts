@@ -12,6 +12,7 @@ import {
   checkSeeds,
   checkSkew,
   checkStores,
+  checkTls,
   renderReport,
   workerActorsOf,
   type CheckResult,
@@ -33,10 +34,17 @@ describe('doctor: the cluster secret', () => {
     ['on loopback, 8 bytes', { host: '127.0.0.1', port: 7946 }, bytes(8), 'pass', undefined],
     ['on loopback, none', { host: '127.0.0.1', port: 7946 }, undefined, 'pass', undefined],
   ] as const)('listening %s: %s', (_what, listen, secret, status, fix) => {
-    const r = checkSecret({ listen, secret, seeds: [] });
+    // --insecure: what start allows without a secret (loopback only); without it, see below
+    const r = checkSecret({ listen, secret, seeds: [], insecure: true });
     expect(r.status).toBe(status);
     if (fix) expect(r.fix).toMatch(fix);
     else expect(r.fix).toBeUndefined();
+  });
+
+  it('fails without a secret and without --insecure, even on loopback (start refuses to listen)', () => {
+    const r = checkSecret({ listen: { host: '127.0.0.1', port: 7946 }, secret: undefined, seeds: [] });
+    expect(r).toMatchObject({ status: 'fail', detail: expect.stringMatching(/start refuses to listen/) });
+    expect(r.fix).toMatch(/--secret-file/);
   });
 
   it('is skipped without node links, and fails when the secret file cannot be read', () => {
@@ -44,6 +52,28 @@ describe('doctor: the cluster secret', () => {
     const r = checkSecret({ listen: undefined, secret: undefined, secretError: 'cannot read --secret-file /nope', seeds: [] });
     expect(r).toMatchObject({ status: 'fail', detail: 'cannot read --secret-file /nope' });
     expect(r.fix).toMatch(/openssl rand/);
+  });
+});
+
+describe('doctor: TLS', () => {
+  it.each([
+    ['on loopback', { host: '127.0.0.1', port: 7946 }, false, 'pass'],
+    ['beyond loopback', { host: '192.0.2.10', port: 7946 }, false, 'fail'],
+    ['beyond loopback with --insecure', { host: '192.0.2.10', port: 7946 }, true, 'pass'],
+  ] as const)('without a certificate, listening %s: %s', (_what, listen, insecure, status) => {
+    const r = checkTls({ listen, seeds: [], insecure }, Date.now());
+    expect(r.status).toBe(status);
+    if (status === 'fail') expect(r.fix).toMatch(/--tls-cert and --tls-key .*or --insecure/);
+  });
+
+  it('fails on TLS files that cannot be read or do not load', () => {
+    expect(checkTls({ listen: undefined, seeds: [], tlsError: 'cannot read a TLS file: ENOENT' }, Date.now())).toMatchObject({ status: 'fail', detail: 'cannot read a TLS file: ENOENT' });
+    const garbage = checkTls({ listen: { host: '127.0.0.1', port: 7946 }, seeds: [], tls: { cert: 'not a cert', key: 'not a key' } }, Date.now());
+    expect(garbage).toMatchObject({ status: 'fail', fix: 'give PEM files, and the key that belongs to the certificate' });
+  });
+
+  it('is skipped with no listen and no wss:// seeds', () => {
+    expect(checkTls({ listen: undefined, seeds: ['ws://127.0.0.1:7401'] }, Date.now()).status).toBe('skip');
   });
 });
 

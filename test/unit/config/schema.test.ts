@@ -100,7 +100,7 @@ describe('new ActorSystem(options)', () => {
 
   it('takes the options it always took', () => {
     expect(() =>
-      checkSystemOptions({ threads: 0, heartbeatMs: 100, spareThreads: 0, lowLatency: true, health: { acceptablePauseMs: 300 }, cluster: { secret: new Uint8Array(0), listen: { host: '127.0.0.1', port: 0 } } }),
+      checkSystemOptions({ threads: 0, heartbeatMs: 100, spareThreads: 0, lowLatency: true, health: { acceptablePauseMs: 300 }, cluster: { secret: new Uint8Array(0), insecure: true, listen: { host: '127.0.0.1', port: 0 } } }),
     ).not.toThrow();
   });
 });
