@@ -48,14 +48,16 @@ export const NODE_LINK_DEFAULTS = {
  * Why a node link's handshake was refused:
  * - `bad-secret`: a MAC did not verify — the two nodes hold different cluster secrets;
  * - `name-taken`: both authenticated, but a live node already has the connecting node's name;
+ * - `quarantined`: both authenticated, but this incarnation of the peer was downed in the
+ *   cluster: it is finished and may not come back (it rejoins as a new incarnation);
  * - `protocol`: the nodes speak different protocol versions;
  * - `timeout`: the handshake did not complete within the handshake timeout;
  * - `malformed`: a handshake frame was not what the protocol says (not an apiary node?);
  * - `closed`: the socket closed before the handshake completed, without a reason.
  */
-export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'protocol' | 'timeout' | 'malformed' | 'closed';
+export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'quarantined' | 'protocol' | 'timeout' | 'malformed' | 'closed';
 
-export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'protocol', 'timeout', 'malformed', 'closed'];
+export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'quarantined', 'protocol', 'timeout', 'malformed', 'closed'];
 
 /** The WebSocket close code that carries each refusal reason to the other side (4000–4999: private use). */
 export const REFUSAL_CLOSE_CODES = {
@@ -64,6 +66,7 @@ export const REFUSAL_CLOSE_CODES = {
   malformed: 4003,
   timeout: 4008,
   'name-taken': 4009,
+  quarantined: 4010,
 } as const satisfies Partial<Record<HandshakeRefusal, number>>;
 
 /** The refusal a close code stands for; `closed` for any other code (e.g. 1006, cut without a close frame). */
