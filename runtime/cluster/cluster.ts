@@ -342,6 +342,18 @@ export class Cluster implements SessionHandler, NodePeers {
     return this.loop.session;
   }
 
+  /**
+   * The actors other nodes spawned here and that still run, by the node that spawned them
+   * (failover children among them): what this node stops when it learns it was downed.
+   */
+  hosted(): { node: string; thread: number; id: number; path?: string }[] {
+    const out: { node: string; thread: number; id: number; path?: string }[] = [];
+    for (const [node, s] of this.sessions) {
+      if (!s.closed) for (const a of (s.hosted as HostedChildren).list()) out.push({ node, ...a });
+    }
+    return out;
+  }
+
   /** The member table as this node sees it. */
   members(): Member[] {
     return this.membership.list();
