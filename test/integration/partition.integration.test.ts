@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 const env = { ...process.env, APIARY_TEST_FAULTS: '1' };
-async function node(options: Record<string, unknown> & { name: string }, withFaults = env): Promise<DrivenNode> {
+async function node(options: Record<string, unknown> & { name: string }, withFaults: NodeJS.ProcessEnv = env): Promise<DrivenNode> {
   const n = await startDriven(options, withFaults);
   running.push(n.proc);
   return n;
