@@ -106,7 +106,7 @@ export interface ClusterOptions {
   gossipMs?: number;
   /** Reconnect backoff: min, max (ms) and ±jitter factor. */
   reconnect?: { minMs?: number; maxMs?: number; randomFactor?: number };
-  /** Healing: backoff of the dials to seeds and lost members, and when a lost member's URL is forgotten, ms. */
+  /** Healing: backoff of the dials to lost members (seeds use `reconnect`'s), and when a lost member's URL is forgotten, ms. */
   rejoin?: { minMs?: number; maxMs?: number; forgetAfterMs?: number };
   /** Members kept in the table; members heard of by gossip past it are ignored. Default 256. */
   maxMembers?: number;
@@ -221,7 +221,7 @@ export class Cluster implements SessionHandler, NodePeers {
     const st = this.settings;
     this.tombstones = new Tombstones(st.maxTombstones, st.tombstoneMs);
     this.redials = new Redials(
-      { ...st.rejoin, randomFactor: st.reconnect.randomFactor, limit: st.maxMembers },
+      { ...st.rejoin, seedMinMs: st.reconnect.minMs, seedMaxMs: st.reconnect.maxMs, randomFactor: st.reconnect.randomFactor, limit: st.maxMembers },
       (options.seeds ?? []).filter((s) => s.length > 0),
       now,
       () => this.clock.random(),
@@ -591,7 +591,7 @@ export class Cluster implements SessionHandler, NodePeers {
    * opens the link (one link per pair), or this node when it does not listen.
    */
   private dialHeardOf(node: string, url: string, now: number): void {
-    if (!(this.host.node < node || this.url === '') || this.dialing.has(node)) return;
+    if (!(this.host.node < node || this.url === '') || this.dialing.has(node) || url === this.url) return;
     if ((this.heardOfDialAt.get(node) ?? 0) > now) return;
     if (!this.dialBudget.take(now)) return;
     this.heardOfDialAt.set(node, now + this.settings.reconnect.maxMs);
@@ -750,7 +750,8 @@ export class Cluster implements SessionHandler, NodePeers {
     });
     this.tombstones.add(this.host.node, old, this.url, now);
     const others = this.membership.list().filter((m) => !m.self);
-    for (const m of others) this.redials.lost(m.url, m.node, now);
+    // dialled again: the members it had a link with, never those only heard of
+    for (const m of others) if (m.state !== 'joining' || this.sessions.has(m.node)) this.redials.lost(m.url, m.node, now);
     for (const name of [...this.sessions.keys()]) this.closeSession(name);
     for (const m of others) this.membership.remove(m.node, now);
     this.heardOfDialAt.clear();

@@ -34,9 +34,9 @@ export const CLUSTER_DEFAULTS = {
   reconnect: { minMs: 100, maxMs: 2000, randomFactor: 0.2 },
   /**
    * Healing: seeds, and the URLs of members that went down or were removed, are dialled
-   * again while no member is up there — backoff from `minMs` doubling to `maxMs` (±
-   * `reconnect.randomFactor`); a lost member's URL is forgotten after `forgetAfterMs`
-   * (seeds never are).
+   * again while no member is up there — a lost member's URL with a backoff from `minMs`
+   * doubling to `maxMs`, a seed with `reconnect`'s (± `reconnect.randomFactor`); a lost
+   * member's URL is forgotten after `forgetAfterMs` (seeds never are).
    */
   rejoin: { minMs: 500, maxMs: 10_000, forgetAfterMs: 60 * 60_000 },
   /** Members kept in the table; members heard of by gossip past it are ignored. */

@@ -4,7 +4,8 @@
  *
  * Owns: the list (seeds forever; a lost member's URL until `forgetAfterMs` after it was
  * lost; at most `limit` lost URLs, the oldest pushed out), the backoff of each address
- * (`minMs` doubling to `maxMs`, ± `randomFactor` jitter from the clock's random), which
+ * (`minMs` doubling to `maxMs` — seeds with their own, shorter `seedMinMs`/`seedMaxMs`, as
+ * a node joining must find its seed fast — ± `randomFactor` jitter from the clock's random), which
  * addresses are due at a given time, and the name that answered at each (so a seed written
  * `ws://localhost:…` that answers as `n1` counts as reached while `n1` is up, whatever URL
  * `n1` gives itself). Members heard of only by gossip never enter it: an invented member is
@@ -15,8 +16,12 @@
  */
 
 export interface RedialOptions {
+  /** Backoff of a lost member's URL. */
   minMs: number;
   maxMs: number;
+  /** Backoff of a seed. */
+  seedMinMs: number;
+  seedMaxMs: number;
   randomFactor: number;
   forgetAfterMs: number;
   /** Lost members' URLs kept at most (seeds are not counted). */
@@ -83,11 +88,11 @@ export class Redials {
       }
       if ((t.node !== undefined && isUp(t.node)) || urlUp(url)) {
         t.attempt = 0;
-        t.nextAt = now + this.options.minMs;
+        t.nextAt = now + (t.seed ? this.options.seedMinMs : this.options.minMs);
         continue;
       }
       if (now < t.nextAt) continue;
-      t.nextAt = now + this.backoff(t.attempt++);
+      t.nextAt = now + this.backoff(t.seed, t.attempt++);
       out.push(url);
     }
     return out;
@@ -112,9 +117,11 @@ export class Redials {
     }
   }
 
-  private backoff(attempt: number): number {
-    const { minMs, maxMs, randomFactor } = this.options;
+  private backoff(seed: boolean, attempt: number): number {
+    const o = this.options;
+    const [minMs, maxMs] = seed ? [o.seedMinMs, o.seedMaxMs] : [o.minMs, o.maxMs];
     const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+    const randomFactor = o.randomFactor;
     return base * (1 + randomFactor * (2 * this.random() - 1));
   }
 }

@@ -23,7 +23,7 @@ const allUp = (names: string[]) => (ms: MemberRow[]) => names.every((n) => ms.so
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A short detector; the majority waits 1 s longer than the minority before it downs it. */
-const FAST = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 300 }, downAfterMs: 1500, downRemovalMarginMs: 1000 };
+const FAST = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 2000, downRemovalMarginMs: 1000 };
 
 async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string): Promise<T> {
   const deadline = performance.now() + ms;

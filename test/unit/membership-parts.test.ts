@@ -41,7 +41,7 @@ describe('Tombstones', () => {
 });
 
 describe('Redials', () => {
-  const options = { minMs: 100, maxMs: 1000, randomFactor: 0, forgetAfterMs: 5000, limit: 2 };
+  const options = { minMs: 100, maxMs: 1000, seedMinMs: 100, seedMaxMs: 1000, randomFactor: 0, forgetAfterMs: 5000, limit: 2 };
   const nobody = () => false;
 
   it('dials seeds at once and again with a doubling backoff while nobody is up there', () => {
