@@ -90,6 +90,10 @@ describe('downing with one truth', () => {
     expect(await a.cmd({ cmd: 'child' })).toEqual({ running: true, node: 'b', reply: { pong: 7, node: 'b' } });
     const old = await b.cmd({ cmd: 'clusterInfo' });
     expect(old.hosted).toEqual([{ node: 'a', thread: 0, id: expect.any(Number), path: '/sup/remote' }]);
+    // an actor of b's own, known to a by a ref of b's current incarnation
+    await b.cmd({ cmd: 'local', as: 'keeper' });
+    expect(await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'keeper', as: 'oldKeeper' })).toEqual({ found: true, node: 'b', thread: 0 });
+    expect(await a.cmd({ cmd: 'ask', to: 'oldKeeper', n: 1 })).toEqual({ pong: 1, node: 'b' });
     await sleep(500); // a few heartbeats for the detectors
 
     b.proc.child.kill('SIGSTOP');
@@ -118,6 +122,10 @@ describe('downing with one truth', () => {
     expect((await b.cmd({ cmd: 'clusterInfo' })).hosted).toEqual([]);
     expect((await c.cmd({ cmd: 'clusterInfo' })).hosted).toEqual([{ node: 'a', thread: 0, id: expect.any(Number), path: '/sup/remote' }]);
     expect(b.results().filter((r) => r.value.life === 'started').length).toBe(1);
+    // b's own actor kept running; refs into the finished incarnation stay dead, a fresh lookup reaches it
+    expect(await a.cmd({ cmd: 'askError', to: 'oldKeeper' })).toEqual({ code: 'ERR_NODE_DOWN' });
+    expect(await a.cmd({ cmd: 'lookupOn', node: 'b', name: 'keeper', as: 'newKeeper' })).toEqual({ found: true, node: 'b', thread: 0 });
+    expect(await a.cmd({ cmd: 'ask', to: 'newKeeper', n: 2 })).toEqual({ pong: 2, node: 'b' });
   });
 });
 
