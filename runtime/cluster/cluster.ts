@@ -157,6 +157,8 @@ export class Cluster implements SessionHandler, NodePeers {
   private readonly resolver: SplitBrainResolver;
   /** Members only heard of: when each may be dialled again. */
   private readonly heardOfDialAt = new Map<string, number>();
+  /** `node@incarnation` of the members that have been `up` here (only they count for the downing strategy). */
+  private readonly wasUp = new Set<string>();
   private loop: Loopback | undefined;
   private timer: TimerHandle | undefined;
   private lastTick: number;
@@ -546,6 +548,7 @@ export class Cluster implements SessionHandler, NodePeers {
     this.detectors.get(name)?.heartbeat(this.clock.now());
     const m = this.membership.get(name);
     if (m !== undefined && m.incarnation === session.peer.incarnation && (m.state === 'joining' || m.state === 'unreachable')) {
+      this.wasUp.add(`${name}@${m.incarnation}`);
       this.membership.set(name, m.incarnation, m.url, 'up', this.clock.now());
     }
   }
@@ -656,6 +659,10 @@ export class Cluster implements SessionHandler, NodePeers {
         if (phi > this.settings.failureDetector.threshold) this.membership.set(m.node, m.incarnation, m.url, 'unreachable', now);
       } else if (m.state === 'joining' && !this.sessions.has(m.node) && now - m.since >= this.settings.downAfterMs) {
         this.membership.remove(m.node, now); // heard of, never reached
+      } else if (m.state === 'unreachable' && !this.wasUp.has(`${m.node}@${m.incarnation}`) && now - m.since >= this.settings.downAfterMs) {
+        // linked once, never up, gone since: forgotten, not downed (it never counted)
+        this.closeSession(m.node);
+        this.membership.remove(m.node, now);
       } else if (m.state === 'down' && now - m.since >= this.settings.removeAfterMs) {
         this.membership.remove(m.node, now);
       }
@@ -666,7 +673,7 @@ export class Cluster implements SessionHandler, NodePeers {
   /** The downing strategy's turn: down the unreachable members, or this node itself. */
   private downing(now: number): void {
     const strategy = this.settings.downing;
-    const members = this.membership.list().filter((m) => !m.self && (m.state === 'up' || m.state === 'unreachable'));
+    const members = this.membership.list().filter((m) => !m.self && (m.state === 'up' || (m.state === 'unreachable' && this.wasUp.has(`${m.node}@${m.incarnation}`))));
     if (strategy === 'off') {
       for (const m of members) if (m.state === 'unreachable' && now - m.since >= this.settings.downAfterMs) this.markDown(m.node, `unreachable for ${this.settings.downAfterMs} ms`);
       return;
@@ -726,6 +733,7 @@ export class Cluster implements SessionHandler, NodePeers {
     this.sessions.delete(node);
     this.detectors.delete(node);
     if (session === undefined) return;
+    this.wasUp.delete(`${node}@${session.peer.incarnation}`);
     if (code !== undefined) session.link?.close(code, 'quarantined: this incarnation was downed');
     session.close();
   }
