@@ -69,7 +69,7 @@ import { SILENT_LOGGER, type Logger } from '../logging/logger.js';
 import { SplitBrainResolver, type DowningStrategy, type ViewMember } from './split-brain.js';
 import { Tombstones } from './tombstones.js';
 import { Redials } from './redials.js';
-import { DialBudget, validGossipMember } from './gossip-checks.js';
+import { DialBudget, validGossipMember, validNodeName } from './gossip-checks.js';
 import { LinkFaults, testFaultsEnabled } from './link-faults.js';
 import { Loopback } from './loopback.js';
 
@@ -444,6 +444,10 @@ export class Cluster implements SessionHandler, NodePeers {
       raw.close(NAME_TAKEN, 'a live node has this name');
     };
     if (name === this.host.node) return nameTaken("the peer has this node's own name");
+    if (!validNodeName(name)) {
+      this.refused(side, { reason: 'malformed', peer: raw.address, node: name.slice(0, 100), detail: 'the peer\'s name is not a node name (letters, digits, . _ -; up to 64)' });
+      return raw.close(REFUSAL_CLOSE_CODES.malformed, 'not a node name');
+    }
     if (this.tombstones.quarantined(name, incarnation)) {
       this.refused(side, { reason: 'quarantined', peer: raw.address, node: name, detail: `${name} incarnation ${incarnation} was downed in the cluster: it may not come back (a new incarnation may)` });
       return raw.close(QUARANTINED, 'quarantined: this incarnation was downed');

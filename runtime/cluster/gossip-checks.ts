@@ -21,7 +21,7 @@ const STATES = new Set(['joining', 'up', 'unreachable', 'down']);
 const MAX_URL_LENGTH = 300;
 
 /** True for a node name a peer may tell of. */
-export function validNodeName(node: unknown): node is string {
+export function validNodeName(node: unknown): boolean {
   return typeof node === 'string' && NODE_NAME.test(node);
 }
 

@@ -189,6 +189,9 @@ describe('bounded gossip', () => {
       expect(a.results().some((r) => r.value.member === 'b' && r.value.state !== 'up' && r.value.state !== 'joining')).toBe(false);
       expect(closed).toBeUndefined(); // a malformed entry is skipped, not a reason to drop the peer
       link.close();
+      // a peer whose own name is not a node name is refused after the handshake (4003 malformed)
+      const odd = await connectNodeLink(a.url, { name: 'not a name', incarnation: 1, secret: new TextEncoder().encode('test-secret') }, { clock: new RealClock() });
+      expect(await new Promise<number>((r) => odd.onClose((code: number) => r(code)))).toBe(4003);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((r) => trap.close(r));
