@@ -29,3 +29,5 @@ export { CLUSTER_DEFAULTS } from './cluster/defaults.js';
 export { createLogger, SILENT_LOGGER, LOG_LEVELS, LOG_FORMATS, LOG_DEFAULTS } from './logging/logger.js';
 export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './logging/logger.js';
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
+export type { DowningStrategy } from './cluster/split-brain.js';
+export type { LinkFaults } from './cluster/link-faults.js';

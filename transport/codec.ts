@@ -32,13 +32,19 @@ export type RefResolver = (address: Address, path: string) => ActorRef;
  */
 let decodingWith: RefResolver | undefined;
 
+/** Rewrites the address a ref is sent with (see {@link CodecOptions.sendAddress}). */
+export type AddressMapper = (address: Address) => Address;
+
+/** The address mapper of the codec that is encoding right now (set for one synchronous pack, like `decodingWith`). */
+let encodingWith: AddressMapper | undefined;
+
 const REF_EXTENSION = 0x41;
 
 addExtension({
   Class: ActorRef,
   type: REF_EXTENSION,
   write(ref: ActorRef) {
-    const a = ref.address;
+    const a = encodingWith === undefined ? ref.address : encodingWith(ref.address);
     return [a.node, a.incarnation, a.thread, a.id, ref.path];
   },
   read(data: [string, number, number, number, string]) {
@@ -58,6 +64,12 @@ export interface CodecOptions {
   maxMessageBytes?: number;
   /** How refs in decoded frames are rebuilt; without one, a frame holding a ref fails to decode. */
   resolveRef?: RefResolver;
+  /**
+   * The address each ref is sent with, given its own (default: unchanged). The cluster's
+   * codec sends this node's refs under the node's current member incarnation, which changes
+   * when the node rejoins after being downed (runtime/cluster/cluster.ts).
+   */
+  sendAddress?: AddressMapper;
   /**
    * `sequential`: record structures learnt in order along one link (fast; trusted links only).
    * `none` (default): every object carries its keys (frames from other nodes, one-off values).
@@ -105,11 +117,13 @@ export class Codec {
   private readonly unpackr: Unpackr;
   private readonly sequential: boolean;
   private readonly resolveRef: RefResolver | undefined;
+  private readonly sendAddress: AddressMapper | undefined;
   readonly maxMessageBytes: number;
 
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? CODEC_DEFAULTS.maxMessageBytes;
     this.resolveRef = options.resolveRef;
+    this.sendAddress = options.sendAddress;
     this.sequential = options.records === 'sequential';
     this.packr = this.newPackr();
     this.unpackr = this.sequential
@@ -139,11 +153,15 @@ export class Codec {
    */
   private packChecked(value: unknown): Uint8Array {
     let packed: Uint8Array;
+    const outer = encodingWith;
+    encodingWith = this.sendAddress;
     try {
       packed = this.packr.pack(value, RESET_BUFFER_MODE);
     } catch (err) {
       if (this.sequential) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
+    } finally {
+      encodingWith = outer;
     }
     if (packed.byteLength > this.maxMessageBytes) {
       if (this.sequential) this.packr = this.newPackr();

@@ -16,6 +16,9 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const SYS_KINDS = new Set(['watch', 'unwatch', 'terminated', 'exit', 'lost', 'kill', 'resume', 'exit-now', 'cancel']);
 const REQ_KINDS = new Set(['start', 'terminate', 'prepare-restart', 'spawn', 'lookup']);
+/** Most members one gossip frame may list (a node never sends more: runtime/cluster/cluster.ts). */
+export const MAX_GOSSIP_MEMBERS = 1000;
+
 /** Longest name a peer may look up. */
 const MAX_NAME_LENGTH = 256;
 
@@ -109,7 +112,7 @@ export function checkNodeFrame(f: unknown): Frame {
       if (f.length !== 2 || !isInt(f[1])) malformed('bad heartbeat frame');
       return f as Frame;
     case GOSSIP:
-      if (f.length !== 2 || !Array.isArray(f[1]) || f[1].length > 1000) malformed('bad gossip frame');
+      if (f.length !== 2 || !Array.isArray(f[1]) || f[1].length > MAX_GOSSIP_MEMBERS) malformed('bad gossip frame');
       for (const m of f[1] as unknown[]) {
         if (!isObj(m) || typeof m.node !== 'string' || !isInt(m.incarnation) || typeof m.url !== 'string' || typeof m.state !== 'string') malformed('bad gossip member');
       }

@@ -11,7 +11,12 @@
  * `down`: given up on (watchers of its actors got `node-down`, its children were restarted
  * elsewhere); `removed`: gone from the table (after `down`, or replaced by a newer
  * incarnation of the same name). A node restarted under the same name is a new member: the
- * old incarnation is removed first, so refs into it stay dead.
+ * old incarnation is removed first, so refs into it stay dead. This node's own entry is
+ * always `up`; when the node learns it was downed it takes a new incarnation
+ * ({@link Membership.reincarnate}: the old self goes `down`, the new one is `up`).
+ * What is gossiped: this node and the members it has a handshake with (`up`,
+ * `unreachable`) — never a member only heard of (`joining`), so a member invented by one
+ * peer is not passed on; downed incarnations travel separately (runtime/cluster/tombstones.ts).
  * Does not own: why a state changes (runtime/cluster/cluster.ts decides) or the links.
  * Time: `at` comes from the caller's clock.
  */
@@ -95,9 +100,44 @@ export class Membership {
     this.emit({ ...m, state: 'removed' }, m.state, now);
   }
 
-  /** The view to gossip: every member with its state as seen here. */
-  gossip(): GossipMember[] {
-    return this.list().map((m) => ({ node: m.node, incarnation: m.incarnation, url: m.url, state: m.state }));
+  /** Members in the table, this node included. */
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** This node's own entry. */
+  get self(): Member {
+    for (const m of this.table.values()) if (m.self) return m;
+    throw new Error('unreachable: the table always holds this node');
+  }
+
+  /**
+   * This node starts over as `incarnation` (it was downed): its old self goes `down`, the
+   * new one is `up`, each emitted once.
+   */
+  reincarnate(incarnation: number, now: number): void {
+    const me = this.self;
+    this.emit({ ...me, state: 'down' }, me.state, now);
+    me.incarnation = incarnation;
+    me.since = now;
+    me.state = 'up';
+    this.emit(me, undefined, now);
+  }
+
+  /**
+   * The view to gossip: this node and the members it has a handshake with (`up`,
+   * `unreachable`) with their states as seen here, at most `max` (this node first).
+   */
+  gossip(max = Infinity): GossipMember[] {
+    const out: GossipMember[] = [];
+    const me = this.self;
+    out.push({ node: me.node, incarnation: me.incarnation, url: me.url, state: me.state });
+    for (const m of this.table.values()) {
+      if (out.length >= max) break;
+      if (m.self || (m.state !== 'up' && m.state !== 'unreachable')) continue;
+      out.push({ node: m.node, incarnation: m.incarnation, url: m.url, state: m.state });
+    }
+    return out;
   }
 
   complete(): void {

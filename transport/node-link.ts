@@ -60,8 +60,9 @@ export const NODE_LINK_DEFAULTS = {
  * Why a node link's handshake was refused:
  * - `bad-secret`: a MAC did not verify — the two nodes hold different cluster secrets;
  * - `name-taken`: both authenticated, but a live node already has the connecting node's name;
+ * - `quarantined`: both authenticated, but this incarnation of the peer was downed in the
+ *   cluster: it is finished and may not come back (it rejoins as a new incarnation);
  * - `protocol`: the nodes speak different protocol versions;
- * - `timeout`: the handshake did not complete within the handshake timeout;
  * - `timeout`: the handshake did not complete within the handshake timeout (from TCP accept
  *   on the accepting side: a socket that never upgrades is refused so too);
  * - `malformed`: a handshake frame was not what the protocol says (not an apiary node?);
@@ -71,9 +72,9 @@ export const NODE_LINK_DEFAULTS = {
  * - `tls`: the TLS handshake failed: a plaintext client on a `wss://` port, a certificate not
  *   signed by the node's CA, or (connecting side) a server certificate that does not verify.
  */
-export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'protocol' | 'timeout' | 'malformed' | 'closed' | AcceptRefusal;
+export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'quarantined' | 'protocol' | 'timeout' | 'malformed' | 'closed' | AcceptRefusal;
 
-export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'protocol', 'timeout', 'malformed', 'closed', 'origin', 'busy', 'tls'];
+export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'quarantined', 'protocol', 'timeout', 'malformed', 'closed', 'origin', 'busy', 'tls'];
 
 /** The WebSocket close code that carries each refusal reason to the other side (4000–4999: private use). */
 export const REFUSAL_CLOSE_CODES = {
@@ -82,6 +83,7 @@ export const REFUSAL_CLOSE_CODES = {
   malformed: 4003,
   timeout: 4008,
   'name-taken': 4009,
+  quarantined: 4010,
 } as const satisfies Partial<Record<HandshakeRefusal, number>>;
 
 /** The refusal a close code stands for; `closed` for any other code (e.g. 1006, cut without a close frame). */

@@ -82,6 +82,14 @@ export class HostedChildren implements HostedActors {
     return this.local.size + this.workers.size;
   }
 
+  /** The actors the peer has here: where each runs, and (on this thread) its path. */
+  list(): { thread: number; id: number; path?: string }[] {
+    const out: { thread: number; id: number; path?: string }[] = [];
+    for (const cell of this.local.values()) out.push({ thread: this.host.thread, id: cell.id, path: cell.path });
+    for (const w of this.workers.values()) out.push({ thread: w.thread, id: w.id });
+    return out;
+  }
+
   /**
    * A peer's spawn request: loads the class (a `file:` module on this machine's disk only)
    * and creates the actor; answers with its thread and id, or the error.

@@ -121,8 +121,18 @@ function build(z: typeof Zod) {
       .strictObject({ threshold: positive().optional(), minStdDevMs: positive().optional(), acceptablePauseMs: atLeast(0).optional(), windowSize: int(1).optional() }, { error: 'an object' })
       .optional(),
     downAfterMs: atLeast(0).optional(),
+    downing: oneOf(['keep-majority', 'static-quorum', 'keep-oldest', 'off'] as const).optional(),
+    downRemovalMarginMs: atLeast(0).optional(),
+    quorumSize: int(0).optional(),
     removeAfterMs: atLeast(0).optional(),
     gossipMs: positive().optional(),
+    rejoin: z
+      .strictObject({ minMs: positive().optional(), maxMs: positive().optional(), forgetAfterMs: atLeast(0).optional() }, { error: 'an object' })
+      .optional(),
+    maxMembers: int(1).optional(),
+    dialsPerSecond: positive().optional(),
+    maxTombstones: int(1).optional(),
+    tombstoneMs: positive().optional(),
     reconnect: z
       .strictObject({ minMs: positive().optional(), maxMs: positive().optional(), randomFactor: fraction().optional() }, { error: 'an object' })
       .optional(),
@@ -346,6 +356,10 @@ export function checkCombined(c: NodeConfig): SchemaIssue[] {
   const r = c.cluster?.reconnect;
   if (r?.minMs !== undefined && r.maxMs !== undefined && r.minMs > r.maxMs) {
     out.push({ path: ['cluster', 'reconnect', 'maxMs'], expected: `at least cluster.reconnect.minMs (${r.minMs})`, received: r.maxMs });
+  }
+  const j = c.cluster?.rejoin;
+  if (j?.minMs !== undefined && j.maxMs !== undefined && j.minMs > j.maxMs) {
+    out.push({ path: ['cluster', 'rejoin', 'maxMs'], expected: `at least cluster.rejoin.minMs (${j.minMs})`, received: j.maxMs });
   }
   return out;
 }

@@ -112,7 +112,7 @@ export class NodeMetrics {
     });
     counter({
       name: 'apiary_handshake_refusals_total',
-      help: 'Node link handshakes refused since start, either side, by reason (bad-secret, name-taken, protocol, timeout, malformed, closed)',
+      help: 'Node link handshakes refused since start, either side, by reason (bad-secret, name-taken, quarantined, protocol, timeout, malformed, closed)',
       labelNames: ['reason'],
       collect() {
         // counted by the cluster (runtime/cluster/refusals.ts), refusals before this registry included

@@ -22,8 +22,8 @@ export interface DrivenNode {
 
 let nextId = 1;
 
-export async function startDriven(options: Record<string, unknown> & { name: string }): Promise<DrivenNode> {
-  const proc = startNode([script, JSON.stringify(options)]);
+export async function startDriven(options: Record<string, unknown> & { name: string }, env: NodeJS.ProcessEnv = process.env): Promise<DrivenNode> {
+  const proc = startNode([script, JSON.stringify(options)], env);
   const seen: { at: number; value: any }[] = [];
   let consumed = 0;
   const poll = () => {
