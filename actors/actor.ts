@@ -54,7 +54,12 @@ export interface ActorContext {
    * never receives ticks armed by its predecessor. Returns a function that cancels it.
    */
   scheduleOnce(ms: number, message: unknown): () => void;
-  /** A registered name on this node, or undefined. */
+  /**
+   * The actor registered under `name` on this node — on any of its threads — or undefined.
+   * Names of this actor's own thread are seen at once; those of other threads once thread 0
+   * passed them on (a name registered on thread 0 before a message was sent here is seen
+   * when that message arrives). See the README's "Refs".
+   */
   lookup<M = unknown, R = unknown>(name: string): ActorRef<M, R> | undefined;
   /**
    * Aborts when the asker of the message being processed cancels its ask (`ask(msg, {

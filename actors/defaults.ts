@@ -11,4 +11,9 @@ export const DEFAULTS = {
   throughput: 100,
   /** Messages processed per event-loop turn before yielding with `setImmediate`. */
   turnBudget: 5000,
+  /**
+   * Deaths per thread whose exit reason is kept for a watch that arrives after its actor died
+   * (from another thread or node); an older one is answered `noproc` (actors/recent-exits.ts).
+   */
+  recentExits: 1024,
 } as const;

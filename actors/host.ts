@@ -2,7 +2,7 @@
  * Host: the actor runtime of one thread.
  *
  * Owns: the cells living on this thread (by id), top-level actors in spawn order, the
- * dispatcher, pending asks, local names, dead letters and the event stream; turning an
+ * dispatcher, pending asks, this thread's names, dead letters and the event stream; turning an
  * address into a ref (its own cell's, or a target the routes give for anything elsewhere).
  * Does not own: supervision policy (supervisor/), the node-level API (runtime/ActorSystem),
  * or the way to other threads and nodes — that comes in at construction as `connect`'s
@@ -27,6 +27,8 @@ import type { Address } from './address.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ChildHandle } from './child-handle.js';
 import { DeadTarget } from './dead-target.js';
+import { DEFAULTS } from './defaults.js';
+import { RecentExits } from './recent-exits.js';
 import type { HostConnections, PlacedChildRequest, Routes } from './routes.js';
 
 /** A cell whose start failed dies, and the spawn rejects with the start error. */
@@ -108,7 +110,11 @@ export class Host {
   readonly clock: Clock;
   readonly dispatcher: Dispatcher;
   readonly asks: AskRegistry;
-  readonly registry = new Registry<ActorRef>();
+  /** This thread's names; lookups also see the names of the node's other threads (through the routes). */
+  readonly registry = new Registry<ActorRef>({
+    elsewhere: (name) => this.routes.lookupName?.(name),
+    changed: (name, ref, live) => this.routes.publishName?.(name, ref, live),
+  });
   private readonly cells = new CellTable<ActorCell>();
   /** Top-level actors (no parent), in spawn order: a view over the cells, no entry per actor. */
   readonly topLevel = new TopLevelCells(this.cells);
@@ -120,6 +126,8 @@ export class Host {
   readonly processing = new LatencyHistogram();
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
+  /** Why the last actors that died here died (for a watch that arrives late). */
+  private readonly recentExits = new RecentExits(DEFAULTS.recentExits);
 
   /** How this thread reaches other threads and nodes (given at construction). */
   readonly routes: Routes;
@@ -278,6 +286,16 @@ export class Host {
   cellDied(cell: ActorCell): void {
     this.cells.delete(cell.id); // which also takes it off topLevel
     if (cell.name !== undefined) this.registry.unregister(cell.name, cell.ref);
+    if (!cell.internal) this.recentExits.record(cell.id, cell.finalReason ?? 'noproc');
+  }
+
+  /**
+   * Why actor `id` of this thread, no longer here, died: its exit reason while it is among
+   * the last DEFAULTS.recentExits deaths here, else `noproc` (gone long ago, or never was).
+   * What a watch that arrives after the death answers.
+   */
+  exitReasonOf(id: number): ExitReason {
+    return this.recentExits.reasonOf(id) ?? 'noproc';
   }
 
   // ---- beyond this thread -----------------------------------------------------------------

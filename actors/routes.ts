@@ -22,6 +22,13 @@ export interface Routes {
   resolve(address: Address, path: string): ActorRef;
   /** Tells `watcher`, an actor not on this thread, that `ref` died. */
   sendTerminated(watcher: ActorRef, ref: ActorRef, reason: ExitReason): void;
+  /**
+   * The ref registered under `name` on another thread of this node, as this thread last heard
+   * of it (thread 0 passes every thread's names on). Absent: this thread knows only its own.
+   */
+  lookupName?(name: string): ActorRef | undefined;
+  /** `name` was registered to `ref` on this thread (`live`) or released: the other threads are told. */
+  publishName?(name: string, ref: ActorRef, live: boolean): void;
 }
 
 /** What a supervisor asks for when a child spec places the child on another thread or node. */

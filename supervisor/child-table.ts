@@ -22,9 +22,14 @@ export interface ChildInfo {
   restarts: number;
 }
 
-/** OTP's `count_children/1`. */
+/**
+ * OTP's `count_children/1`. For `simple-one-for-one`, as OTP counts it: `specs` is 1 (the
+ * template), `supervisors`/`workers` count every dynamic child (by the template's kind).
+ */
 export interface ChildCounts {
+  /** Child specs held (dead or alive); 1 for `simple-one-for-one` (its template). */
   specs: number;
+  /** Children running now (not terminated, not waiting to be restarted). */
   active: number;
   supervisors: number;
   workers: number;
@@ -98,14 +103,19 @@ export class ChildTable {
     return this.records.map(childInfo);
   }
 
-  counts(): ChildCounts {
+  /**
+   * What `countChildren()` reports. `template`: the kind of a `simple-one-for-one`
+   * supervisor's template — `specs` is then 1, as in OTP, however many children run.
+   */
+  counts(template?: 'supervisor' | 'worker'): ChildCounts {
     let active = 0;
     let supervisors = 0;
     for (const r of this.records) {
-      if (r.cell !== undefined && r.cell.status !== 'dead') active++;
+      if (isActive(r)) active++;
       if (r.spec.kind === 'supervisor') supervisors++;
     }
-    return { specs: this.records.length, active, supervisors, workers: this.records.length - supervisors };
+    const n = this.records.length;
+    return { specs: template === undefined ? n : 1, active, supervisors, workers: n - supervisors };
   }
 
   private byId(): Map<string, ChildRecord> {
@@ -115,6 +125,12 @@ export class ChildTable {
     }
     return this.index;
   }
+}
+
+/** Running now: OTP counts a live pid; a child waiting to be restarted has none. */
+function isActive(r: ChildRecord): boolean {
+  const status = r.cell?.status;
+  return status !== undefined && status !== 'dead' && status !== 'restarting';
 }
 
 function childInfo(r: ChildRecord): ChildInfo {

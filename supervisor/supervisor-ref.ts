@@ -27,7 +27,12 @@ export class SupervisorRef extends ActorRef<never, void> {
     return this.control({ op: 'start-child', spec: specOrArgs }) as Promise<ActorRef>;
   }
 
-  /** Stops a child within its `shutdown`; its spec stays (unless temporary or dynamic). */
+  /**
+   * Stops a child within its `shutdown`; its spec stays (unless temporary or dynamic). Rejects
+   * `ERR_NO_SUCH_CHILD` for an unknown id or a live actor that is not its child; for
+   * `simple-one-for-one`, the ref of a child already gone resolves (OTP's `ok` for a dead pid).
+   * A child waiting to be tried again after a failed start is terminated, which ends the tries.
+   */
   terminateChild(id: string | ActorRef<any, any>): Promise<void> {
     return this.control({ op: 'terminate-child', id: id as string | ActorRef }) as Promise<void>;
   }
@@ -47,7 +52,11 @@ export class SupervisorRef extends ActorRef<never, void> {
     return this.control({ op: 'which-children' }) as Promise<ChildInfo[]>;
   }
 
-  /** OTP `count_children/1`. */
+  /**
+   * OTP `count_children/1`: `active` counts the children running now (not one waiting to be
+   * restarted); for `simple-one-for-one`, `specs` is 1 (the template) and `workers` or
+   * `supervisors` count every dynamic child.
+   */
   countChildren(): Promise<ChildCounts> {
     return this.control({ op: 'count-children' }) as Promise<ChildCounts>;
   }

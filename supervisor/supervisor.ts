@@ -9,7 +9,7 @@
  * Time: the host clock (backoff, shutdown timers).
  */
 import { Actor, type ActorClass } from '../actors/actor.js';
-import { PARENT_BEHAVIOUR, type ActorCell, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
+import { ActorCell, PARENT_BEHAVIOUR, type ChildExit, type ParentBehaviour } from '../actors/actor-cell.js';
 import { CellContext } from '../actors/actor-context.js';
 import type { ChildHandle } from '../actors/child-handle.js';
 import type { ActorRef } from '../actors/actor-ref.js';
@@ -38,9 +38,13 @@ export type ControlOp =
   | { op: 'delete-child'; id: string }
   | { op: 'which-children' }
   | { op: 'count-children' }
-  | { op: 'backoff-restart'; records: ChildRecord[]; generation: number };
+  | { op: 'backoff-restart'; records: ChildRecord[]; generation: number }
+  /** OTP's `try_again_restart`: start again a child whose start failed during a restart. */
+  | { op: 'try-again'; rec: ChildRecord; generation: number; reason: ExitReason };
 
 const DIRECTIVES: readonly ErrorDirective[] = ['restart', 'resume', 'stop', 'escalate'];
+/** A request the supervisor makes of itself: nobody waits for its answer. */
+const IGNORE_REPLY = (): void => {};
 
 export class Supervisor extends Actor<never, void> {
   private readonly spec: SupervisorSpec;
@@ -366,7 +370,7 @@ export class Supervisor extends Actor<never, void> {
       try {
         pending = cell.startNow();
       } catch (err) {
-        return this.startFailedInGroup(err);
+        return this.startFailedInGroup(r, cell, err);
       }
       if (pending !== undefined) {
         return pending.then(
@@ -374,16 +378,77 @@ export class Supervisor extends Actor<never, void> {
             this.restarted(r, cell);
             return this.startGroup(records, i + 1);
           },
-          (err: unknown) => this.startFailedInGroup(err),
+          (err: unknown) => this.startFailedInGroup(r, cell, err),
         );
       }
       this.restarted(r, cell);
     }
   }
 
-  private startFailedInGroup(err: unknown): Promise<void> {
+  /**
+   * A child failed to start during a restart (OTP's `restart/2` → `{try_again, Id}`): it
+   * stays `restarting` (the rest of its group is not started), and the supervisor tries
+   * again through its own system queue — after anything already queued there (a
+   * `terminateChild`, another exit) — each attempt counted against the restart intensity.
+   * With a backoff policy the attempt waits out the child's next backoff delay.
+   */
+  private startFailedInGroup(r: ChildRecord, cell: ChildHandle, err: unknown): void {
+    if (this.exiting || r.removed || r.cell !== cell) return;
+    const host = this.cell.host;
+    const clock = host.clock;
     const cause = err instanceof ApiaryError && err.cause !== undefined ? err.cause : err;
-    return this.giveUp(errorReason(cause));
+    const reason = errorReason(cause);
+    if (host.observed) host.emit({ type: 'failed', path: cell.path, reason, at: clock.now() });
+    const generation = ++this.generation;
+    r.generation = generation;
+    const tryAgain = (): void =>
+      this.cell.enqueueSystem({ kind: 'control', op: { op: 'try-again', rec: r, generation, reason }, reply: IGNORE_REPLY });
+    const policy = r.spec.backoff;
+    const delay = policy === undefined ? 0 : backoffDelay(policy, r.attempt, clock.random());
+    if (policy !== undefined) r.attempt++;
+    if (delay <= 0) return tryAgain();
+    host.emit({ type: 'restart-scheduled', path: cell.path, delay, attempt: r.attempt - 1, at: clock.now() });
+    this.cancelTimer(r);
+    r.timer = clock.setTimeout(() => {
+      r.timer = undefined;
+      tryAgain();
+    }, delay);
+  }
+
+  /**
+   * OTP's `try_again_restart`: if `rec` is still waiting (not terminated, removed or
+   * restarted meanwhile), one more restart is counted — past the intensity the supervisor
+   * gives up with `shutdown` — and its group is restarted by the strategy: `one-for-one` and
+   * `simple-one-for-one` start it alone; `rest-for-one` starts it and every child after it;
+   * `one-for-all` stops the children that came up (last first) and starts them all again.
+   */
+  private tryAgain(rec: ChildRecord, generation: number, reason: ExitReason): Promise<void> | void {
+    const cell = rec.cell;
+    if (this.exiting || rec.removed || rec.generation !== generation || cell === undefined || cell.status !== 'restarting') return;
+    const now = this.cell.host.clock.now();
+    if (this.restartWindow.record(now, this.spec.intensity, this.spec.period)) {
+      this.decided(cell.path, 'shutdown', reason);
+      return this.giveUp('shutdown');
+    }
+    this.decided(cell.path, 'restart', reason);
+    const group = restartGroup(this.spec.strategy, this.children.length, this.children.indexOf(rec)).map((i) => this.children[i]!);
+    if (group.length === 1) return this.startGroup(group);
+    return this.restartGroupAgain(rec, group);
+  }
+
+  /** Stops the running members of `rec`'s group (last first), then starts the group in order. */
+  private async restartGroupAgain(rec: ChildRecord, group: ChildRecord[]): Promise<void> {
+    const clock = this.cell.host.clock;
+    for (let i = group.length - 1; i >= 0; i--) {
+      const r = group[i]!;
+      this.cancelTimer(r);
+      r.generation = 0;
+      if (r === rec || r.cell === undefined || r.cell.status === 'dead') continue;
+      // a temporary bystander is never restarted; one waiting to be has no instance to stop
+      if (r.spec.restart === 'temporary') await this.terminateRecord(r, 'shutdown');
+      else if (r.cell.status !== 'restarting') await stopForRestart(r.cell, 'shutdown', r.spec.shutdown, clock);
+    }
+    await this.startGroup(group.filter((r) => r.cell !== undefined && !r.removed));
   }
 
   private restarted(r: ChildRecord, cell: ChildHandle): void {
@@ -410,6 +475,7 @@ export class Supervisor extends Actor<never, void> {
       case 'start-child':
         return this.startChild(op.spec);
       case 'terminate-child': {
+        if (this.spec.strategy === 'simple-one-for-one' && typeof op.id !== 'string' && this.formerChild(op.id)) return undefined;
         const rec = this.table.find(op.id);
         await this.terminateRecord(rec, 'shutdown');
         return undefined;
@@ -434,13 +500,31 @@ export class Supervisor extends Actor<never, void> {
       case 'which-children':
         return this.table.which();
       case 'count-children':
-        return this.table.counts();
+        return this.table.counts(this.spec.strategy === 'simple-one-for-one' ? (isSupervisorSpec(this.spec.template!.actor) ? 'supervisor' : 'worker') : undefined);
       case 'backoff-restart': {
         const records = op.records.filter((r) => r.generation === op.generation);
         await this.startGroup(records);
         return undefined;
       }
+      case 'try-again':
+        await this.tryAgain(op.rec, op.generation, op.reason);
+        return undefined;
     }
+  }
+
+  /**
+   * OTP's `terminate_child` of a `simple-one-for-one` pid that is not (or no longer) among
+   * its children: `ok` when that process is dead, `not_found` when it lives. Here: `ref` is
+   * not a child now and is known dead — a local actor that died, an unreachable one, or one
+   * whose path is directly under this supervisor (every live child of it is in its table).
+   */
+  private formerChild(ref: ActorRef): boolean {
+    for (const r of this.children) if (r.cell !== undefined && r.cell.ref.equals(ref)) return false;
+    const target = ref.target;
+    if (target instanceof ActorCell) return target.status === 'dead';
+    if (target.dead) return true;
+    const prefix = `${this.cell.path}/`;
+    return ref.path.startsWith(prefix) && !ref.path.includes('/', prefix.length);
   }
 
   private startChild(input: unknown): Promise<ActorRef> {

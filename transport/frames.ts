@@ -16,7 +16,7 @@
 import type { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
 import type { SystemEvent } from '../actors/events.js';
-import { ApiaryError, serializeError, type SerializedError } from '../actors/foundation/errors.js';
+import { ApiaryError, MAX_CAUSE_DEPTH, serializeError, type SerializedError } from '../actors/foundation/errors.js';
 import { assertPlainData } from './codec.js';
 
 /** A user message: `[TELL, thread, id, msg, priority, sender]`. */
@@ -88,7 +88,12 @@ export type SysPayload =
   | { k: 'resume' }
   | { k: 'exit-now'; reason: ExitReason }
   /** The asker gave up on ask `ask` (the sender's wire id): the actor's signal for it aborts. */
-  | { k: 'cancel'; ask: number };
+  | { k: 'cancel'; ask: number }
+  /**
+   * Threads only, addressed to id 0 (the thread itself): `name` was registered to `ref`
+   * (`live`) or released on the sending thread — a worker tells thread 0, which tells the others.
+   */
+  | { k: 'name'; name: string; ref: ActorRef; live: boolean };
 
 /** Placing an actor on the receiving side (its class by module URL and export name). */
 export interface SpawnRequest {
@@ -157,16 +162,31 @@ export function answerFrame(id: number, value: unknown): ReplyFrame | FailFrame 
   }
 }
 
-/** Rebuilds an error that crossed a link; apiary codes stay ApiaryErrors with the same code. */
+/**
+ * Rebuilds an error that crossed a link; apiary codes stay ApiaryErrors with the same code,
+ * and its `cause` is rebuilt the same way (at most MAX_CAUSE_DEPTH deep; a cause that is not
+ * an error's plain data — a peer node's frame is only checked for the outer message — is left out).
+ */
 export function errorFrom(e: SerializedError): Error {
-  if (e.code !== undefined && e.code.startsWith('ERR_')) {
-    const err = new ApiaryError(e.code as ApiaryError['code'], e.message);
-    if (e.stack) err.stack = e.stack;
+  return rebuild(e, 0);
+}
+
+function rebuild(e: SerializedError, depth: number): Error {
+  const c = e.cause;
+  const cause = depth < MAX_CAUSE_DEPTH && isSerializedError(c) ? rebuild(c, depth + 1) : undefined;
+  const options = cause === undefined ? undefined : { cause };
+  if (typeof e.code === 'string' && e.code.startsWith('ERR_')) {
+    const err = new ApiaryError(e.code as ApiaryError['code'], e.message, options ?? {});
+    if (typeof e.stack === 'string' && e.stack) err.stack = e.stack;
     return err;
   }
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.code !== undefined) (err as Error & { code?: string }).code = e.code;
-  if (e.stack) err.stack = e.stack;
+  const err = new Error(e.message, options);
+  if (typeof e.name === 'string') err.name = e.name;
+  if (typeof e.code === 'string') (err as Error & { code?: string }).code = e.code;
+  if (typeof e.stack === 'string' && e.stack) err.stack = e.stack;
   return err;
+}
+
+function isSerializedError(v: unknown): v is SerializedError {
+  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string';
 }

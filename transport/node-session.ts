@@ -156,7 +156,8 @@ export class NodeSession implements Peer, FrameHandler {
         const cell = this.addressable(id);
         if (p.k === 'unwatch') return cell?.removeRemoteWatcher(p.watcher);
         if (cell !== undefined) return cell.addRemoteWatcher(p.watcher);
-        return this.sendTerminated(p.watcher, this.localRef(thread, id), 'noproc');
+        // already dead (the watch came another way than what stopped it): its reason, if still known
+        return this.sendTerminated(p.watcher, this.localRef(thread, id), host.exitReasonOf(id));
       }
       case 'terminated': {
         // to a watcher of this node, for a watch it made: it hears it once

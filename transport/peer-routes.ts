@@ -4,7 +4,8 @@
  *
  * Owns: the peers of the other threads of this node, by thread index (a thread being
  * replaced has none until its successor links), the refs it has made (cached, at most
- * MAX_CACHED_REFS), the route rule — another thread of this node: its peer; another node:
+ * MAX_CACHED_REFS), the names registered on the node's other threads (thread 0 gathers and
+ * passes them on; see {@link nameFrom}), the route rule — another thread of this node: its peer; another node:
  * on thread 0 the cluster's peer for that node incarnation, on a worker thread the peer of
  * thread 0, which routes it on (`forward`) — losing a thread's peer, and this thread's
  * low-latency spinner when the mode is on (it polls the rings of these peers).
@@ -42,6 +43,12 @@ export class PeerRoutes implements Routes, RouteFinder {
   /** Thread 0's route for a worker's messages to other nodes. */
   private forwardRoute: Route | undefined;
   private readonly refs = new Map<string, ActorRef>();
+  /**
+   * The names registered on the node's other threads, as this thread heard of them: on thread
+   * 0 those the workers registered; on a worker those of thread 0 and of the other workers
+   * (thread 0 passes every change on, and gives a newly linked worker the whole table).
+   */
+  private readonly names = new Map<string, ActorRef>();
   private readonly nodes: NodePeers | undefined;
   /** This thread's low-latency spinner, when the mode is on. */
   readonly spinner: Spinner | undefined;
@@ -74,6 +81,11 @@ export class PeerRoutes implements Routes, RouteFinder {
     this.threads[thread] = peer;
     this.threadRoutes[thread] = { peer, forward: false };
     if (thread === 0) this.forwardRoute = { peer, forward: true };
+    if (this.host.thread === 0) {
+      // a worker (new or a replacement) learns every name of the node before anything else
+      for (const [name, ref] of this.host.registry.entries()) if (this.shareable(ref)) peer.endpoint.sendSys(thread, 0, { k: 'name', name, ref, live: true });
+      for (const [name, ref] of this.names) peer.endpoint.sendSys(thread, 0, { k: 'name', name, ref, live: true });
+    }
   }
 
   /**
@@ -87,6 +99,8 @@ export class PeerRoutes implements Routes, RouteFinder {
     this.threadRoutes[thread] = undefined;
     if (thread === 0) this.forwardRoute = undefined;
     for (const [key, ref] of this.refs) if (ref.thread === thread && ref.node === this.host.node) this.refs.delete(key);
+    // names of its actors go with it (every thread sees the thread go: no need to pass it on)
+    for (const [name, ref] of this.names) if (ref.thread === thread && ref.node === this.host.node) this.names.delete(name);
     if (peer !== undefined) {
       peer.close();
       losePeer(
@@ -121,6 +135,43 @@ export class PeerRoutes implements Routes, RouteFinder {
       return;
     }
     this.threads[watcher.thread]?.endpoint.sendSys(watcher.thread, watcher.id, { k: 'terminated', ref, reason });
+  }
+
+  lookupName(name: string): ActorRef | undefined {
+    return this.names.get(name);
+  }
+
+  publishName(name: string, ref: ActorRef, live: boolean): void {
+    if (live && !this.shareable(ref)) return;
+    const payload = { k: 'name' as const, name, ref, live };
+    if (this.host.thread !== 0) return void this.threads[0]?.endpoint.sendSys(0, 0, payload);
+    for (const p of this.threadPeers()) p.endpoint.sendSys(p.peerThread, 0, payload);
+  }
+
+  /** A ref other threads can reach: anything but a ref of this thread that is not a cell here (a pool's). */
+  private shareable(ref: ActorRef): boolean {
+    const host = this.host;
+    return ref.thread !== host.thread || ref.node !== host.node || host.cell(ref.id) !== undefined;
+  }
+
+  /**
+   * Thread `from` registered `name` to `ref` (`live`) or released it. Thread 0 keeps the
+   * first it heard of (its own names first) and passes what it kept on to the other workers;
+   * a worker takes what thread 0 says. (Two threads registering one name at the same moment
+   * each keep their own; the rest of the node sees the one thread 0 heard of first.)
+   */
+  nameFrom(from: number, name: string, ref: ActorRef, live: boolean): void {
+    const known = this.names.get(name);
+    if (live) {
+      if (this.host.thread === 0 && (this.host.registry.own(name) !== undefined || (known !== undefined && !known.equals(ref)))) return;
+      this.names.set(name, ref);
+    } else {
+      if (known === undefined || !known.equals(ref)) return;
+      this.names.delete(name);
+    }
+    if (this.host.thread !== 0) return;
+    const payload = { k: 'name' as const, name, ref, live };
+    for (const p of this.threadPeers()) if (p.peerThread !== from) p.endpoint.sendSys(p.peerThread, 0, payload);
   }
 
   // ---- RouteFinder ----------------------------------------------------------------------------

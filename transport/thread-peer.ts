@@ -6,7 +6,8 @@
  * this thread placed there and the watches its actors hold there (peer.ts); and what this
  * thread does with the frames that thread sends: delivering messages to this thread's cells (an unknown id: a dead letter, and an ask
  * rejects `ERR_ACTOR_STOPPED`), system messages for them (watch, unwatch, terminated, resume,
- * kill, exit-now, cancel), exit reports of children this thread placed on the peer, lifecycle
+ * kill, exit-now, cancel), names registered or released there (the routes keep them), exit
+ * reports of children this thread placed on the peer, lifecycle
  * requests from the peer (start, terminate, prepare-restart: the peer is this actor's parent
  * or the node's main thread), and on thread 0 what workers send for the node: events,
  * heartbeats, and messages and system messages for actors on other nodes (routed on through
@@ -83,13 +84,19 @@ export class ThreadPeer implements Peer, FrameHandler {
   onSys(thread: number, id: number, p: SysPayload): void {
     const host = this.host;
     if (p.k === 'exit') return this.children.get(`${thread}:${id}`)?.reported(p);
+    if (p.k === 'name') return this.routes.nameFrom(this.peerThread, p.name, p.ref, p.live);
     if (p.k === 'lost') return this.children.get(`${thread}:${id}`)?.lost(p.reason);
     const cell = host.cell(id);
     switch (p.k) {
       case 'watch':
         if (cell !== undefined) return cell.addRemoteWatcher(p.watcher);
+        // already dead (the watch came another way than what stopped it): its reason, if still known;
         // the watcher may be on another node (a watch relayed by thread 0)
-        return host.sendTerminated(p.watcher, host.resolveRef({ node: host.node, incarnation: host.incarnation, thread: host.thread, id }, `t${host.thread}/${id}`), 'noproc');
+        return host.sendTerminated(
+          p.watcher,
+          host.resolveRef({ node: host.node, incarnation: host.incarnation, thread: host.thread, id }, `t${host.thread}/${id}`),
+          host.exitReasonOf(id),
+        );
       case 'unwatch':
         return cell?.removeRemoteWatcher(p.watcher);
       case 'terminated': {

@@ -121,18 +121,31 @@ export interface SerializedError {
   message: string;
   code?: string;
   stack?: string;
+  /** The error's `cause`, the same way (at most {@link MAX_CAUSE_DEPTH} deep). */
+  cause?: SerializedError;
 }
 
+/** How many `cause`s deep an error is kept as data (a chain may even be a cycle). */
+export const MAX_CAUSE_DEPTH = 4;
+
 /**
- * Turns anything thrown into plain data, keeping name, message, code and stack. The stack
- * is read when first read here, not now: formatting a stack costs microseconds (more than
- * the rest of a restart), and most exit reasons are never printed. Until then the error
- * itself is kept; `stack` is an enumerable property, so JSON and msgpack carry it.
+ * Turns anything thrown into plain data, keeping name, message, code, stack and `cause` (an
+ * `ERR_ACTOR_FAILED` from another thread or node thus still carries what `receive` threw).
+ * The stack is read when first read here, not now: formatting a stack costs microseconds
+ * (more than the rest of a restart), and most exit reasons are never printed. Until then the
+ * error itself is kept; `stack` is an enumerable property, so JSON and msgpack carry it.
  */
 export function serializeError(err: unknown): SerializedError {
+  return serializeAt(err, 0);
+}
+
+function serializeAt(err: unknown, depth: number): SerializedError {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return withLazyStack(err.name, err.message, typeof code === 'string' ? code : undefined, err);
+    const out = withLazyStack(err.name, err.message, typeof code === 'string' ? code : undefined, err);
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeAt(cause, depth + 1);
+    return out;
   }
   return { name: 'NonError', message: typeof err === 'string' ? err : safeString(err) };
 }

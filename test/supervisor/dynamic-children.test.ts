@@ -94,4 +94,42 @@ describe('simple-one-for-one', () => {
     await expect(sup.restartChild('$1')).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
     await expect(sup.deleteChild('$1')).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
   });
+
+  it('countChildren counts as OTP does: specs 1 (the template), workers every dynamic child, active those running', async () => {
+    h = harness();
+    const sup = await h.system.spawn(supervisor({ strategy: 'simple-one-for-one', intensity: 5, template: { actor: Probe } }));
+    expect(await sup.countChildren()).toEqual({ specs: 1, active: 0, supervisors: 0, workers: 0 });
+    const refs = [await sup.startChild({}), await sup.startChild({}), await sup.startChild({})];
+    expect(await sup.countChildren()).toEqual({ specs: 1, active: 3, supervisors: 0, workers: 3 });
+    await sup.terminateChild(refs[1]!);
+    expect(await sup.countChildren()).toEqual({ specs: 1, active: 2, supervisors: 0, workers: 2 });
+
+    const subs = await h.system.spawn(
+      supervisor({ strategy: 'simple-one-for-one', template: { actor: supervisor({ children: [] }) } }),
+    );
+    await subs.startChild(undefined);
+    await subs.startChild(undefined);
+    expect(await subs.countChildren()).toEqual({ specs: 1, active: 2, supervisors: 2, workers: 0 });
+  });
+
+  it('terminateChild of a dynamic child that is already gone is ok (OTP: a dead pid); of a live actor that is not its child, ERR_NO_SUCH_CHILD', async () => {
+    h = harness();
+    const sup = await h.system.spawn(supervisor({ strategy: 'simple-one-for-one', intensity: 5, template: { actor: Probe, restart: 'transient' } }), {
+      name: 'pool',
+    });
+    const w1 = await sup.startChild({});
+    const w2 = await sup.startChild({});
+
+    await sup.terminateChild(w1);
+    await expect(sup.terminateChild(w1)).resolves.toBeUndefined(); // again: it is dead
+
+    w2.tell({ type: 'exit', reason: 'normal' }); // a transient child that ended normally is gone
+    await h.settle();
+    expect(await sup.whichChildren()).toEqual([]);
+    await expect(sup.terminateChild(w2)).resolves.toBeUndefined();
+
+    const stranger = await h.system.spawn(Probe);
+    await expect(sup.terminateChild(stranger)).rejects.toMatchObject({ code: 'ERR_NO_SUCH_CHILD' });
+    expect(await stranger.ask({ type: 'ping' })).toBe('pong'); // untouched
+  });
 });

@@ -157,4 +157,22 @@ describe('Registry', () => {
     r.register('x', b);
     expect(r.names()).toEqual(['x']);
   });
+
+  it('sees the names of other threads after its own, refuses them, and reports its own changes', () => {
+    const changes: [string, object, boolean][] = [];
+    const far = {};
+    const r = new Registry<object>({ elsewhere: (name) => (name === 'far' ? far : undefined), changed: (name, ref, live) => changes.push([name, ref, live]) });
+    expect(r.lookup('far')).toBe(far);
+    expect(r.own('far')).toBeUndefined();
+    expect(thrownCode(() => r.register('far', {}))).toBe(ErrorCodes.NAME_TAKEN);
+    const near = {};
+    r.register('near', near);
+    expect(r.unregister('near', {})).toBe(false);
+    r.unregister('near', near);
+    expect(changes).toEqual([
+      ['near', near, true],
+      ['near', near, false],
+    ]);
+  });
 });
+
