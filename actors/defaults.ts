@@ -11,4 +11,9 @@ export const DEFAULTS = {
   throughput: 100,
   /** Messages processed per event-loop turn before yielding with `setImmediate`. */
   turnBudget: 5000,
+  /**
+   * Dead-letter events a worker thread forwards to the main thread's `events$` per second;
+   * beyond it they are only counted (every dead letter is, on every thread).
+   */
+  deadLetterEventsPerSecond: 100,
 } as const;
