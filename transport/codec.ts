@@ -100,19 +100,11 @@ export const CODEC_DEFAULTS = {
   maxDepth: 256,
 } as const;
 
-/**
- * The first bytes of a control-lane batch on a link with record structures (msgpack `[13]`,
- * which no frame starts with: frames are arrays of two or more). Its frames are encoded
- * without records, so it may overtake batches that define them (endpoint.ts, control lane).
- */
-const CONTROL_MARK = new Uint8Array([0x91, 0x0d]);
-
 export class Codec {
   private packr: Packr;
   private readonly unpackr: Unpackr;
-  /** Links with records: the control lane's encoder and decoder, without records (made on first use). */
+  /** Links with records: the control lane's encoder, without records (made on first use). */
   private plainPackr: Packr | undefined;
-  private plainUnpackr: Unpackr | undefined;
   private readonly sequential: boolean;
   private readonly resolveRef: RefResolver | undefined;
   readonly maxMessageBytes: number;
@@ -172,14 +164,11 @@ export class Codec {
     }
   }
 
-  /** Decodes a batch written by {@link BatchWriter} (or a control-lane batch, {@link appendControl}): the frames in order. */
+  /** Decodes a batch written by {@link BatchWriter} (frames from {@link append} and {@link appendControl} alike): the frames in order. */
   decodeBatch(buffer: Uint8Array): unknown[] {
     const outer = decodingWith;
     decodingWith = this.resolveRef;
     try {
-      if (this.sequential && buffer[0] === CONTROL_MARK[0] && buffer[1] === CONTROL_MARK[1] && buffer.byteLength > 2) {
-        return (this.plainUnpackr ??= plainUnpackr()).unpackMultiple(buffer.subarray(2)) as unknown[];
-      }
       return this.unpackr.unpackMultiple(buffer) as unknown[];
     } finally {
       decodingWith = outer;
@@ -215,20 +204,16 @@ export class Codec {
   }
 
   /**
-   * Appends one frame to a control-lane batch: one that may overtake batches sent before it.
-   * On a link with record structures its frames carry no records (the records they would
-   * refer to may be defined in a batch still waiting) and the batch starts with a mark the
-   * decoder recognises; elsewhere it is {@link append}. Throws like {@link append}.
+   * Appends one frame to a control-lane batch: frames that may overtake batches sent before
+   * them. On a link with record structures they are encoded without records (the records
+   * they would refer to may be defined in a batch still waiting); the decoder at the other
+   * end reads them as any other frame (plain msgpack is valid where records are). Elsewhere
+   * it is {@link append}. Throws like {@link append}.
    */
   appendControl(batch: BatchWriter, frame: unknown): void {
     if (!this.sequential) return this.append(batch, frame);
-    if (batch.bytes === 0) batch.mark(CONTROL_MARK);
     batch.write(this.packChecked(frame, (this.plainPackr ??= new Packr({ useRecords: false, moreTypes: true, structuredClone: false, bundleStrings: false }))));
   }
-}
-
-function plainUnpackr(): Unpackr {
-  return new Unpackr({ useRecords: false, moreTypes: true, structuredClone: false, mapsAsObjects: true });
 }
 
 /** Batches up to this size are copied out rather than handing over the writer's buffer. */
@@ -248,16 +233,6 @@ export class BatchWriter {
   }
 
   write(bytes: Uint8Array): void {
-    this.put(bytes);
-    this.frames++;
-  }
-
-  /** Writes bytes that are not a frame (a batch's leading mark). */
-  mark(bytes: Uint8Array): void {
-    this.put(bytes);
-  }
-
-  private put(bytes: Uint8Array): void {
     const need = this.length + bytes.byteLength;
     if (need > this.buf.byteLength) {
       let size = this.buf.byteLength * 2;
@@ -268,6 +243,7 @@ export class BatchWriter {
     }
     this.buf.set(bytes, this.length);
     this.length = need;
+    this.frames++;
   }
 
   get empty(): boolean {

@@ -2,30 +2,31 @@
  * Endpoint: this side of one link — to another thread of this node, or to another node —
  * whatever carries it.
  *
- * Owns: the outbound batch (every frame of one turn encoded into one buffer, sent at the end
- * of the turn — a microtask — or at once at MAX_BATCH_FRAMES, so the receiver handles each
- * batch while it is young, cheap for its GC); flow control (docs/architecture.md § Flow
- * control): batches holding messages go out only while the receiver's window has room (its
- * CREDIT frames give room back), the others wait in order in a bounded outbound queue, as
- * they do while the carrier is slow (above `highWaterBytes` unsent) or away; answers,
- * heartbeats and gossip overtake messages waiting for the window (a second, control lane),
- * so a slow receiver never silences a link or holds up the answer an actor waits for.
+ * Owns: the outbound batches (every frame of one turn encoded into one buffer per lane, sent
+ * at the end of the turn — a microtask — or at once at MAX_BATCH_FRAMES / MAX_BATCH_BYTES, so
+ * the receiver handles each batch while it is young, cheap for its GC); flow control
+ * (docs/architecture.md § Flow control): batches holding messages go out only while the
+ * receiver's window has room (its CREDIT frames give room back), and wait in order in the
+ * message lane's bounded queue otherwise, as everything waits while the carrier is slow
+ * (above `highWaterBytes` unsent) or away; the control lane — answers, system messages but
+ * `terminated`, requests, heartbeats, gossip, events — never waits for the window, so a slow
+ * receiver never silences a link, stops a stop or holds up the answer an actor waits for.
  * Bounds (`maxQueuedBytes`): past it a message is refused (the caller makes it a dead letter,
- * an ask rejects `ERR_BACKPRESSURE`), an answer to an ask is dropped (a dead letter through
- * `dropped`; the asker times out), heartbeats, gossip and events are dropped (counted);
- * system frames (watch, exit, lifecycle requests and their answers) have a reserve above the
- * bound, past which they are dropped too and `overflow` gives the link up. On the receiving
- * side: this side's receive window (receive-window.ts) — each message carries its charge
- * until it leaves this thread's memory — and its grants; a node that sends beyond what it was
- * granted is malformed. Also: asks and requests in flight under link-local wire ids (answers
- * go back to whoever asked: an actor's registry, or another endpoint relaying the ask),
- * answers to asks that came in, decoding inbound batches — trusted from a thread of this
+ * an ask rejects `ERR_BACKPRESSURE`); the control lane holds a quarter of it — past that an
+ * answer is dropped (a dead letter through `drops`; the asker times out) and heartbeats,
+ * gossip and events are dropped (counted) — and system frames a further quarter in each
+ * lane, past which they are dropped too and `drops.overflow` gives the link up. On the
+ * receiving side: this side's receive window (receive-window.ts) — each message carries its
+ * charge until it leaves this thread's memory — and its grants; a node that sends beyond what
+ * it was granted is malformed. Also: asks and requests in flight under link-local wire ids
+ * (answers go back to whoever asked: an actor's registry, or another endpoint relaying the
+ * ask), answers to asks that came in, decoding inbound batches — trusted from a thread of this
  * node, checked field by field from a node (transport/frame-checks.ts) — and handing each
  * frame to its handler.
  * Does not own: what a frame means for actors (the handler: a thread's or a node's), the
  * carrier (a MessagePort, a WebSocket), membership or reconnecting.
- * Order: one endpoint and one carrier per pair, so frames keep their order — messages and
- * system frames among themselves; answers, heartbeats and gossip may overtake them.
+ * Order: one endpoint and one carrier per pair, so frames keep their order within a lane; the
+ * control lane may overtake messages that wait for the window.
  * Threads: lives on one thread; a node's endpoints live on its thread 0.
  */
 import type { ActorRef } from '../actors/actor-ref.js';
@@ -150,9 +151,10 @@ export interface EndpointOptions {
   /** Stop handing batches to the carrier above this many unsent bytes. Default: no limit. */
   highWaterBytes?: number;
   /**
-   * Refuse messages once this many bytes wait (in the batches and the queues); answers,
-   * heartbeats, gossip and events are dropped past it, system frames past it plus
-   * `TRANSPORT_DEFAULTS.systemReserve` of it. Default: no limit.
+   * The link's outbound bound, bytes (default: none): messages waiting past it are refused;
+   * the control lane holds at most `TRANSPORT_DEFAULTS.controlShare` of it (answers,
+   * heartbeats, gossip, events are dropped beyond), and system frames have a further
+   * `systemReserve` of it in each lane (beyond: dropped, and the link is given up).
    */
   maxQueuedBytes?: number;
   /**
@@ -172,8 +174,8 @@ export interface EndpointOptions {
 interface Queued {
   data: Uint8Array;
   frames: number;
-  /** Window it takes (0: no messages in it). */
-  charge: number;
+  /** Messages in it (they take window; 0 in the control lane). */
+  messages: number;
   /** Messages relayed from another link, given back to that link's window once this batch leaves. */
   releases: Envelope[] | undefined;
 }
@@ -182,21 +184,23 @@ const NO_DROPS: LinkDrops = { answer() {}, overflow() {} };
 
 export class Endpoint implements AskReplyTo {
   private carrier: Carrier | undefined;
+  /** The message lane's batch this turn: tells, asks, forwards (and `terminated`, which stays behind them). */
   private readonly batch: BatchWriter;
-  /** Messages (tells, asks, forwards) in this turn's batch: the window it takes. */
+  /** Messages in this turn's batch: the window it takes. */
   private batchMessages = 0;
   /** Relayed messages in this turn's batch (see {@link Queued.releases}). */
   private batchReleases: Envelope[] | undefined;
-  /** The control lane's batch this turn: answers, heartbeats, gossip while messages wait (made on first use). */
-  private control: BatchWriter | undefined;
+  /** The control lane's batch this turn: answers, system frames, heartbeats, gossip, events. */
+  private readonly control = new BatchWriter(1024);
   private flushQueued = false;
-  /** This turn's batch holds an ask or a request (the carrier is told once it is sent). */
+  /** This turn's batches hold an ask or a request (the carrier is told once they are sent). */
   private awaits = false;
-  /** Batches of messages and system frames, in order, waiting for the window or the carrier. */
+  /** Message-lane batches, in order, waiting for the window or the carrier. */
   private readonly queue = new Deque<Queued>();
-  /** Control-lane batches waiting for the carrier (they never wait for the window). */
+  /** Control-lane batches, in order, waiting for the carrier (they never wait for the window). */
   private readonly controlQueue = new Deque<Queued>();
   private queuedBytes = 0;
+  private controlQueuedBytes = 0;
   /** What this side may still send before the receiver grants more (bytes of charge). */
   private credit: number = FLOW_CONTROL.initialCredit;
   /** This side's receive window for the current connection. */
@@ -210,13 +214,8 @@ export class Endpoint implements AskReplyTo {
   private readonly codec: Codec;
   private readonly checked: boolean;
   private readonly highWaterBytes: number;
-  private readonly maxQueuedBytes: number;
-  /** The bound for system frames: `maxQueuedBytes` plus its reserve. */
-  private readonly maxSystemBytes: number;
-  /** The control lane's bound. */
-  private readonly maxControlBytes: number;
-  /** Bytes in the control lane's queue. */
-  private controlQueuedBytes = 0;
+  /** Bounds: messages; `terminated` behind them; answers, heartbeats and gossip; other system frames. */
+  private readonly bounds: { messages: number; ordered: number; control: number; system: number };
   private readonly drops: LinkDrops;
   /** What open asks fail with once the endpoint is closed. */
   private lost: ApiaryError | undefined;
@@ -236,9 +235,9 @@ export class Endpoint implements AskReplyTo {
     this.codec = options.codec;
     this.checked = options.trust === 'checked';
     this.highWaterBytes = options.highWaterBytes ?? Infinity;
-    this.maxQueuedBytes = options.maxQueuedBytes ?? Infinity;
-    this.maxSystemBytes = this.maxQueuedBytes * (1 + TRANSPORT_DEFAULTS.systemReserve);
-    this.maxControlBytes = this.maxQueuedBytes * TRANSPORT_DEFAULTS.controlShare;
+    const max = options.maxQueuedBytes ?? Infinity;
+    const { controlShare, systemReserve } = TRANSPORT_DEFAULTS;
+    this.bounds = { messages: max, ordered: max * (1 + systemReserve), control: max * controlShare, system: max * (controlShare + systemReserve) };
     this.drops = options.drops ?? NO_DROPS;
     this.traffic = options.traffic ?? linkTraffic();
     this.batch = new BatchWriter(options.initialBatchBytes ?? 16 * 1024);
@@ -257,11 +256,11 @@ export class Endpoint implements AskReplyTo {
 
   /**
    * Flow control as it stands, for tests and metrics: `credit` this side may still send,
-   * `queuedBytes` waiting here, and of this side's window what the other side holds here
-   * (`outstanding`: arrived and not yet processed, dropped or handed on).
+   * `queuedBytes` waiting here (both lanes), and of this side's window what the other side
+   * holds here (`outstanding`: arrived and not yet processed, dropped or handed on).
    */
   get flow(): { credit: number; queuedBytes: number; outstanding: number; windowBytes: number } {
-    return { credit: this.credit, queuedBytes: this.waiting, outstanding: this.window.outstanding, windowBytes: this.window.windowBytes };
+    return { credit: this.credit, queuedBytes: this.messageBytes + this.controlBytes, outstanding: this.window.outstanding, windowBytes: this.window.windowBytes };
   }
 
   /**
@@ -294,12 +293,13 @@ export class Endpoint implements AskReplyTo {
    */
   sendMessage(thread: number, id: number, env: Envelope): boolean {
     assertPlainData(env.msg);
-    if (this.full()) return this.refuse();
+    if (this.messageBytes >= this.bounds.messages) return this.refuse();
     const sender = (env.sender as ActorRef | undefined) ?? null;
     if (env.ask === 0) this.append([TELL, thread, id, env.msg, env.priority, sender], env);
     else {
-      const wire = this.nextAsk++;
+      const wire = this.nextAsk;
       this.append([ASK, thread, id, env.msg, env.priority, sender, wire], env);
+      this.nextAsk++;
       this.asks.add(wire, env.replyTo!, env.ask);
       this.awaits = true;
     }
@@ -309,12 +309,11 @@ export class Endpoint implements AskReplyTo {
   /** Queues a tell or ask for `target`, an actor on another node, for the other side (thread 0) to route. */
   forward(target: ActorRef, env: Envelope): boolean {
     assertPlainData(env.msg);
-    if (this.full()) return this.refuse();
+    if (this.messageBytes >= this.bounds.messages) return this.refuse();
     const sender = (env.sender as ActorRef | undefined) ?? null;
-    let wire = 0;
-    if (env.ask !== 0) wire = this.nextAsk;
+    const wire = env.ask === 0 ? 0 : this.nextAsk;
     this.append([FORWARD, target, env.msg, env.priority, sender, wire], env);
-    if (env.ask !== 0) {
+    if (wire !== 0) {
       this.nextAsk++;
       this.asks.add(wire, env.replyTo!, env.ask);
       this.awaits = true;
@@ -322,15 +321,24 @@ export class Endpoint implements AskReplyTo {
     return true;
   }
 
+  /**
+   * A system message for actor `thread`/`id`: in the control lane (it overtakes messages
+   * waiting for the window, as the system queue runs first), except `terminated`, which stays
+   * behind the messages sent before it.
+   */
   sendSys(thread: number, id: number, payload: SysPayload): void {
-    if (this.closed || !this.roomForSystem('system message')) return;
-    this.append([SYS, thread, id, payload]);
+    if (this.closed) return;
+    if (payload.k === 'terminated') {
+      if (this.roomForSystem('system message', this.messageBytes, this.bounds.ordered)) this.append([SYS, thread, id, payload]);
+    } else if (this.roomForSystem('system message', this.controlBytes, this.bounds.system)) this.appendControl([SYS, thread, id, payload]);
   }
 
-  /** A system message about `target`, an actor on another node, for the other side (thread 0) to route. */
+  /** A system message about `target`, an actor on another node, for the other side (thread 0) to route (lanes as {@link sendSys}). */
   forwardSys(target: ActorRef, payload: SysPayload): void {
-    if (this.closed || !this.roomForSystem('system message')) return;
-    this.append([FORWARD_SYS, target, payload]);
+    if (this.closed) return;
+    if (payload.k === 'terminated') {
+      if (this.roomForSystem('system message', this.messageBytes, this.bounds.ordered)) this.append([FORWARD_SYS, target, payload]);
+    } else if (this.roomForSystem('system message', this.controlBytes, this.bounds.system)) this.appendControl([FORWARD_SYS, target, payload]);
   }
 
   /**
@@ -347,16 +355,18 @@ export class Endpoint implements AskReplyTo {
 
   /**
    * A request for actor `thread`/`id` (or the side itself); resolves with the answer, or an
-   * error result once closed (or at once, `ERR_BACKPRESSURE`, when the link holds its bound
-   * and reserve).
+   * error result once closed — or at once, `ERR_BACKPRESSURE`, when the link holds its bound
+   * and reserve.
    */
   request(thread: number, id: number, payload: ReqPayload): Promise<ResPayload> {
     if (this.lostRequests !== undefined) return Promise.resolve(failure(this.lostRequests));
-    if (!this.roomForSystem('request', false)) return Promise.resolve(failure(new ApiaryError(ErrorCodes.BACKPRESSURE, 'the link holds as much as it may')));
+    if (!this.roomForSystem('request', this.controlBytes, this.bounds.system, false)) {
+      return Promise.resolve(failure(new ApiaryError(ErrorCodes.BACKPRESSURE, 'the link holds as much as it may')));
+    }
     const req = this.nextReq++;
     return new Promise((resolve) => {
       this.requests.set(req, resolve);
-      this.append([REQ, thread, id, req, payload]);
+      this.appendControl([REQ, thread, id, req, payload]);
       this.awaits = true;
     });
   }
@@ -373,52 +383,41 @@ export class Endpoint implements AskReplyTo {
 
   /** An event for the other side's `events$`; one that cannot be encoded, or past the bound, is dropped (not worth a crash). */
   sendEvent(event: SystemEvent): void {
-    if (this.closed) return;
-    if (this.full()) {
-      this.stats.droppedControl++;
-      return;
-    }
+    if (this.closed || !this.roomForControl()) return;
     try {
-      this.append([EVENT, event]);
+      this.appendControl([EVENT, event]);
     } catch {
       // a reason holding something odd
     }
   }
 
   /**
-   * AskReplyTo: the answer to an ask that came in through here. Past the bound it is dropped
-   * (a dead letter through `drops`; the asker times out) and false is returned.
+   * AskReplyTo: the answer to an ask that came in through here (control lane). Past the
+   * bound it is dropped (a dead letter through `drops`; the asker times out) and false is
+   * returned.
    */
   resolve(id: number, value: unknown): boolean {
     if (this.closed) return false;
-    if (!this.controlHasRoom()) return this.dropAnswer(value);
+    if (this.controlBytes >= this.bounds.control) return this.dropAnswer(value);
     this.appendControl(answerFrame(id, value));
     return true;
   }
 
   reject(id: number, err: unknown): boolean {
     if (this.closed) return false;
-    if (!this.controlHasRoom()) return this.dropAnswer(err);
+    if (this.controlBytes >= this.bounds.control) return this.dropAnswer(err);
     this.appendControl([FAIL, id, serializeError(err)]);
     return true;
   }
 
-  /** Bytes waiting here: this turn's batches and both queues. */
-  private get waiting(): number {
-    return this.queuedBytes + this.controlQueuedBytes + this.batch.bytes + (this.control === undefined ? 0 : this.control.bytes);
+  /** Bytes waiting in the message lane: this turn's batch and the queue. */
+  private get messageBytes(): number {
+    return this.queuedBytes + this.batch.bytes;
   }
 
-  /**
-   * Whether a control frame may be added: always while nothing waits (it goes in this turn's
-   * batch); otherwise while the control lane holds less than its bound.
-   */
-  private controlHasRoom(): boolean {
-    if (this.queue.length === 0 && this.credit > 0) return true;
-    return this.controlQueuedBytes + (this.control === undefined ? 0 : this.control.bytes) < this.maxControlBytes;
-  }
-
-  private full(): boolean {
-    return this.waiting >= this.maxQueuedBytes;
+  /** Bytes waiting in the control lane. */
+  private get controlBytes(): number {
+    return this.controlQueuedBytes + this.control.bytes;
   }
 
   private refuse(): false {
@@ -426,9 +425,9 @@ export class Endpoint implements AskReplyTo {
     return false;
   }
 
-  /** Room for a heartbeat or gossip (else it is dropped, counted). */
+  /** Room for a heartbeat, gossip or an event (else it is dropped, counted). */
   private roomForControl(): boolean {
-    if (this.controlHasRoom()) return true;
+    if (this.controlBytes < this.bounds.control) return true;
     this.stats.droppedControl++;
     return false;
   }
@@ -440,19 +439,20 @@ export class Endpoint implements AskReplyTo {
   }
 
   /**
-   * Room for a system frame: the bound plus its reserve. Past it the frame is dropped
-   * (counted) and — unless the caller answers for it (`giveUp` false) — the link is given up.
+   * Room for a system frame in a lane holding `bytes` (bound and reserve: `limit`). Past it
+   * the frame is dropped (counted) and — unless the caller answers for it (`giveUp` false) —
+   * the link is given up.
    */
-  private roomForSystem(what: string, giveUp = true): boolean {
-    if (this.waiting < this.maxSystemBytes) return true;
+  private roomForSystem(what: string, bytes: number, limit: number, giveUp = true): boolean {
+    if (bytes < limit) return true;
     this.stats.droppedSystem++;
     if (giveUp) this.drops.overflow(what);
     return false;
   }
 
   /**
-   * Encodes `frame` into this turn's batch (throws like `Codec.append`; nothing is added
-   * then). `message`: the envelope of a tell, ask or forward (it takes window).
+   * Encodes `frame` into this turn's message-lane batch (throws like `Codec.append`; nothing
+   * is added then). `message`: the envelope of a tell, ask or forward (it takes window).
    */
   private append(frame: Frame, message?: Envelope): void {
     if (this.lost !== undefined) throw this.lost;
@@ -465,16 +465,11 @@ export class Endpoint implements AskReplyTo {
     else this.endTurnLater();
   }
 
-  /**
-   * An answer, heartbeat or gossip: in this turn's batch as usual, but into the control lane
-   * while messages wait for the window (or the carrier), so it overtakes them.
-   */
+  /** Encodes `frame` into this turn's control-lane batch (throws like `Codec.appendControl`). */
   private appendControl(frame: Frame): void {
-    if (this.queue.length === 0 && this.credit > 0) return this.append(frame);
     if (this.lost !== undefined) throw this.lost;
-    const control = (this.control ??= new BatchWriter(1024));
-    this.codec.appendControl(control, frame);
-    if (control.frames >= MAX_BATCH_FRAMES || control.bytes >= MAX_BATCH_BYTES) this.flushControl();
+    this.codec.appendControl(this.control, frame);
+    if (this.control.frames >= MAX_BATCH_FRAMES || this.control.bytes >= MAX_BATCH_BYTES) this.flushControl();
     else this.endTurnLater();
   }
 
@@ -490,84 +485,104 @@ export class Endpoint implements AskReplyTo {
     this.flush();
   };
 
+  /** Whether a batch may be handed to the carrier right now (it is there and keeps up). */
+  private ready(carrier: Carrier | undefined): carrier is Carrier {
+    return carrier !== undefined && carrier.bufferedAmount < this.highWaterBytes;
+  }
+
   /**
-   * Sends everything appended this turn: the control lane's batch, then the batch — at once
-   * when nothing waits, the carrier keeps up and (if it holds messages) the window has room;
-   * queued otherwise.
+   * Sends what was appended this turn: the control lane's batch and the message lane's as one
+   * buffer when both may go now (nothing waits, the carrier keeps up and the window has room);
+   * otherwise each lane goes or waits on its own, the control lane first.
    */
   readonly flush = (): void => {
     if (this.closed) return;
-    if (this.control !== undefined && !this.control.empty) this.flushControl();
-    if (this.batch.empty) return;
+    if (this.batch.empty) {
+      this.flushControl();
+      // what waits for a slow carrier goes on with every turn that sends (heartbeats, say)
+      if (this.queue.length > 0) this.drain();
+      return;
+    }
+    const carrier = this.carrier;
     const frames = this.batch.frames;
     const data = this.batch.take();
     const messages = this.batchMessages;
     const releases = this.batchReleases;
     this.batchMessages = 0;
     this.batchReleases = undefined;
-    const charge = messages === 0 ? 0 : messages * messageCharge(data.byteLength, frames);
-    const awaits = this.awaits;
-    this.awaits = false;
-    const carrier = this.carrier;
     // the common case: nothing waits, the window has room and the carrier keeps up
-    if (
-      carrier !== undefined &&
-      this.queue.length === 0 &&
-      this.controlQueue.length === 0 &&
-      (charge === 0 || this.credit > 0) &&
-      carrier.bufferedAmount < this.highWaterBytes &&
-      carrier.send(data)
-    ) {
-      this.credit -= charge;
-      this.traffic.bytesOut += data.byteLength;
-      this.traffic.framesOut += frames;
-      if (releases !== undefined) for (const env of releases) releaseCredit(env);
-      if (awaits) carrier.answerExpected?.();
+    if (this.ready(carrier) && this.queue.length === 0 && this.controlQueue.length === 0 && (messages === 0 || this.credit > 0)) {
+      const controlFrames = this.control.frames;
+      const controlData = controlFrames === 0 ? undefined : this.control.take();
+      const out = controlData === undefined ? data : concat(controlData, data);
+      if (this.sendNow(carrier, out, frames + controlFrames, messages, releases)) return;
+      // the carrier closed under us: both wait for the next one
+      if (controlData !== undefined) {
+        this.controlQueue.push({ data: controlData, frames: controlFrames, messages: 0, releases: undefined });
+        this.controlQueuedBytes += held(controlData);
+      }
+      this.queue.push({ data, frames, messages, releases });
+      this.queuedBytes += held(data);
       return;
     }
-    if (charge > 0 && this.credit <= 0) this.stats.heldForCredit++;
-    this.queue.push({ data, frames, charge, releases });
+    this.flushControl();
+    if (messages > 0 && this.credit <= 0) this.stats.heldForCredit++;
+    this.queue.push({ data, frames, messages, releases });
     this.queuedBytes += held(data);
     this.drain();
   };
 
-  /** Sends the control lane's batch (or queues it while the carrier is slow or away). */
+  /** Sends the control lane's batch (or queues it while the carrier is away or slow). */
   private flushControl(): void {
-    const control = this.control!;
-    const frames = control.frames;
-    const data = control.take();
+    if (this.closed || this.control.empty) return;
+    const frames = this.control.frames;
+    const data = this.control.take();
     const carrier = this.carrier;
-    if (carrier !== undefined && this.controlQueue.length === 0 && carrier.bufferedAmount < this.highWaterBytes && carrier.send(data)) {
-      this.traffic.bytesOut += data.byteLength;
-      this.traffic.framesOut += frames;
-      return;
-    }
-    this.controlQueue.push({ data, frames, charge: 0, releases: undefined });
+    if (this.ready(carrier) && this.controlQueue.length === 0 && this.sendNow(carrier, data, frames, 0, undefined)) return;
+    this.controlQueue.push({ data, frames, messages: 0, releases: undefined });
     this.controlQueuedBytes += held(data);
     this.drain();
   }
 
   /**
-   * Hands queued batches to the carrier while it keeps up (its written callback resumes):
-   * the control lane's first, then the others in order while the window has room (a grant
-   * resumes).
+   * Hands `data` to the carrier; on success counts it (traffic, the window its messages take
+   * — worked out from the buffer as sent, as the receiver will — and relayed messages given
+   * back to their link). False if the carrier is closed.
+   */
+  private sendNow(carrier: Carrier, data: Uint8Array, frames: number, messages: number, releases: Envelope[] | undefined, written?: () => void): boolean {
+    if (!carrier.send(data, written)) return false;
+    if (messages > 0) this.credit -= messages * messageCharge(data.byteLength, frames);
+    this.traffic.bytesOut += data.byteLength;
+    this.traffic.framesOut += frames;
+    if (releases !== undefined) for (const env of releases) releaseCredit(env);
+    if (this.awaits) {
+      this.awaits = false;
+      carrier.answerExpected?.();
+    }
+    return true;
+  }
+
+  /**
+   * Hands queued batches to the carrier while it keeps up (the written callback of the last
+   * one resumes): the control lane's first, then the message lane's while the window has room
+   * (a grant resumes).
    */
   private readonly drain = (): void => {
     const carrier = this.carrier;
     if (carrier === undefined) return;
-    for (const lane of [this.controlQueue, this.queue]) {
-      while (lane.length > 0 && carrier.bufferedAmount < this.highWaterBytes) {
-        const head = lane.peek()!;
-        if (head.charge > 0 && this.credit <= 0) break;
-        if (!carrier.send(head.data, lane.length > 1 || (lane === this.controlQueue && this.queue.length > 0) ? this.drain : undefined)) return;
-        lane.shift();
-        if (lane === this.queue) this.queuedBytes -= held(head.data);
-        else this.controlQueuedBytes -= held(head.data);
-        this.credit -= head.charge;
-        this.traffic.bytesOut += head.data.byteLength;
-        this.traffic.framesOut += head.frames;
-        if (head.releases !== undefined) for (const env of head.releases) releaseCredit(env);
-      }
+    while (this.controlQueue.length > 0 && carrier.bufferedAmount < this.highWaterBytes) {
+      const head = this.controlQueue.peek()!;
+      const more = this.controlQueue.length > 1 || this.queue.length > 0;
+      if (!this.sendNow(carrier, head.data, head.frames, 0, undefined, more ? this.drain : undefined)) return;
+      this.controlQueue.shift();
+      this.controlQueuedBytes -= held(head.data);
+    }
+    while (this.queue.length > 0 && carrier.bufferedAmount < this.highWaterBytes) {
+      const head = this.queue.peek()!;
+      if (head.messages > 0 && this.credit <= 0) return;
+      if (!this.sendNow(carrier, head.data, head.frames, head.messages, head.releases, this.queue.length > 1 ? this.drain : undefined)) return;
+      this.queue.shift();
+      this.queuedBytes -= held(head.data);
     }
   };
 
@@ -704,7 +719,7 @@ export class Endpoint implements AskReplyTo {
 
   /** The answer to a request that came in; past the bound and its reserve it is dropped and the link given up. */
   private respond(req: number, res: ResPayload): void {
-    if (this.closed || !this.roomForSystem('request answer')) return;
+    if (this.closed || !this.roomForSystem('request answer', this.controlBytes, this.bounds.system)) return;
     this.appendControl([RES, req, res]);
   }
 
@@ -721,7 +736,7 @@ export class Endpoint implements AskReplyTo {
     const requests = [...this.requests.values()];
     this.requests.clear();
     for (const resolve of requests) resolve(failure(requestReason));
-    let dropped = this.batch.frames + (this.control?.frames ?? 0);
+    let dropped = this.batch.frames + this.control.frames;
     for (const lane of [this.controlQueue, this.queue]) {
       for (const q of lane.drain()) {
         dropped += q.frames;
@@ -734,7 +749,7 @@ export class Endpoint implements AskReplyTo {
     this.queuedBytes = 0;
     this.controlQueuedBytes = 0;
     this.batch.take();
-    this.control?.take();
+    this.control.take();
     this.carrier = undefined;
     this.window.live = false;
   }
@@ -743,6 +758,14 @@ export class Endpoint implements AskReplyTo {
 /** The memory a queued batch holds: its whole buffer (a large batch is a view of a buffer up to twice its size). */
 function held(data: Uint8Array): number {
   return data.buffer.byteLength;
+}
+
+/** `a` then `b` in one buffer (one batch: the control lane's frames, then the message lane's). */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 function failure(err: ApiaryError): ResPayload {

@@ -8,7 +8,9 @@
  * own, which the connector checks. Nothing else is processed before that: any other frame,
  * a bad MAC, a protocol mismatch or silence past the handshake timeout closes the socket at
  * once. After the handshake only binary frames pass; `maxPayload` (1 MiB) and
- * permessage-deflate off, as measured (docs/architecture.md § Facts).
+ * permessage-deflate off, as measured (docs/architecture.md § Facts). Frames that arrive
+ * before the link is adopted (a peer's first frames can come in the same tick as its welcome)
+ * wait for the first frame handler.
  * A refused handshake has a reason ({@link HandshakeRefusal}) on both sides: the side that
  * refuses sends it as a WebSocket close code ({@link REFUSAL_CLOSE_CODES}) before cutting
  * the socket (at most {@link NODE_LINK_DEFAULTS}.refusalGraceMs later), so the other side
