@@ -75,6 +75,8 @@ export class NodeSession implements Peer, FrameHandler {
   notAddressable = 0;
   /** The route to this node's actors (made once). */
   readonly route: Route = { peer: this, forward: false };
+  /** The link closed for an overflow (reported once). */
+  private overflowedLink: NodeLink | undefined;
 
   constructor(
     private readonly host: Host,
@@ -231,7 +233,9 @@ export class NodeSession implements Peer, FrameHandler {
   private overflowed(what: string): void {
     const host = this.host;
     host.deadLetter(`${this.peer.name}/(system)`, { msg: what, sender: undefined, ask: 0, priority: 0 }, 'link-overflow');
-    if (this.link === undefined) return;
+    // once per link: it is closing
+    if (this.link === undefined || this.overflowedLink === this.link) return;
+    this.overflowedLink = this.link;
     host.emit({
       type: 'failed',
       path: `/node-link/${this.peer.name}`,

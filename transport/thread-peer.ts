@@ -13,7 +13,8 @@
  * this thread's routes). A frame that cannot be decoded is reported as a `failed` event.
  * Bounds: the link's receive window and outbound bound are TRANSPORT_DEFAULTS' (thread*); an
  * answer dropped past the bound is a dead letter `link-overflow` here (its asker times out),
- * and a system frame dropped past the reserve a `failed` event for `/thread-link/N`.
+ * and a system frame dropped past the reserve one too (and, once, a `failed` event for
+ * `/thread-link/N`).
  * Does not own: the wire (endpoint.ts), deciding what a kill means (the cells do), or when
  * the thread is lost (the thread manager sees it exit; routes lose its peer).
  * Threads: the receiving thread.
@@ -44,6 +45,8 @@ export class ThreadPeer implements Peer, FrameHandler {
   readonly carrier: PortCarrier;
   readonly children = new Map<string, PlacedChild>();
   readonly watches = new HeldWatches();
+  /** A system frame for the peer was dropped past the link's bound (reported once). */
+  private overflowReported = false;
 
   constructor(
     private readonly host: Host,
@@ -65,13 +68,18 @@ export class ThreadPeer implements Peer, FrameHandler {
       drops: {
         // an answer for an asker on that thread, past the link's bound: it times out
         answer: (value) => host.deadLetter(`t${peerThread}/(answer)`, { msg: value, sender: undefined, ask: 0, priority: 2 }, 'link-overflow'),
-        overflow: (what) =>
+        // reported once: the thread does not take what this one sends (its watchdog deals with a stuck one)
+        overflow: (what) => {
+          host.deadLetter(`t${peerThread}/(system)`, { msg: what, sender: undefined, ask: 0, priority: 0 }, 'link-overflow');
+          if (this.overflowReported) return;
+          this.overflowReported = true;
           host.emit({
             type: 'failed',
             path: `/thread-link/${peerThread}`,
             reason: { error: serializeError(new ApiaryError(ErrorCodes.BACKPRESSURE, `a ${what} for thread ${peerThread} was dropped: the link holds its bound and reserve`)) },
             at: host.clock.now(),
-          }),
+          });
+        },
       },
     });
     const endpoint = this.endpoint;
