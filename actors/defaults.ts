@@ -16,4 +16,9 @@ export const DEFAULTS = {
    * (from another thread or node); an older one is answered `noproc` (actors/recent-exits.ts).
    */
   recentExits: 1024,
+  /**
+   * Dead-letter events a worker thread forwards to the main thread's `events$` per second;
+   * beyond it they are only counted (every dead letter is, on every thread).
+   */
+  deadLetterEventsPerSecond: 100,
 } as const;

@@ -102,7 +102,11 @@ export type DeadLetterReason =
   | 'unknown-actor'
   /** The recipient's node is down, gone, or was replaced by a new incarnation. */
   | 'node-down'
-  /** The outbound queue of the link to the recipient's node is full. */
+  /**
+   * The link to the recipient's thread or node holds as much as it may (flow control: the
+   * receiver is behind, or the peer does not read); for an ask's answer, the answer was
+   * dropped and the asker times out.
+   */
   | 'link-overflow'
   /** A peer node addressed a runtime-internal actor (only user actors are reachable). */
   | 'not-addressable';

@@ -18,7 +18,8 @@ import { ActorRef } from './actor-ref.js';
 import { AskRegistry } from './ask.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events.js';
-import type { Envelope } from './mailbox.js';
+import { releaseCredit, type Envelope } from './mailbox.js';
+import { DEFAULTS } from './defaults.js';
 import { Registry } from './registry.js';
 import { CellTable } from './cell-table.js';
 import { TopLevelCells } from './top-level.js';
@@ -27,7 +28,6 @@ import type { Address } from './address.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ChildHandle } from './child-handle.js';
 import { DeadTarget } from './dead-target.js';
-import { DEFAULTS } from './defaults.js';
 import { RecentExits } from './recent-exits.js';
 import type { HostConnections, PlacedChildRequest, Routes } from './routes.js';
 
@@ -178,19 +178,47 @@ export class Host {
     if (this.events.observed) this.events.next(event);
   }
 
-  /** Reports an undelivered message on `events$` (asks were already rejected by the caller). */
+  /**
+   * Reports an undelivered message (asks were already rejected by the caller): counted by
+   * reason in {@link deadLetterCounts} (every one, on every thread: the main thread's
+   * metrics add the workers' counts), published on `events$` here, and — from a worker
+   * thread — forwarded to the main thread's `events$`, at most
+   * `DEFAULTS.deadLetterEventsPerSecond` a second (the rest are only counted). A message
+   * that came over a link gives its share of the link's window back.
+   */
   deadLetter(recipient: string, env: Envelope, reason: DeadLetterReason): void {
+    if (env.credit !== undefined) releaseCredit(env);
     this.deadLetterCounts.set(reason, (this.deadLetterCounts.get(reason) ?? 0) + 1);
-    if (!this.events.observed) return;
+    const local = this.events.observed;
+    const forward = this.forwardEvent !== undefined && this.deadLetterEventDue();
+    if (!local && !forward) return;
     const sender = env.sender as ActorRef | undefined;
-    this.events.next({
+    const event: SystemEvent = {
       type: 'dead-letter',
       sender: sender?.path,
       recipient,
       messageType: messageTypeOf(env.msg),
       reason,
       at: this.clock.now(),
-    });
+    };
+    if (local) this.events.next(event);
+    if (forward) this.forwardEvent!(event);
+  }
+
+  /** Start (clock ms) and count of this second's forwarded dead-letter events. */
+  private deadLetterWindow = { start: -Infinity, sent: 0 };
+
+  /** Whether one more dead-letter event may be forwarded this second. */
+  private deadLetterEventDue(): boolean {
+    const w = this.deadLetterWindow;
+    const now = this.clock.now();
+    if (now - w.start >= 1000) {
+      w.start = now;
+      w.sent = 0;
+    }
+    if (w.sent >= DEFAULTS.deadLetterEventsPerSecond) return false;
+    w.sent++;
+    return true;
   }
 
   /**

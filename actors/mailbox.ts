@@ -2,9 +2,10 @@
  * An actor's mailbox: a system queue that always drains first, and a user queue that may be
  * bounded and has four priority levels.
  *
- * Owns: queueing, bounds and the overflow policy. Does not own: running messages (the
- * cell and dispatcher do) or reporting drops (the caller turns what `enqueue` returns into
- * dead letters or rejected asks).
+ * Owns: queueing, bounds and the overflow policy, and giving a message's share of its link's
+ * window back when it is taken for processing ({@link LinkCredit}). Does not own: running
+ * messages (the cell and dispatcher do) or reporting drops (the caller turns what `enqueue`
+ * returns into dead letters or rejected asks; Host.deadLetter gives their credit back).
  * Threads: single-thread; cross-thread delivery ends in a local `enqueue`.
  */
 import { Deque } from './foundation/deque.js';
@@ -30,6 +31,16 @@ export interface MailboxOptions {
   overflow?: OverflowPolicy;
 }
 
+/**
+ * A link's receive window (transport's flow control): a message that came over a link holds
+ * `charge` of that link's window until it leaves this thread's memory — taken for
+ * processing, dropped (a dead letter), or handed on to another link — and then gives it back
+ * with {@link releaseCredit}, so the sender may send more. Local messages carry none.
+ */
+export interface LinkCredit {
+  release(charge: number): void;
+}
+
 /** Where the answer to an ask goes: the asker's own registry, or a link back to its thread. */
 export interface AskReplyTo {
   resolve(id: number, value: unknown): boolean;
@@ -48,6 +59,22 @@ export interface Envelope {
   replyTo?: AskReplyTo | undefined;
   /** Never dropped by overflow, not counted against the bound (watch notifications). */
   pinned?: boolean;
+  /** The window of the link it came over (see {@link LinkCredit}); undefined for local messages and once given back. */
+  credit?: LinkCredit | undefined;
+  /** Its share of that window. */
+  charge?: number;
+}
+
+/**
+ * Gives `env`'s share of its link's window back (once; nothing for a local message). Called
+ * when the message leaves this thread's memory: the mailbox hands it to `receive`, it becomes
+ * a dead letter (Host.deadLetter), or another link takes it on.
+ */
+export function releaseCredit(env: Envelope): void {
+  const credit = env.credit;
+  if (credit === undefined) return;
+  env.credit = undefined;
+  credit.release(env.charge ?? 0);
 }
 
 export function priorityIndex(p: Priority | undefined): number {
@@ -154,6 +181,7 @@ export class Mailbox<S = unknown> {
     if (env === undefined) return undefined;
     this.count--;
     if (env.pinned) this.pinnedCount--;
+    if (env.credit !== undefined) releaseCredit(env);
     return env;
   }
 

@@ -14,6 +14,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/cli/usage.js';
 import { askUnderLoad } from './ask-under-load.js';
+import { backpressure } from './backpressure.js';
 import { codec } from './codec.js';
 import { crossThread } from './cross-thread.js';
 import { httpBench } from './http.js';
@@ -55,6 +56,7 @@ const GROUPS: Record<string, Group> = {
   restart: { scenarios: ['restart'], run: (q) => restart({ inThread: q ? 500 : 5000, threadCrashes: q ? 3 : 10 }) },
   'ask-under-load': { scenarios: ['ask-under-load'], run: (q) => askUnderLoad({ asks: q ? 300 : 2000 }) },
   codec: { scenarios: ['codec'], run: (q) => codec({ iterations: q ? 2000 : 20_000 }) },
+  backpressure: { scenarios: ['backpressure'], run: (q) => backpressure({ seconds: q ? 1 : 5 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */

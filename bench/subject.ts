@@ -13,8 +13,11 @@ export interface Subject {
   readonly system: string;
   /** Request/response: resolves with `v` echoed by the target. */
   ask(v: number): Promise<unknown>;
-  /** Fire-and-forget to the same target; counted there. */
-  tell(msg: unknown): void;
+  /**
+   * Fire-and-forget to the same target; counted there. `false`: refused, the system pushes
+   * back (apiary past a link's bound) — the floods wait and send it again.
+   */
+  tell(msg: unknown): boolean | void;
   /** Resolves once the target has counted `total` tells since it started. */
   counted(total: number): Promise<void>;
   stop(): Promise<void>;
@@ -39,12 +42,19 @@ export async function pingPong(subject: Subject, samples: number, lat: Latency, 
   }
 }
 
-/** One-way messages per second: `iterations` runs of `messages` tells, each until all were counted. */
+/** How long a flood waits after a refused tell before it sends it again, ms. */
+const REFUSED_WAIT_MS = 1;
+
+/**
+ * One-way messages per second: `iterations` runs of `messages` tells, each until all were
+ * counted. A refused tell (backpressure) is sent again after a short wait, as a producer
+ * that respects backpressure does: the rate is what the receiver sustains.
+ */
 export async function flood(subject: Subject, messages: number, iterations: number): Promise<number> {
   let sent = 0;
   return throughput(`${subject.system} flood`, messages, iterations, async () => {
     for (let i = 0; i < messages; i++) {
-      subject.tell(TICK);
+      while (subject.tell(TICK) === false) await new Promise((r) => setTimeout(r, REFUSED_WAIT_MS));
       if (i % SLICE === SLICE - 1) await yieldToLoop();
     }
     sent += messages;
@@ -61,14 +71,21 @@ export async function pollCount(ask: () => Promise<number>, total: number): Prom
   }
 }
 
+/** An ask refused by backpressure counts as "not yet" (0); anything else fails the run. */
+function refusedAsZero(err: unknown): number {
+  if ((err as { code?: unknown }).code === 'ERR_BACKPRESSURE') return 0;
+  throw err;
+}
+
 /** An apiary BenchTarget on `thread` (0: the caller's thread). */
 export async function apiarySubject(system: ActorSystem, thread = 0, name = 'apiary', askOptions?: AskOptions): Promise<Subject> {
   const ref = (await system.spawn(BenchTarget, { thread })) as ActorRef<unknown, unknown>;
   return {
     system: name,
     ask: (v) => ref.ask(v, askOptions),
-    tell: (msg) => void ref.tell(msg),
-    counted: (total) => pollCount(() => ref.ask('count', { timeout: 120_000 }) as Promise<number>, total),
+    tell: (msg) => ref.tell(msg),
+    // an ask refused while the link holds its bound is asked again (pollCount loops)
+    counted: (total) => pollCount(() => (ref.ask('count', { timeout: 120_000 }) as Promise<number>).catch(refusedAsZero), total),
     stop: async () => void (await system.stopActor(ref)),
   };
 }

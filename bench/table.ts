@@ -58,8 +58,9 @@ export function table(rows: BenchRow[], notes: BenchNote[] = []): string {
   const out: string[][] = [['scenario', 'system', 'p50 µs', 'p99 µs', 'throughput', 'vs baseline', 'vs best peer']];
   for (const g of groups.values()) {
     const m = g.m;
+    const growth = m.has('rss-growth') ? `, rss +${(m.get('rss-growth')! / 2 ** 20).toFixed(1)} MiB` : '';
     const tp = m.has('throughput')
-      ? fmt(m.get('throughput'), ' msg/s')
+      ? `${fmt(m.get('throughput'), ' msg/s')}${growth}`
       : [m.has('rate') ? fmt(m.get('rate'), ' actors/s') : '', m.has('heap-per-actor') ? `${m.get('heap-per-actor')} B/actor` : '']
           .filter(Boolean)
           .join(', ');

@@ -115,6 +115,8 @@ export const CODEC_DEFAULTS = {
 export class Codec {
   private packr: Packr;
   private readonly unpackr: Unpackr;
+  /** Links with records: the control lane's encoder, without records (made on first use). */
+  private plainPackr: Packr | undefined;
   private readonly sequential: boolean;
   private readonly resolveRef: RefResolver | undefined;
   private readonly sendAddress: AddressMapper | undefined;
@@ -151,20 +153,20 @@ export class Codec {
    * allocate a fresh 8 KiB buffer every few messages); callers copy them out at once.
    * A failed or refused pack makes a sequential encoder start over (see the header).
    */
-  private packChecked(value: unknown): Uint8Array {
+  private packChecked(value: unknown, packr = this.packr): Uint8Array {
     let packed: Uint8Array;
     const outer = encodingWith;
     encodingWith = this.sendAddress;
     try {
-      packed = this.packr.pack(value, RESET_BUFFER_MODE);
+      packed = packr.pack(value, RESET_BUFFER_MODE);
     } catch (err) {
-      if (this.sequential) this.packr = this.newPackr();
+      if (this.sequential && packr === this.packr) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.UNSERIALIZABLE, `cannot encode message: ${(err as Error).message}`, { cause: err });
     } finally {
       encodingWith = outer;
     }
     if (packed.byteLength > this.maxMessageBytes) {
-      if (this.sequential) this.packr = this.newPackr();
+      if (this.sequential && packr === this.packr) this.packr = this.newPackr();
       throw new ApiaryError(ErrorCodes.MESSAGE_TOO_LARGE, `message of ${packed.byteLength} bytes exceeds ${this.maxMessageBytes}`);
     }
     return packed;
@@ -180,7 +182,7 @@ export class Codec {
     }
   }
 
-  /** Decodes a batch written by {@link BatchWriter}: the frames in order. */
+  /** Decodes a batch written by {@link BatchWriter} (frames from {@link append} and {@link appendControl} alike): the frames in order. */
   decodeBatch(buffer: Uint8Array): unknown[] {
     const outer = decodingWith;
     decodingWith = this.resolveRef;
@@ -217,6 +219,18 @@ export class Codec {
    */
   append(batch: BatchWriter, frame: unknown): void {
     batch.write(this.packChecked(frame));
+  }
+
+  /**
+   * Appends one frame to a control-lane batch: frames that may overtake batches sent before
+   * them. On a link with record structures they are encoded without records (the records
+   * they would refer to may be defined in a batch still waiting); the decoder at the other
+   * end reads them as any other frame (plain msgpack is valid where records are). Elsewhere
+   * it is {@link append}. Throws like {@link append}.
+   */
+  appendControl(batch: BatchWriter, frame: unknown): void {
+    if (!this.sequential) return this.append(batch, frame);
+    batch.write(this.packChecked(frame, (this.plainPackr ??= new Packr({ useRecords: false, moreTypes: true, structuredClone: false, bundleStrings: false }))));
   }
 }
 

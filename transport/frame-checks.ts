@@ -10,7 +10,7 @@
  */
 import { ActorRef } from '../actors/actor-ref.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
-import { ASK, FAIL, GOSSIP, HEARTBEAT, REPLY, REQ, RES, SYS, TELL, type Frame } from './frames.js';
+import { ASK, CREDIT, FAIL, GOSSIP, HEARTBEAT, REPLY, REQ, RES, SYS, TELL, type Frame } from './frames.js';
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,6 +116,9 @@ export function checkNodeFrame(f: unknown): Frame {
       for (const m of f[1] as unknown[]) {
         if (!isObj(m) || typeof m.node !== 'string' || !isInt(m.incarnation) || typeof m.url !== 'string' || typeof m.state !== 'string') malformed('bad gossip member');
       }
+      return f as Frame;
+    case CREDIT:
+      if (f.length !== 2 || !isInt(f[1]) || f[1] < 0) malformed('bad credit frame');
       return f as Frame;
     default:
       return malformed(`unknown frame kind ${String(f[0])}`);

@@ -47,8 +47,34 @@ export const FORWARD = 10;
 /** A system message from a worker thread about an actor on another node: `[FORWARD_SYS, target, payload]` (threads only). */
 export const FORWARD_SYS = 11;
 
+/**
+ * Flow control: the receiver gives `bytes` of its receive window back — messages it took
+ * from this link were processed, dropped or handed on — so the sender may send that much
+ * more: `[CREDIT, bytes]` (docs/architecture.md § Flow control).
+ */
+export const CREDIT = 12;
+
 /** The kinds a peer node may send; anything else from a node closes its link. */
-export const NODE_FRAME_KINDS: ReadonlySet<number> = new Set([TELL, ASK, REPLY, FAIL, SYS, REQ, RES, HEARTBEAT, GOSSIP]);
+export const NODE_FRAME_KINDS: ReadonlySet<number> = new Set([TELL, ASK, REPLY, FAIL, SYS, REQ, RES, HEARTBEAT, GOSSIP, CREDIT]);
+
+/**
+ * The flow-control constants both ends of a link must agree on (part of the protocol): what a
+ * sender may send on a fresh link before the receiver's first grant, and the fixed share of
+ * the window one message costs beside its bytes (its envelope, frame and objects on the
+ * receiving side). A message's charge is its batch's bytes per frame, rounded up, plus
+ * `messageCost`: both ends work it out from the same batch (see {@link messageCharge}).
+ */
+export const FLOW_CONTROL = {
+  /** Bytes of charge a sender may send on a new link before any grant. */
+  initialCredit: 1024 * 1024,
+  /** Charge per message beyond its share of the batch's bytes. */
+  messageCost: 256,
+} as const;
+
+/** The window one user message (tell, ask, forward) of a batch of `bytes` and `frames` frames costs. */
+export function messageCharge(bytes: number, frames: number): number {
+  return Math.ceil(bytes / frames) + FLOW_CONTROL.messageCost;
+}
 
 /** What a thread says with its heartbeat: that its event loop turns, and how well. */
 export interface Heartbeat {
@@ -137,6 +163,7 @@ export type HeartbeatFrame = [typeof HEARTBEAT, beat: number | Heartbeat];
 export type GossipFrame = [typeof GOSSIP, members: GossipMember[]];
 export type ForwardFrame = [typeof FORWARD, target: ActorRef, msg: unknown, priority: number, sender: ActorRef | null, ask: number];
 export type ForwardSysFrame = [typeof FORWARD_SYS, target: ActorRef, payload: SysPayload];
+export type CreditFrame = [typeof CREDIT, bytes: number];
 
 export type Frame =
   | TellFrame
@@ -150,7 +177,8 @@ export type Frame =
   | HeartbeatFrame
   | GossipFrame
   | ForwardFrame
-  | ForwardSysFrame;
+  | ForwardSysFrame
+  | CreditFrame;
 
 /** The answer to an ask as a frame: the reply, or a failure if the value cannot cross (not plain data). */
 export function answerFrame(id: number, value: unknown): ReplyFrame | FailFrame {

@@ -4,6 +4,8 @@
  * (`assertPlainData` is in `apiary-runtime/internals`).
  */
 export { CODEC_DEFAULTS } from './codec.js';
+export { TRANSPORT_DEFAULTS } from './defaults.js';
+export { FLOW_CONTROL } from './frames.js';
 export type { Member, MemberEvent, MemberState } from './membership.js';
 export { NODE_LINK_DEFAULTS, PROTOCOL_VERSION } from './node-link.js';
 export type { HandshakeRefusal } from './node-link.js';

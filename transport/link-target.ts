@@ -8,8 +8,9 @@
  * the link to thread 0, which routes it on). When nothing routes there — the thread died,
  * the node is down or was replaced by a new incarnation — a message is a dead letter and an
  * ask rejects at once (`ERR_ACTOR_STOPPED` for a thread, `ERR_NODE_DOWN` for a node); a
- * watch ends at once with `thread-crash` / `node-down`. A full outbound queue refuses the
- * message: dead letter `link-overflow`, an ask rejects `ERR_MAILBOX_FULL`.
+ * watch ends at once with `thread-crash` / `node-down`. A link that holds its bound (flow
+ * control: the receiver is behind, or the peer does not read) refuses the message: `tell`
+ * returns false, dead letter `link-overflow`, an ask rejects `ERR_BACKPRESSURE`.
  * Threads: used on the thread that made it.
  */
 import { ActorRef, type RefTarget } from '../actors/actor-ref.js';
@@ -84,7 +85,7 @@ export class LinkTarget implements RefTarget {
           ? new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${this.path}: its thread is gone`)
           : reason === 'node-down'
             ? new ApiaryError(ErrorCodes.NODE_DOWN, `${this.path}: node ${a.node} (incarnation ${a.incarnation}) is down or gone`)
-            : new ApiaryError(ErrorCodes.MAILBOX_FULL, `${this.path}: the link to ${a.node} is full`);
+            : new ApiaryError(ErrorCodes.BACKPRESSURE, `${this.path}: the link to ${a.node === this.routes.host.node ? `thread ${a.thread}` : a.node} is full`);
       env.replyTo!.reject(env.ask, err);
     }
     this.routes.host.deadLetter(this.path, env, reason);

@@ -8,7 +8,9 @@
  * own, which the connector checks. Nothing else is processed before that: any other frame,
  * a bad MAC, a protocol mismatch or silence past the handshake timeout closes the socket at
  * once. After the handshake only binary frames pass; `maxPayload` (1 MiB) and
- * permessage-deflate off, as measured (docs/architecture.md § Facts).
+ * permessage-deflate off, as measured (docs/architecture.md § Facts). Frames that arrive
+ * before the link is adopted (a peer's first frames can come in the same tick as its welcome)
+ * wait for the first frame handler.
  * A refused handshake has a reason ({@link HandshakeRefusal}) on both sides: the side that
  * refuses sends it as a WebSocket close code ({@link REFUSAL_CLOSE_CODES}) before cutting
  * the socket (at most {@link NODE_LINK_DEFAULTS}.refusalGraceMs later), so the other side
@@ -38,9 +40,10 @@ import { checkListenPolicy, pemOf, type LinkTls } from './link-policy.js';
 /**
  * The node frame vocabulary's version: nodes of different versions refuse each other at the
  * handshake. 2: ask cancels, name lookups, remote watches through worker threads and actors
- * spawned on a peer's worker threads (`cancel`, `lookup`, `lost`).
+ * spawned on a peer's worker threads (`cancel`, `lookup`, `lost`). 3: flow control (`CREDIT`
+ * frames; a sender stays within the receiver's window).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const NODE_LINK_DEFAULTS = {
   /** Largest frame accepted, bytes. */
@@ -193,11 +196,15 @@ function refuse(ws: WebSocket, reason: HandshakeRefusal, clock: Clock): void {
 function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, address: string, clock: Clock): NodeLink {
   const frameHandlers: ((frame: Uint8Array) => void)[] = [];
   const closeHandlers: ((code: number, reason: string) => void)[] = [];
+  // frames that arrive before anyone listens (ws emits the peer's first frames in the same
+  // tick as its welcome, before the link is adopted) wait for the first handler
+  let early: Uint8Array[] | undefined = [];
   ws.on('message', (data, isBinary) => {
     // after the handshake only binary frames are allowed
     if (!isBinary) return ws.terminate();
     const bytes = toBytes(data);
-    for (const h of frameHandlers) h(bytes);
+    if (early !== undefined) early.push(bytes);
+    else for (const h of frameHandlers) h(bytes);
   });
   ws.on('close', (code, reason) => {
     for (const h of closeHandlers) h(code, reason.toString());
@@ -213,7 +220,12 @@ function wrap(ws: WebSocket, peer: { name: string; incarnation: number }, addres
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
-    onFrame: (h) => void frameHandlers.push(h),
+    onFrame: (h) => {
+      frameHandlers.push(h);
+      const waiting = early;
+      early = undefined;
+      for (const bytes of waiting ?? []) h(bytes);
+    },
     onClose: (h) => void closeHandlers.push(h),
     close: (code = 1000, reason = '') => {
       ws.close(code, reason);

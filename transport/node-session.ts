@@ -8,9 +8,14 @@
  * worker threads (relayed to them), and what this node does with the peer's frames: they are
  * checked field by field before they get here (the endpoint decodes them within budgets),
  * may address user actors only (runtime-internal actors are not reachable: dropped and
- * counted), reach actors on worker threads through their thread's peer (asks relayed),
+ * counted), reach actors on worker threads through their thread's peer (asks relayed; the
+ * peer's window here is held until that thread's link takes a message on, so a slow worker
+ * slows the peer; a thread link past its bound refuses: dead letter `link-overflow`, an ask
+ * rejects `ERR_BACKPRESSURE`),
  * and may drive the lifecycle only of actors this peer spawned here (HostedActors). A frame
- * that cannot be acted on closes the link (the handler decides), never the node.
+ * that cannot be acted on closes the link (the handler decides), never the node. Past the
+ * link's bound an answer to the peer is dropped (dead letter `link-overflow`; its asker times
+ * out), and past the bound's reserve a system frame too, and the link is closed (1008).
  * Does not own: membership, heartbeats' meaning, spawning, or reconnecting
  * (runtime/cluster/cluster.ts).
  * Threads: thread 0 of a node. Order: one session and one link per peer, so frames keep their order.
@@ -18,10 +23,11 @@
 import type { ActorCell } from '../actors/actor-cell.js';
 import { ActorRef } from '../actors/actor-ref.js';
 import type { ExitReason } from '../actors/exit-reason.js';
-import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
+import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import type { Host } from '../actors/host.js';
-import type { Envelope } from '../actors/mailbox.js';
+import { releaseCredit, type Envelope } from '../actors/mailbox.js';
 import type { Codec, DecodeBudget } from './codec.js';
+import { TRANSPORT_DEFAULTS } from './defaults.js';
 import { Endpoint, type FrameHandler, type LinkTraffic } from './endpoint.js';
 import type { GossipMember, Heartbeat, ReqPayload, ResPayload, SpawnRequest, SysPayload } from './frames.js';
 import type { HostedActors } from './hosted-actors.js';
@@ -44,6 +50,8 @@ export interface SessionOptions {
   highWaterBytes: number;
   /** Refuse messages once this many bytes wait (in the batch and the queue). */
   maxQueuedBytes: number;
+  /** This node's receive window for the peer's messages, bytes of charge. Default TRANSPORT_DEFAULTS.nodeWindowBytes. */
+  windowBytes?: number;
   budget: DecodeBudget;
   /** Where this session adds what it sends and receives. */
   traffic?: LinkTraffic;
@@ -67,6 +75,8 @@ export class NodeSession implements Peer, FrameHandler {
   notAddressable = 0;
   /** The route to this node's actors (made once). */
   readonly route: Route = { peer: this, forward: false };
+  /** The link closed for an overflow (reported once). */
+  private overflowedLink: NodeLink | undefined;
 
   constructor(
     private readonly host: Host,
@@ -85,7 +95,13 @@ export class NodeSession implements Peer, FrameHandler {
       budget: options.budget,
       highWaterBytes: options.highWaterBytes,
       maxQueuedBytes: options.maxQueuedBytes,
+      windowBytes: options.windowBytes ?? TRANSPORT_DEFAULTS.nodeWindowBytes,
       traffic: options.traffic,
+      drops: {
+        // an answer for an asker on that node, past the link's bound: it times out there
+        answer: (value) => host.deadLetter(`${peer.name}/(answer)`, { msg: value, sender: undefined, ask: 0, priority: 2 }, 'link-overflow'),
+        overflow: (what) => this.overflowed(what),
+      },
     });
     this.hosted = hosted(this);
   }
@@ -97,8 +113,9 @@ export class NodeSession implements Peer, FrameHandler {
   /** Uses `link` from now on and sends what waited for it. */
   attach(link: NodeLink): void {
     this.link = link;
-    link.onFrame((bytes) => this.endpoint.receive(bytes));
+    // the endpoint first: flow control starts afresh before the peer's first frames (its grant among them) are read
     this.endpoint.attach(link);
+    link.onFrame((bytes) => this.endpoint.receive(bytes));
   }
 
   /** The link closed; frames queue (bounded) until {@link attach} or {@link close}. */
@@ -122,12 +139,18 @@ export class NodeSession implements Peer, FrameHandler {
       // an actor on a worker thread of this node: through its thread's peer (asks are relayed)
       const worker = thread > 0 ? this.routes.thread(thread) : undefined;
       if (worker !== undefined) {
+        // the peer's window here is given back once the thread link takes it on (flow control end to end)
+        let sent = false;
         try {
-          worker.endpoint.sendMessage(thread, id, env);
+          sent = worker.endpoint.sendMessage(thread, id, env);
         } catch (err) {
+          releaseCredit(env);
           if (env.ask !== 0) this.endpoint.reject(env.ask, err);
+          return;
         }
-        return;
+        if (sent) return;
+        if (env.ask !== 0) this.endpoint.reject(env.ask, new ApiaryError(ErrorCodes.BACKPRESSURE, `${recipient}: the link to its thread is full`));
+        return host.deadLetter(recipient, env, 'link-overflow');
       }
     } else {
       const cell = this.addressable(id);
@@ -201,6 +224,26 @@ export class NodeSession implements Peer, FrameHandler {
 
   onMalformed(err: unknown): void {
     this.handler.malformed(this, err);
+  }
+
+  /**
+   * A system frame for the peer was dropped: the link holds its bound and reserve (the peer
+   * does not read). Its promises (watches, exits) cannot be kept on this link: it is closed
+   * (the cluster sees it lost), and the drop is reported as a `failed` event and a dead letter.
+   */
+  private overflowed(what: string): void {
+    const host = this.host;
+    host.deadLetter(`${this.peer.name}/(system)`, { msg: what, sender: undefined, ask: 0, priority: 0 }, 'link-overflow');
+    // once per link: it is closing
+    if (this.link === undefined || this.overflowedLink === this.link) return;
+    this.overflowedLink = this.link;
+    host.emit({
+      type: 'failed',
+      path: `/node-link/${this.peer.name}`,
+      reason: { error: serializeError(new ApiaryError(ErrorCodes.BACKPRESSURE, `a ${what} for ${this.peer.name} was dropped: the link holds its bound and reserve`)) },
+      at: host.clock.now(),
+    });
+    this.link.close(1008, 'link overflow');
   }
 
   /** A user actor of this thread by id, or undefined (and counted if it is internal). */

@@ -12,6 +12,10 @@
  * or the node's main thread), and on thread 0 what workers send for the node: events,
  * heartbeats, and messages and system messages for actors on other nodes (routed on through
  * this thread's routes). A frame that cannot be decoded is reported as a `failed` event.
+ * Bounds: the link's receive window and outbound bound are TRANSPORT_DEFAULTS' (thread*); an
+ * answer dropped past the bound is a dead letter `link-overflow` here (its asker times out),
+ * and a system frame dropped past the reserve one too (and, once, a `failed` event for
+ * `/thread-link/N`).
  * Does not own: the wire (endpoint.ts), deciding what a kill means (the cells do), or when
  * the thread is lost (the thread manager sees it exit; routes lose its peer).
  * Threads: the receiving thread.
@@ -20,9 +24,10 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import type { SystemEvent } from '../actors/events.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../actors/foundation/errors.js';
 import type { Host } from '../actors/host.js';
-import type { Envelope } from '../actors/mailbox.js';
+import { releaseCredit, type Envelope } from '../actors/mailbox.js';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Codec } from './codec.js';
+import { TRANSPORT_DEFAULTS } from './defaults.js';
 import { Endpoint, type Carrier, type FrameHandler } from './endpoint.js';
 import type { Heartbeat, ReqPayload, ResPayload, SysPayload } from './frames.js';
 import { LinkTarget } from './link-target.js';
@@ -41,6 +46,8 @@ export class ThreadPeer implements Peer, FrameHandler {
   readonly carrier: PortCarrier;
   readonly children = new Map<string, PlacedChild>();
   readonly watches = new HeldWatches();
+  /** A system frame for the peer was dropped past the link's bound (reported once). */
+  private overflowReported = false;
 
   constructor(
     private readonly host: Host,
@@ -51,7 +58,31 @@ export class ThreadPeer implements Peer, FrameHandler {
     codec: Codec,
     private readonly sinks: NodeSinks | undefined,
   ) {
-    this.endpoint = new Endpoint({ codec, handler: this, dispatcher: host.dispatcher, trust: 'trusted', initialBatchBytes: 4096 });
+    this.endpoint = new Endpoint({
+      codec,
+      handler: this,
+      dispatcher: host.dispatcher,
+      trust: 'trusted',
+      initialBatchBytes: 4096,
+      windowBytes: TRANSPORT_DEFAULTS.threadWindowBytes,
+      maxQueuedBytes: TRANSPORT_DEFAULTS.threadMaxQueuedBytes,
+      drops: {
+        // an answer for an asker on that thread, past the link's bound: it times out
+        answer: (value) => host.deadLetter(`t${peerThread}/(answer)`, { msg: value, sender: undefined, ask: 0, priority: 2 }, 'link-overflow'),
+        // reported once: the thread does not take what this one sends (its watchdog deals with a stuck one)
+        overflow: (what) => {
+          host.deadLetter(`t${peerThread}/(system)`, { msg: what, sender: undefined, ask: 0, priority: 0 }, 'link-overflow');
+          if (this.overflowReported) return;
+          this.overflowReported = true;
+          host.emit({
+            type: 'failed',
+            path: `/thread-link/${peerThread}`,
+            reason: { error: serializeError(new ApiaryError(ErrorCodes.BACKPRESSURE, `a ${what} for thread ${peerThread} was dropped: the link holds its bound and reserve`)) },
+            at: host.clock.now(),
+          });
+        },
+      },
+    });
     const endpoint = this.endpoint;
     this.carrier = new PortCarrier(
       port,
@@ -128,11 +159,15 @@ export class ThreadPeer implements Peer, FrameHandler {
     this.host.emitForeign(event);
   }
 
-  /** A worker's message for an actor on another node: delivered through this thread's route to it. */
+  /**
+   * A worker's message for an actor on another node: delivered through this thread's route to
+   * it (the worker link's window is given back once the node link takes it on, or it is dropped).
+   */
   onForward(target: ActorRef, env: Envelope): void {
     try {
       target.target.deliver(env);
     } catch (err) {
+      releaseCredit(env);
       if (env.ask !== 0) env.replyTo!.reject(env.ask, err);
     }
   }

@@ -16,6 +16,12 @@ export const ErrorCodes = {
   ACTOR_FAILED: 'ERR_ACTOR_FAILED',
   /** The target's bounded mailbox was full (policy `reject`) or dropped this message. */
   MAILBOX_FULL: 'ERR_MAILBOX_FULL',
+  /**
+   * The link to the target's thread or node holds as much as it may (its receiver is behind,
+   * or the peer does not read): the message was refused at the sender and became a dead
+   * letter (`link-overflow`). Nothing was sent; sending later may succeed.
+   */
+  BACKPRESSURE: 'ERR_BACKPRESSURE',
   /** An actor's `started` hook threw, so the actor never ran. */
   START_FAILED: 'ERR_START_FAILED',
   /** A supervisor or child spec is invalid; `field` names the offending field. */

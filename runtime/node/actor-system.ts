@@ -426,6 +426,18 @@ export class ActorSystem {
   }
 
   /**
+   * Dead letters since start by reason, over all threads (the main thread exact, workers as
+   * of their last report, ≤ 1 s old; a dead worker's last report is kept). What
+   * `apiary_dead_letters_total` shows. Worker dead letters also reach `events$`, sampled
+   * (at most 100 a second per worker).
+   */
+  deadLetterCounts(): Map<string, number> {
+    const out = new Map<string, number>(this.host.deadLetterCounts);
+    for (const [reason, n] of this.threads?.deadLetters() ?? []) out.set(reason, (out.get(reason) ?? 0) + n);
+    return out;
+  }
+
+  /**
    * Health of the node and its threads: heartbeat-based states (after `ready()`); a
    * stopped system is `failed`.
    */

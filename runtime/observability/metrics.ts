@@ -5,9 +5,9 @@
  * apiary's own (with prom-client's default `process_*` / `nodejs_*` metrics) or one the app
  * passes, so they can be served together or merged with `Registry.merge`. Names follow the
  * Prometheus conventions: counters end `_total`, base units (seconds, bytes). Values come
- * from `events$` (restarts, escalations, dead letters, thread restarts, breakers, workflow
- * tasks) and are read at scrape time from the tree, the threads, health, the member table
- * and the link traffic counters. Labels are bounded: no per-actor labels.
+ * from `events$` (restarts, escalations, thread restarts, breakers, workflow tasks) and are
+ * read at scrape time from the tree, the threads, health, the member table, the dead-letter
+ * counts of every thread and the link traffic counters. Labels are bounded: no per-actor labels.
  * Does not own: what the numbers mean (the system, the cluster, the threads keep them) or
  * serving them (runtime/admin/admin-server.ts, or the app's own server).
  * Threads: the main thread; worker threads' numbers arrive in their reports (≤ 1 s old).
@@ -74,12 +74,21 @@ export class NodeMetrics {
     // ---- counters fed by events$ --------------------------------------------------------
     const restarts = counter({ name: 'apiary_restarts_total', help: 'Actor restarts by their supervisors' });
     const escalations = counter({ name: 'apiary_escalations_total', help: 'Supervisors that gave up or escalated' });
-    const deadLetters = counter({ name: 'apiary_dead_letters_total', help: 'Messages that could not be delivered, by reason', labelNames: ['reason'] });
     const threadRestarts = counter({ name: 'apiary_thread_restarts_total', help: 'Worker threads replaced after a crash' });
     const breakerTransitions = counter({ name: 'apiary_breaker_transitions_total', help: 'Circuit breaker state changes, by new state', labelNames: ['state'] });
     const tasks = counter({ name: 'apiary_workflow_tasks_total', help: 'Workflow task state changes, by state', labelNames: ['state'] });
 
     // ---- counters read at scrape time (monotonic sources) --------------------------------
+    counter({
+      name: 'apiary_dead_letters_total',
+      help: 'Messages that could not be delivered, by reason, all threads (main exact, workers as of their last report)',
+      labelNames: ['reason'],
+      collect() {
+        // counted by every thread's host (runtime/node/actor-system.ts deadLetterCounts): worker drops included
+        this.reset();
+        for (const [reason, n] of system.deadLetterCounts()) if (n > 0) this.inc({ reason }, n);
+      },
+    });
     counter({
       name: 'apiary_messages_processed_total',
       help: 'Messages handed to receive since start, all threads (main exact, workers as of their last report)',
@@ -229,7 +238,6 @@ export class NodeMetrics {
       } else if (e.type === 'task-state') tasks.inc({ state: e.state });
       else if (e.type === 'restarted') restarts.inc();
       else if (e.type === 'escalated') escalations.inc();
-      else if (e.type === 'dead-letter') deadLetters.inc({ reason: e.reason });
       else if (e.type === 'thread-down') threadRestarts.inc();
     });
   }

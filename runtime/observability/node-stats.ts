@@ -1,6 +1,7 @@
 /**
  * A node's vital numbers as one plain snapshot — what `system.metrics$` emits and alert
- * rules read. Counters come from `events$`, the rest from the tree, threads and health.
+ * rules read. Counters come from `events$` (dead letters: from every thread's counts), the
+ * rest from the tree, threads and health.
  */
 import type { Subscription } from 'rxjs';
 import type { TreeEntry } from '../../supervisor/tree.js';
@@ -18,6 +19,7 @@ export interface MetricsSnapshot {
   /** Counters since start. */
   restarts: number;
   escalations: number;
+  /** Dead letters on every thread (workers as of their last report). */
   deadLetters: number;
   threadRestarts: number;
   /** 0 healthy, 1 degraded, 2 critical, 3 failed. */
@@ -30,7 +32,6 @@ const LEVEL = { healthy: 0, degraded: 1, critical: 2, failed: 3 } as const;
 export class NodeStats {
   private restarts = 0;
   private escalations = 0;
-  private deadLetters = 0;
   private threadRestarts = 0;
   private readonly sub: Subscription;
 
@@ -38,7 +39,6 @@ export class NodeStats {
     this.sub = system.events$.subscribe((e) => {
       if (e.type === 'restarted') this.restarts++;
       else if (e.type === 'escalated') this.escalations++;
-      else if (e.type === 'dead-letter') this.deadLetters++;
       else if (e.type === 'thread-down') this.threadRestarts++;
     });
   }
@@ -68,7 +68,7 @@ export class NodeStats {
       actorsStopped: stopped,
       restarts: this.restarts,
       escalations: this.escalations,
-      deadLetters: this.deadLetters,
+      deadLetters: sum(this.system.deadLetterCounts().values()),
       threadRestarts: this.threadRestarts,
       healthLevel: LEVEL[this.system.health().status],
       threads: this.system.threads?.liveThreads().length ?? 0,
@@ -78,4 +78,10 @@ export class NodeStats {
   close(): void {
     this.sub.unsubscribe();
   }
+}
+
+function sum(values: Iterable<number>): number {
+  let n = 0;
+  for (const v of values) n += v;
+  return n;
 }

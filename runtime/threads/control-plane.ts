@@ -58,6 +58,8 @@ export interface ThreadStats {
   askLatency: HistogramData;
   /** `[id, depth]` of the actors with the deepest mailboxes (non-empty only, at most 1000). */
   depths: [number, number][];
+  /** Dead letters on the thread since it started, `[reason, count]`. */
+  deadLetters: [string, number][];
 }
 
 /** What a worker host offers the main thread. */

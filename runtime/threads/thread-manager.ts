@@ -61,6 +61,8 @@ interface Slot {
   mailbox: number;
   /** Messages processed by this thread, as of the last stats poll. */
   processed: number;
+  /** Dead letters on this thread by reason, as of the last stats poll. */
+  deadLetters: [string, number][];
   histograms: { processing: HistogramData; askLatency: HistogramData } | undefined;
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
@@ -143,6 +145,7 @@ export class ThreadManager {
           const stats = await slot.api.stats();
           slot.mailbox = stats.mailbox;
           slot.processed = stats.processed;
+          slot.deadLetters = stats.deadLetters;
           slot.histograms = { processing: stats.processing, askLatency: stats.askLatency };
           const depth = new Map(stats.depths);
           for (const child of this.routes.thread(slot.thread)?.children.values() ?? []) {
@@ -307,6 +310,18 @@ export class ThreadManager {
 
   private processedByDead = 0;
 
+  /**
+   * Dead letters on the workers by reason: those of threads that died, plus the live ones'
+   * last reports (≤ `statsIntervalMs` old).
+   */
+  deadLetters(): Map<string, number> {
+    const out = new Map(this.deadLettersByDead);
+    for (const s of this.slots) if (s) for (const [reason, n] of s.deadLetters) out.set(reason, (out.get(reason) ?? 0) + n);
+    return out;
+  }
+
+  private readonly deadLettersByDead = new Map<string, number>();
+
   /** The workers' latest histograms (live threads only). */
   histograms(): { processing: HistogramData; askLatency: HistogramData }[] {
     return this.slots.flatMap((s) => (s?.histograms ? [s.histograms] : []));
@@ -385,6 +400,7 @@ export class ThreadManager {
       actors: 0,
       mailbox: 0,
       processed: 0,
+      deadLetters: [],
       histograms: undefined,
       whenReady: Promise.resolve(),
       failBoot: () => {},
@@ -449,6 +465,8 @@ export class ThreadManager {
     this.downReasons[slot.thread] = why;
     this.processedByDead += slot.processed;
     slot.processed = 0;
+    for (const [reason, n] of slot.deadLetters) this.deadLettersByDead.set(reason, (this.deadLettersByDead.get(reason) ?? 0) + n);
+    slot.deadLetters = [];
     this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
     this.routes.threadDown(slot.thread);
     this.threadDown(slot.thread);

@@ -164,7 +164,15 @@ const api: WorkerApi = {
       depths.push([c.id, depth]);
     }
     if (depths.length > 1000) depths.sort((a, b) => b[1] - a[1]).length = 1000;
-    return { actors: host.size, mailbox, processed: host.processed, depths, processing: host.processing.data(), askLatency: host.asks.latency.data() };
+    return {
+      actors: host.size,
+      mailbox,
+      processed: host.processed,
+      depths,
+      processing: host.processing.data(),
+      askLatency: host.asks.latency.data(),
+      deadLetters: [...host.deadLetterCounts],
+    };
   },
 
   tree() {

@@ -26,9 +26,10 @@ const SCENARIOS = [
   'restart',
   'ask-under-load',
   'codec',
+  'backpressure',
 ];
 const SYSTEMS = ['apiary', 'nact', 'comedy', 'raw'];
-const UNITS: Record<string, string> = { p50: 'us', p99: 'us', p999: 'us', throughput: 'msg/s', rate: 'actors/s', 'heap-per-actor': 'bytes' };
+const UNITS: Record<string, string> = { p50: 'us', p99: 'us', p999: 'us', throughput: 'msg/s', rate: 'actors/s', 'heap-per-actor': 'bytes', 'rss-growth': 'bytes' };
 
 type Row = BenchRow;
 
@@ -39,7 +40,8 @@ function expectContract(rows: Row[]): void {
     expect(SYSTEMS).toContain(row.system);
     expect(Object.keys(UNITS)).toContain(row.metric);
     expect(row.unit).toBe(UNITS[row.metric]);
-    expect(Number.isFinite(row.value) && row.value > 0).toBe(true);
+    // a growth may be nothing at all; everything else is a positive figure
+    expect(Number.isFinite(row.value) && (row.value > 0 || (row.metric === 'rss-growth' && row.value === 0))).toBe(true);
     expect(Object.keys(row).every((k) => ['scenario', 'system', 'metric', 'value', 'unit', 'variant'].includes(k))).toBe(true);
   }
 }
@@ -123,6 +125,21 @@ describe('bench output', () => {
       expect(await node.exit(15_000)).toBe(0);
     } finally {
       node.dispose();
+    }
+  });
+
+  it('apiary bench backpressure --quick --json runs in seconds: rss-growth and throughput for apiary and raw, cross-thread and cross-node', async () => {
+    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
+    const run = startNode([cli, 'bench', 'backpressure', '--quick', '--json', '--out', join(outDir, 'backpressure.json')]);
+    try {
+      expect(await run.exit(25_000), run.stderr()).toBe(0);
+      const rows = JSON.parse(run.stdout()) as Row[];
+      expectContract(rows);
+      expect(new Set(rows.map((r) => `${r.system}/${r.variant}/${r.metric}/${r.unit}`))).toEqual(
+        new Set(['apiary', 'raw'].flatMap((s) => ['cross-thread', 'cross-node'].flatMap((v) => [`${s}/${v}/rss-growth/bytes`, `${s}/${v}/throughput/msg/s`]))),
+      );
+    } finally {
+      run.dispose();
     }
   });
 

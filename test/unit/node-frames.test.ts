@@ -33,6 +33,7 @@ describe('checkNodeFrame', () => {
     ['a response', [6, 1, { ok: true }]],
     ['a heartbeat', [8, 12]],
     ['gossip', [9, [{ node: 'a', incarnation: 1, url: 'ws://127.0.0.1:1', state: 'up' }]]],
+    ['a credit grant', [12, 262144]],
   ])('accepts %s', (_name, frame) => {
     expect(checkNodeFrame(frame)).toBe(frame);
   });
@@ -40,6 +41,10 @@ describe('checkNodeFrame', () => {
   it.each([
     ['not an array', { k: 1 }],
     ['an unknown kind', [77, 1, 2]],
+    ['a credit grant that is negative', [12, -5]],
+    ['a credit grant that is not an integer', [12, 0.5]],
+    ['a credit grant without its amount', [12]],
+    ['a forward (threads only)', [10, ref, 'x', 2, null, 0]],
     ['a tell with a non-integer target', [0, 0, 'five', 'x', 2, null]],
     ['a tell with a priority out of range', [0, 0, 5, 'x', 9, null]],
     ['an ask without its id', [1, 0, 5, 'x', 2, null]],
