@@ -144,7 +144,8 @@ export class Codec {
    * `ERR_UNSERIALIZABLE` or `ERR_MESSAGE_TOO_LARGE`.
    */
   encode(value: unknown): Uint8Array {
-    return this.packChecked(value).slice();
+    // a copy: msgpackr returns a Buffer, whose slice() is a view of the scratch buffer the next pack overwrites
+    return new Uint8Array(this.packChecked(value));
   }
 
   /**

@@ -266,15 +266,19 @@ export class Endpoint implements AskReplyTo {
   /**
    * Sends through `carrier` from now on, starting with what waited for it. A new connection:
    * flow control starts afresh on both sides (this side may send the initial credit; its own
-   * window is granted to the other side at once).
+   * window is granted to the other side at once). Returns the receiver for this connection's
+   * inbound batches: frames still arriving on a replaced connection (a duplicate link being
+   * closed) are delivered, but its grants no longer count and its messages take no window of
+   * the new one.
    */
-  attach(carrier: Carrier): void {
+  attach(carrier: Carrier): (bytes: Uint8Array) => void {
     this.carrier = carrier;
     this.credit = FLOW_CONTROL.initialCredit;
     this.window.live = false;
-    this.window = new ReceiveWindow(this.options.windowBytes, this.grantDue);
+    const window = (this.window = new ReceiveWindow(this.options.windowBytes, this.grantDue));
     this.sendGrant();
     this.drain();
+    return (bytes) => this.receive(bytes, true, window);
   }
 
   /** The carrier is gone; batches queue (bounded) until {@link attach} or {@link close}. */
@@ -619,7 +623,7 @@ export class Endpoint implements AskReplyTo {
    * window until it leaves this thread's memory; a node whose batch starts beyond what it was
    * granted is malformed (its link closes).
    */
-  receive(bytes: Uint8Array, fromLoop = true): void {
+  receive(bytes: Uint8Array, fromLoop = true, window: ReceiveWindow = this.window): void {
     if (this.closed) return;
     if (fromLoop) this.options.dispatcher.enteredFromEventLoop();
     this.traffic.bytesIn += bytes.byteLength;
@@ -634,13 +638,13 @@ export class Endpoint implements AskReplyTo {
     let messages = 0;
     for (const f of frames) if (f[0] === TELL || f[0] === ASK || f[0] === FORWARD) messages++;
     const charge = messages === 0 ? 0 : messageCharge(bytes.byteLength, frames.length);
-    if (messages > 0 && !this.window.admit(messages * charge) && this.checked) {
-      this.handler.onMalformed(new ApiaryError(ErrorCodes.MALFORMED_FRAME, `the peer sent beyond its flow-control window (${this.window.granted} bytes granted)`));
+    if (messages > 0 && !window.admit(messages * charge) && this.checked && window === this.window) {
+      this.handler.onMalformed(new ApiaryError(ErrorCodes.MALFORMED_FRAME, `the peer sent beyond its flow-control window (${window.granted} bytes granted)`));
       return;
     }
     for (const f of frames) {
       try {
-        this.dispatch(f, charge);
+        this.dispatch(f, charge, window);
       } catch (err) {
         // a frame that passed its checks but cannot be acted on: reported (a node's link goes), never the node
         this.handler.onMalformed(err);
@@ -650,13 +654,13 @@ export class Endpoint implements AskReplyTo {
     }
   }
 
-  private dispatch(f: Frame, charge: number): void {
+  private dispatch(f: Frame, charge: number, window: ReceiveWindow): void {
     const h = this.handler;
     switch (f[0]) {
       case TELL:
-        return this.deliver(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: 0, priority: f[4], replyTo: undefined, credit: this.window, charge });
+        return this.deliver(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: 0, priority: f[4], replyTo: undefined, credit: window, charge });
       case ASK:
-        return this.deliver(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: f[6], priority: f[4], replyTo: this, credit: this.window, charge });
+        return this.deliver(f[1], f[2], { msg: f[3], sender: f[5] ?? undefined, ask: f[6], priority: f[4], replyTo: this, credit: window, charge });
       case REPLY:
       case FAIL: {
         const entry = this.asks.take(f[1]);
@@ -689,7 +693,7 @@ export class Endpoint implements AskReplyTo {
         return h.onEvent?.(f[1]);
       case FORWARD: {
         const [, target, msg, priority, sender, ask] = f;
-        const env: Envelope = { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined, credit: this.window, charge };
+        const env: Envelope = { msg, sender: sender ?? undefined, ask, priority, replyTo: ask !== 0 ? this : undefined, credit: window, charge };
         if (h.onForward === undefined) return releaseCredit(env);
         try {
           return h.onForward(target, env);
@@ -701,6 +705,8 @@ export class Endpoint implements AskReplyTo {
       case FORWARD_SYS:
         return h.onForwardSys?.(f[1], f[2]);
       case CREDIT:
+        // a grant of a replaced connection was for its window, not this one's
+        if (window !== this.window) return;
         this.credit = Math.min(Number.MAX_SAFE_INTEGER, this.credit + f[1]);
         if (this.queue.length > 0) this.drain();
         return;

@@ -114,8 +114,7 @@ export class NodeSession implements Peer, FrameHandler {
   attach(link: NodeLink): void {
     this.link = link;
     // the endpoint first: flow control starts afresh before the peer's first frames (its grant among them) are read
-    this.endpoint.attach(link);
-    link.onFrame((bytes) => this.endpoint.receive(bytes));
+    link.onFrame(this.endpoint.attach(link));
   }
 
   /** The link closed; frames queue (bounded) until {@link attach} or {@link close}. */

@@ -55,6 +55,15 @@ describe('assertPlainData', () => {
 });
 
 describe('batches', () => {
+  it('encode returns bytes of their own: a later encode does not overwrite them (a socket may write them later)', () => {
+    const codec = new Codec();
+    const first = codec.encode([12, 7_340_032]);
+    const copy = Array.from(first);
+    codec.encode([8, 2, { node: 'n1', state: 'up' }]);
+    expect(Array.from(first)).toEqual(copy);
+    expect(codec.decodeBatch(first)).toEqual([[12, 7_340_032]]);
+  });
+
   it('round-trips frames in order through one buffer', () => {
     const codec = new Codec();
     const batch = new BatchWriter(64);

@@ -10,7 +10,7 @@ import { Host } from '../../actors/host.js';
 import { Mailbox, type AskReplyTo, type Envelope } from '../../actors/mailbox.js';
 import { Codec } from '../../transport/codec.js';
 import { Endpoint, MAX_BATCH_BYTES, type Carrier, type FrameHandler } from '../../transport/endpoint.js';
-import { FLOW_CONTROL, TELL } from '../../transport/frames.js';
+import { CREDIT, FLOW_CONTROL, TELL } from '../../transport/frames.js';
 import type { Heartbeat, ReqPayload, ResPayload, SysPayload } from '../../transport/frames.js';
 
 const host = new Host({ node: 'n', incarnation: 1, thread: 0, clock: new ManualClock() });
@@ -307,6 +307,22 @@ describe('flow control on a link', () => {
     for (let round = 0; round < 100 && l.a.flow.queuedBytes > 0; round++) await l.settle();
     expect(l.a.flow.queuedBytes).toBe(0);
     expect(l.b.flow.outstanding).toBe(0);
+  });
+
+  it('a replaced connection (a duplicate link being closed): its late frames are delivered, but its grants add no credit and its messages take no window of the new one', () => {
+    const l = link();
+    const plain = new Codec({ records: 'none' });
+    const stale = l.a.attach(l.ab);
+    const current = l.a.attach(l.ab);
+    const credit = l.a.flow.credit;
+    stale(plain.encode([CREDIT, 1_000_000]));
+    expect(l.a.flow.credit).toBe(credit);
+    stale(plain.encode([TELL, 0, 1, { seq: 1 }, 2, null]));
+    expect(seqs(l.aSide.take())).toEqual([{ seq: 1 }]);
+    expect(l.a.flow.outstanding).toBe(0);
+    current(plain.encode([CREDIT, 1_000_000]));
+    expect(l.a.flow.credit).toBe(credit + 1_000_000);
+    expect(l.aSide.malformed).toEqual([]);
   });
 
   it('an ask frame carries its answer back through the endpoint it came in by', async () => {
