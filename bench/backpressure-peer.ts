@@ -9,22 +9,14 @@
  * Usage: node dist/bench/backpressure-peer.js SECRET
  */
 import { createInterface } from 'node:readline';
-import { WebSocketServer } from 'ws';
-import { ActorSystem } from '../runtime/node/actor-system.js';
+import type { WebSocket } from 'ws';
 import { Codec } from '../transport/codec.js';
+import { servePeerNode } from './peer-node.js';
 
 const PULL = 1000;
-const system = new ActorSystem({
-  name: 'bench-peer',
-  threads: 0,
-  cluster: { listen: { host: '127.0.0.1', port: 0 }, secret: new TextEncoder().encode(process.argv[2] ?? '') },
-});
-await system.ready();
-
 const codec = new Codec();
-const raw = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1024 * 1024 });
-await new Promise((r) => raw.once('listening', r));
-raw.on('connection', (ws) => {
+/** The raw baseline's consumer: pulls from the producer's bounded queue, 1 ms per message. */
+const consume = (ws: WebSocket): void => {
   const waiting: unknown[] = [];
   let count = 0;
   let asked = false;
@@ -49,7 +41,7 @@ raw.on('connection', (ws) => {
       await new Promise((r) => setTimeout(r, 1));
     }
   })();
-});
+};
 
 let base = process.memoryUsage.rss();
 let peak = base;
@@ -63,6 +55,4 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stdout.write(`PEAK ${base} ${peak}\n`);
   }
 });
-const rawPort = (raw.address() as { port: number }).port;
-process.stdout.write(`READY ${system.cluster!.url} ws://127.0.0.1:${rawPort}\n`);
-process.stdin.on('close', () => void system.stop().then(() => (raw.close(), process.exit(0))));
+await servePeerNode(process.argv[2] ?? '', consume);

@@ -87,3 +87,22 @@ export async function membersUntil(http: string, check: (members: { node: string
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export type MemberRow = { node: string; state: string; incarnation: number };
+
+/** A `membersUntil` check: exactly `names`, all up. */
+export const allUp = (names: string[]) => (ms: MemberRow[]) => names.every((n) => ms.some((m) => m.node === n && m.state === 'up')) && ms.length === names.length;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `f` until `check` holds, bounded by `ms` (the error names `what` and the last value); returns that value. */
+export async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const deadline = performance.now() + ms;
+  let last: T;
+  for (;;) {
+    last = await f();
+    if (check(last)) return last;
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms, last ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
+import { allUp, membersUntil, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
@@ -21,9 +21,6 @@ async function node(options: Record<string, unknown> & { name: string }): Promis
   return n;
 }
 
-type MemberRow = { node: string; state: string; incarnation: number };
-const allUp = (names: string[]) => (ms: MemberRow[]) => names.every((n) => ms.some((m) => m.node === n && m.state === 'up')) && ms.length === names.length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A short heartbeat and detector: a silent node is unreachable in about a second, downed ~2.5 s later. */
 const FAST = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 2000, downRemovalMarginMs: 500 };
@@ -35,18 +32,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise((r) => server.close(r));
   return port;
-}
-
-/** Polls `f` until `check` holds, bounded by `ms`; returns the last value. */
-async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const deadline = performance.now() + ms;
-  let last: T;
-  for (;;) {
-    last = await f();
-    if (check(last)) return last;
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms, last ${JSON.stringify(last)}`);
-    await sleep(100);
-  }
 }
 
 describe('healing', () => {

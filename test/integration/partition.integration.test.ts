@@ -4,7 +4,7 @@
  * then healed. Slow: three processes for ~15 s.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
+import { allUp, membersUntil, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
 
 const running: { dispose(): void }[] = [];
 afterEach(() => {
@@ -18,23 +18,9 @@ async function node(options: Record<string, unknown> & { name: string }, withFau
   return n;
 }
 
-type MemberRow = { node: string; state: string; incarnation: number };
-const allUp = (names: string[]) => (ms: MemberRow[]) => names.every((n) => ms.some((m) => m.node === n && m.state === 'up')) && ms.length === names.length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A short detector; the majority waits 1 s longer than the minority before it downs it. */
 const FAST = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 2000, downRemovalMarginMs: 1000 };
-
-async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const deadline = performance.now() + ms;
-  let last: T;
-  for (;;) {
-    last = await f();
-    if (check(last)) return last;
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms, last ${JSON.stringify(last)}`);
-    await sleep(100);
-  }
-}
 
 describe('partition (keep-majority)', () => {
   it('cut c from a and b: the majority keeps the failover child (restarted on b), the minority c stops it first; no actor runs on both; healed, all three converge (slow: three processes, ~12 s)', async () => {
