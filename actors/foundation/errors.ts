@@ -104,6 +104,30 @@ export const ErrorCodes = {
   DEPENDENCY_FAILED: 'ERR_DEPENDENCY_FAILED',
   /** A router has no routee it may use (none, or all skipped as unhealthy). */
   NO_ROUTEE: 'ERR_NO_ROUTEE',
+  /**
+   * The store (LMDB directory, Redis server) cannot be reached or opened now: at start the
+   * node does not start; while running the write or submission was not accepted (nothing
+   * was half-written) and may be tried again once the store is back.
+   */
+  STORE_UNAVAILABLE: 'ERR_STORE_UNAVAILABLE',
+  /**
+   * The store's data is corrupt, truncated or of a format this version cannot read: the node
+   * refuses to start on it (it never starts empty in its place). `field` names the file.
+   */
+  STORE_CORRUPT: 'ERR_STORE_CORRUPT',
+  /**
+   * A newer writer holds this persistence id (another incarnation of the actor, on this node or
+   * another): the stale writer's append or save is refused and nothing was written.
+   */
+  PERSISTENCE_FENCED: 'ERR_PERSISTENCE_FENCED',
+  /** A persistent actor's write failed (or its replay could not be read); `cause` says why. The actor stops. */
+  PERSIST_FAILED: 'ERR_PERSIST_FAILED',
+  /** No task with that id (or it was purged). */
+  TASK_NOT_FOUND: 'ERR_TASK_NOT_FOUND',
+  /** A task's lease ran out (or it was taken over) before its worker finished: the result was not recorded. */
+  LEASE_LOST: 'ERR_LEASE_LOST',
+  /** No durable workflow run with that id. */
+  WORKFLOW_NOT_FOUND: 'ERR_WORKFLOW_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
