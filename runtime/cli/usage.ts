@@ -63,6 +63,8 @@ options:
   --admin-hosts a,b      Host names the admin API accepts besides loopback names and addresses
   --admin-origins URL,…  page origins the admin API accepts besides its own
   --listen HOST:PORT     accept node links (needs a secret; beyond loopback also TLS or --insecure)
+  --advertise HOST:PORT  the address other nodes dial (default: the listen address; for 0.0.0.0,
+                         this machine's first non-internal address)
   --seeds ws://HOST:PORT,...   join a cluster through any live seed (wss:// for TLS nodes)
   --secret-file FILE     the cluster secret (or APIARY_SECRET)
   --tls-cert FILE        this node's certificate (PEM): node links are wss://

@@ -73,6 +73,7 @@ import { Tombstones } from './tombstones.js';
 import { Redials } from './redials.js';
 import { DialBudget, validGossipMember, validNodeName } from './gossip-checks.js';
 import { LinkFaults, testFaultsEnabled } from './link-faults.js';
+import { advertisedUrl } from './advertise.js';
 import { Loopback } from './loopback.js';
 
 /** Close code of a link refused because a live node already has the connecting node's name. */
@@ -87,6 +88,12 @@ export interface ClusterOptions {
    * (`ERR_INSECURE_LISTEN`) unless `insecure` (and, without a secret, loopback only even then).
    */
   listen?: { host: string; port: number };
+  /**
+   * `HOST:PORT` other nodes dial to reach this one (what it gossips), when it differs from
+   * `listen`: behind NAT, in a container, or listening on `0.0.0.0` (without it, a wildcard
+   * listen address advertises this machine's first non-internal address).
+   */
+  advertise?: string;
   /** `ws://host:port` or `wss://host:port` of nodes to join through (any live one will do; each dialled again while nobody is up there). */
   seeds?: string[];
   /** The cluster secret (every node holds the same bytes). */
@@ -142,7 +149,7 @@ export interface ClusterOptions {
   maxQueuedBytes?: number;
 }
 
-type Settings = Required<Omit<ClusterOptions, 'listen' | 'seeds' | 'failureDetector' | 'reconnect' | 'rejoin' | 'tls' | 'insecure' | 'handshakeTimeoutMs' | 'maxUnauthenticated'>> & {
+type Settings = Required<Omit<ClusterOptions, 'listen' | 'advertise' | 'seeds' | 'failureDetector' | 'reconnect' | 'rejoin' | 'tls' | 'insecure' | 'handshakeTimeoutMs' | 'maxUnauthenticated'>> & {
   failureDetector: PhiOptions;
   reconnect: { minMs: number; maxMs: number; randomFactor: number };
   rejoin: { minMs: number; maxMs: number; forgetAfterMs: number };
@@ -266,7 +273,13 @@ export class Cluster implements SessionHandler, NodePeers {
         (link) => this.adopt(link, true),
         (r) => this.refused('accepting', r),
       );
-      this.url = this.server.url;
+      try {
+        this.url = advertisedUrl(this.server.url, options.advertise);
+      } catch (err) {
+        await this.server.close();
+        this.server = undefined;
+        throw err;
+      }
       this.membership.listeningAt(this.url);
     }
     if (this.faults !== undefined) {

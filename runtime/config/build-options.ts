@@ -112,7 +112,7 @@ export function planNode(config: EffectiveConfig, clock: Clock, console?: AlertC
     rateLimits: config.rateLimits,
     degradation: config.degradation,
     ...(listen !== undefined || seeds.length > 0
-      ? { cluster: { ...config.cluster, listen, seeds, secret: secret ?? new Uint8Array(0), ...(tls === undefined ? {} : { tls }), ...(insecure ? { insecure } : {}) } }
+      ? { cluster: { ...config.cluster, listen, ...(config.advertise !== undefined ? { advertise: config.advertise } : {}), seeds, secret: secret ?? new Uint8Array(0), ...(tls === undefined ? {} : { tls }), ...(insecure ? { insecure } : {}) } }
       : {}),
   };
   const http = {

@@ -22,7 +22,7 @@ export type AlertChannelConfig =
   | AlertChannel;
 
 /** Cluster tuning in a config file; where to listen, seeds, the secret, TLS and `insecure` are top-level fields. */
-export type ClusterTuning = Omit<ClusterOptions, 'listen' | 'seeds' | 'secret' | 'tls' | 'insecure'>;
+export type ClusterTuning = Omit<ClusterOptions, 'listen' | 'advertise' | 'seeds' | 'secret' | 'tls' | 'insecure'>;
 
 /** The demo swarm's knobs (used when the config names no app). */
 export interface DemoConfig {
@@ -43,6 +43,8 @@ export interface NodeConfig {
   threads?: number;
   /** `HOST:PORT` for node links. */
   listen?: string;
+  /** `HOST:PORT` other nodes dial to reach this one, when it differs from `listen` (NAT, containers, `0.0.0.0`). */
+  advertise?: string;
   /** `HOST:PORT` of the admin HTTP server. */
   http?: string;
   /** `ws://HOST:PORT` (or `wss://` for nodes with TLS) of nodes to join through. */
@@ -141,6 +143,7 @@ export const CONFIG_FIELDS: readonly FieldInfo[] = [
   { field: 'name', flag: 'name', env: 'APIARY_NAME', kind: 'string' },
   { field: 'threads', flag: 'threads', env: 'APIARY_THREADS', kind: 'number' },
   { field: 'listen', flag: 'listen', env: 'APIARY_LISTEN', kind: 'string' },
+  { field: 'advertise', flag: 'advertise', env: 'APIARY_ADVERTISE', kind: 'string' },
   { field: 'http', flag: 'http', env: 'APIARY_HTTP', kind: 'string' },
   { field: 'seeds', flag: 'seeds', env: 'APIARY_SEEDS', kind: 'list' },
   { field: 'secret', env: 'APIARY_SECRET', kind: 'string', secret: true },

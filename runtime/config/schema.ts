@@ -249,6 +249,7 @@ function build(z: typeof Zod) {
     {
       ...sharedFields,
       listen: hostPort().optional(),
+      advertise: hostPort().optional(),
       http: hostPort().optional(),
       seeds: list(seed(), 'a list of ws:// or wss://HOST:PORT URLs').optional(),
       secret: text().optional(),
@@ -301,6 +302,7 @@ function build(z: typeof Zod) {
           {
             ...clusterTuning,
             listen: z.strictObject({ host: z.string({ error: 'a host name or address' }), port: int(0, 65535) }, { error: '{ host, port }' }).optional(),
+            advertise: hostPort().optional(),
             seeds: list(z.string({ error: 'a ws:// or wss://HOST:PORT URL' })).optional(),
             secret: z.instanceof(Uint8Array, { error: 'a Uint8Array' }),
             tls: z.strictObject({ cert: pem(), key: pem(), ca: pem().optional() }, { error: 'TLS material { cert, key, ca? }' }).optional(),
