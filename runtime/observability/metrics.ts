@@ -131,6 +131,26 @@ export class NodeMetrics {
       },
     });
 
+    counter({
+      name: 'apiary_cluster_rejoins_total',
+      help: 'Times this node learnt it was downed and rejoined the cluster as a new incarnation',
+      collect() {
+        this.reset();
+        this.inc(system.cluster?.rejoins ?? 0);
+      },
+    });
+    counter({
+      name: 'apiary_gossip_entries_dropped_total',
+      help: 'Gossip entries about members not taken in, by reason: malformed (bad name, URL, incarnation or state), table-full (past maxMembers)',
+      labelNames: ['reason'],
+      collect() {
+        const c = system.cluster;
+        this.reset();
+        this.inc({ reason: 'malformed' }, c?.gossipRejected ?? 0);
+        this.inc({ reason: 'table-full' }, c?.gossipIgnored ?? 0);
+      },
+    });
+
     // ---- gauges read at scrape time --------------------------------------------------------
     gauge({
       name: 'apiary_actors',
@@ -206,6 +226,13 @@ export class NodeMetrics {
       labelNames: ['name'],
       collect() {
         for (const [name, level] of system.degradation) this.set({ name }, DEGRADATION[level]);
+      },
+    });
+    gauge({
+      name: 'apiary_cluster_tombstones',
+      help: 'Downed incarnations this node remembers and refuses (quarantined), at most maxTombstones',
+      collect() {
+        this.set(system.cluster?.tombstoneCount ?? 0);
       },
     });
     gauge({

@@ -106,3 +106,10 @@ export async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms
     await sleep(100);
   }
 }
+
+/** The value of one series (`name{labels}` exactly as exposed) in a node's `GET /metrics`; NaN if absent. */
+export async function metric(http: string, series: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+}

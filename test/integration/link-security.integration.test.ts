@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ActorSystem, RealClock } from '../../dist/index.js';
 import { connectNodeLink, listenNodeLinks, type LinkRefusal, type NodeLinkServer } from '../../dist/transport/node-link.js';
-import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
+import { membersUntil, metric, startDriven, type DrivenNode } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
@@ -57,12 +57,6 @@ async function startCli(name: string, args: string[], environment: NodeJS.Proces
   await proc.waitFor(/ready ·/, 20_000);
   const [, ws, http] = /ws: (\S+) · http: (\S+) ·/.exec(proc.stdout())!;
   return { proc, ws: ws!, http: `http://${http!}` };
-}
-
-async function metric(http: string, series: string): Promise<number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
 }
 
 async function refusalReasons(http: string): Promise<string[]> {

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allUp, membersUntil, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
+import { allUp, membersUntil, metric, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
@@ -96,6 +96,8 @@ describe('downing with one truth', () => {
     expect(performance.now() - resumedAt).toBeLessThan(5000);
     expect(info.rejoins).toBe(1);
     expect(info.refusals.quarantined).toBeGreaterThanOrEqual(1);
+    expect(await metric(b.http, 'apiary_cluster_rejoins_total')).toBe(1);
+    expect(await metric(a.http, 'apiary_cluster_tombstones')).toBe(1);
     const stoppedOnB = await b.waitResult((v) => v.life === 'stopped' && v.path === '/sup/remote', 1000);
     expect(stoppedOnB - resumedAt).toBeLessThan(5000);
     // the others take it back as a new member, under its new incarnation
@@ -167,6 +169,8 @@ describe('bounded gossip', () => {
       const info = await a.cmd({ cmd: 'clusterInfo' });
       expect(info.gossipRejected).toBe(malformed.length);
       expect(info.gossipIgnored).toBeGreaterThan(0);
+      expect(await metric(a.http, 'apiary_gossip_entries_dropped_total{reason="malformed"}')).toBe(malformed.length);
+      expect(await metric(a.http, 'apiary_gossip_entries_dropped_total{reason="table-full"}')).toBe(info.gossipIgnored);
       // b heard only of members a has a handshake with: nothing invented, and its link to a never dropped
       const onB = await membersUntil(b.http, () => true, 1000);
       expect(onB.filter((m) => m.node.startsWith('zz-'))).toEqual([]);
