@@ -15,12 +15,14 @@ import type { Store, StoreSpec } from './store.js';
 import { STORE_DEFAULTS } from './store-defaults.js';
 
 /**
- * Parses a store text: `lmdb:DIR` (DIR resolved against `cwd`), `redis://HOST:PORT[/DB]`
- * (also `rediss://`), or `memory` (this thread's memory: tests only). Anything else throws
+ * Parses a store text: `lmdb:DIR` (DIR resolved against `cwd`), `lmdb` (the default data
+ * directory of node `nodeName`: {@link defaultDataDir}), `redis://HOST:PORT[/DB]` (also
+ * `rediss://`), or `memory` (this thread's memory: tests only). Anything else throws
  * `ERR_INVALID_CONFIG` with `field` `store`.
  */
-export function parseStoreSpec(text: string, cwd: string = process.cwd()): StoreSpec {
+export function parseStoreSpec(text: string, cwd: string = process.cwd(), nodeName: string = STORE_DEFAULTS.nodeName): StoreSpec {
   if (text === 'memory') return { kind: 'memory' };
+  if (text === 'lmdb') return { kind: 'lmdb', dir: defaultDataDir(nodeName, cwd) };
   if (text.startsWith('lmdb:') && text.length > 'lmdb:'.length) return { kind: 'lmdb', dir: resolve(cwd, text.slice('lmdb:'.length)) };
   if (/^rediss?:\/\/[^\s/]+(\/\d+)?\/?$/.test(text)) return { kind: 'redis', url: text };
   throw new ApiaryError(ErrorCodes.INVALID_CONFIG, `store "${text}" is not lmdb:DIR, redis://HOST:PORT or memory`, { field: 'store' });
@@ -54,4 +56,9 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
     case 'memory':
       return new MemoryStore();
   }
+}
+
+/** True for an opened store (it has `close`), false for a spec. */
+export function isStore(value: StoreSpec | Store): value is Store {
+  return typeof (value as Store).close === 'function';
 }
