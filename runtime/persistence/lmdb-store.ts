@@ -25,7 +25,7 @@
  * between the threads of a process, so a worker thread may open the same directory.
  * Time: none (callers pass `at`).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
@@ -107,6 +107,35 @@ export class LmdbStore implements Store {
     } catch (err) {
       await root.close().catch(() => undefined);
       throw err instanceof ApiaryError ? err : openError(file, err);
+    }
+  }
+
+  /**
+   * Makes `dir` a store holding the copy `file` (from {@link backup}): checks the copy (an
+   * intact LMDB file of a known apiary format, else `ERR_STORE_CORRUPT` naming it), then
+   * copies it in. Refuses `ERR_INVALID_ARGUMENT` (`field`: the data file) when `dir` already
+   * holds a store — stop its node and move it away first; a restore never overwrites data.
+   */
+  static async restore(file: string, dir: string): Promise<void> {
+    if (!existsSync(file)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `no backup file ${file}`, { field: file });
+    checkDataFile(file);
+    const target = join(dir, LMDB_DATA_FILE);
+    if (existsSync(target)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${target} exists: restore into an empty directory (stop the node and move its store away first)`, { field: target });
+    mkdirSync(dir, { recursive: true });
+    const partial = `${target}.restoring`;
+    try {
+      copyFileSync(file, partial, constants.COPYFILE_EXCL);
+      renameSync(partial, target);
+      const check = await LmdbStore.open(dir);
+      await check.close();
+    } catch (err) {
+      rmSync(partial, { force: true });
+      if (err instanceof ApiaryError && err.code === ErrorCodes.STORE_CORRUPT) {
+        rmSync(target, { force: true });
+        rmSync(`${target}-lock`, { force: true });
+        throw new ApiaryError(ErrorCodes.STORE_CORRUPT, `${file} is not a usable apiary store backup: ${err.message}`, { field: file, cause: err });
+      }
+      throw err instanceof ApiaryError ? err : new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot restore into ${dir}: ${(err as Error).message}`, { field: dir, cause: err });
     }
   }
 
@@ -257,16 +286,22 @@ export class LmdbStore implements Store {
   }
 
   /**
-   * A consistent copy of the whole environment (every sub-database, the task queue's too) at
-   * `path` (a file; it must not exist), taken while the store keeps running. Rejects
-   * `ERR_STORE_UNAVAILABLE` when the copy cannot be written.
+   * A consistent copy of the whole environment (every sub-database, the task queue's too) in
+   * the file `path`, taken while this and other processes keep writing (an LMDB read
+   * snapshot: every commit before it, none after). Written beside `path` and renamed, so
+   * `path` is either absent or complete. Refuses `ERR_INVALID_ARGUMENT` when `path` exists;
+   * rejects `ERR_STORE_UNAVAILABLE` when the copy cannot be written.
    */
   async backup(path: string): Promise<void> {
     this.open();
+    if (existsSync(path)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${path} exists: back up into a new file`, { field: path });
+    const partial = `${path}.partial-${process.pid}`;
     try {
       await this.root.flushed;
-      await this.root.backup(path, false);
+      await this.root.backup(partial, false);
+      renameSync(partial, path);
     } catch (err) {
+      rmSync(partial, { force: true });
       throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `backup to ${path} failed: ${(err as Error).message}`, { field: path, cause: err });
     }
   }

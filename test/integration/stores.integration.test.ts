@@ -77,3 +77,58 @@ describe('apiary start --store', () => {
     await store.close();
   });
 });
+
+describe('apiary backup and apiary restore', () => {
+  it('copy a store while it is being written, and restore it into a fresh directory with the same events', async () => {
+    const base = tempDir();
+    const dir = join(base, 'live');
+    const store = await LmdbStore.open(dir);
+    const { epoch } = await store.claim('run/1', 'test');
+    let next = 1;
+    for (; next <= 200; next++) await store.append('run/1', epoch, next, [{ step: next }], next);
+    // keep writing while the backup runs in another process
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await store.append('run/1', epoch, next, [{ step: next }], next);
+        next++;
+      }
+    })();
+    const out = join(base, 'backup.mdb');
+    const backup = started(startNode([apiary, 'backup', '--store', `lmdb:${dir}`, '--out', out]));
+    const backupExit = await backup.exit(15_000);
+    writing = false;
+    await writer;
+    expect(backupExit, backup.stderr()).toBe(0);
+    expect(next).toBeGreaterThan(201); // the store was written while the copy was taken
+    expect(backup.stdout()).toContain(`backed up ${dir} to ${out}`);
+
+    const restored = join(base, 'restored');
+    const restore = started(startNode([apiary, 'restore', out, '--store', `lmdb:${restored}`]));
+    expect(await restore.exit(15_000), restore.stderr()).toBe(0);
+    const copy = await LmdbStore.open(restored);
+    try {
+      const highest = await copy.highestSeq('run/1');
+      expect(highest).toBeGreaterThanOrEqual(200);
+      expect(highest).toBeLessThan(next);
+      expect((await copy.read('run/1', 1)).map((e) => e.event)).toEqual((await store.read('run/1', 1, highest)).map((e) => e.event));
+    } finally {
+      await copy.close();
+      await store.close();
+    }
+
+    const again = started(startNode([apiary, 'restore', out, '--store', `lmdb:${restored}`]));
+    expect(await again.exit(15_000)).toBe(1);
+    expect(again.stderr()).toMatch(/^apiary: .*data\.mdb exists: restore into an empty directory/);
+  });
+
+  it('refuses to restore a file that is not a backup: exit 1, nothing written', async () => {
+    const base = tempDir();
+    const bad = join(base, 'bad.mdb');
+    writeFileSync(bad, 'garbage'.repeat(2000));
+    const restore = started(startNode([apiary, 'restore', bad, '--store', `lmdb:${join(base, 'target')}`]));
+    expect(await restore.exit(15_000)).toBe(1);
+    expect(restore.stderr()).toContain(bad);
+    expect(existsSync(join(base, 'target', 'data.mdb'))).toBe(false);
+  });
+});
