@@ -35,6 +35,12 @@ import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } fro
 /** An LMDB sub-database of the store's environment (lmdb-js `Database`), for {@link LmdbStore.subDatabase}. */
 export type LmdbDatabase = Database;
 
+/** The store's LMDB environment (lmdb-js `RootDatabase`), for {@link LmdbStore.lmdbRoot}. */
+export type LmdbRoot = RootDatabase;
+
+/** Named sub-databases one environment can hold: the store's 4 and room for other users. */
+const MAX_DBS = 64;
+
 /** The format this code writes and reads; another value in the marker is refused. */
 export const LMDB_STORE_FORMAT = 1;
 
@@ -97,7 +103,7 @@ export class LmdbStore implements Store {
     checkDataFile(file);
     let root: RootDatabase;
     try {
-      root = open({ path: file });
+      root = open({ path: file, maxDbs: MAX_DBS });
     } catch (err) {
       throw openError(file, err);
     }
@@ -149,6 +155,17 @@ export class LmdbStore implements Store {
     this.open();
     if (name.startsWith(OWN_PREFIX) || name === FORMAT_KEY) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `sub-database name ${name} is reserved for the store`, { field: 'name' });
     return this.root.openDB(name, options);
+  }
+
+  /**
+   * The environment itself, for code that takes an lmdb-js root (the task queue's
+   * `openLmdbTaskStore({ root })`): its writes join the same group commits. Prefer
+   * {@link subDatabase}; never write the store's own `apiary.*` databases or close the root —
+   * {@link close} does.
+   */
+  get lmdbRoot(): LmdbRoot {
+    this.open();
+    return this.root;
   }
 
   async claim(pid: string, writer: string): Promise<Claim> {

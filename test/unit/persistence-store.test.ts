@@ -292,7 +292,9 @@ describe('the LMDB store on disk', () => {
     const dir = tempDir();
     let s = await LmdbStore.open(dir);
     const tasks = s.subDatabase('tasks.records');
-    await tasks.put('t1', { state: 'queued' });
+    const [claim] = await Promise.all([s.claim('p', 'w'), tasks.put('t1', { state: 'queued' })]);
+    expect(claim.epoch).toBe(1);
+    expect(s.lmdbRoot.openDB('tasks.records', {}).get('t1')).toEqual({ state: 'queued' });
     expect(() => s.subDatabase('apiary.events')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     await s.close();
     s = await LmdbStore.open(dir);
