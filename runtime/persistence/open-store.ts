@@ -6,9 +6,10 @@
  * environment per directory within the process; Redis opens a connection per store).
  * Time: Redis's connect timeout only.
  */
-import { resolve, join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { LmdbStore } from './lmdb-store.js';
+import { LMDB_DATA_FILE, LmdbStore } from './lmdb-store.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import type { Store, StoreSpec } from './store.js';
@@ -61,4 +62,26 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
 /** True for an opened store (it has `close`), false for a spec. */
 export function isStore(value: StoreSpec | Store): value is Store {
   return typeof (value as Store).close === 'function';
+}
+
+/**
+ * Checks, without creating anything, that the store of `spec` would open: an existing LMDB
+ * store opens (intact file, known format) and closes; a new one's directory (or its nearest
+ * existing parent) is writable; a Redis server answers and takes a write. Rejects with why
+ * (`apiary doctor`'s store check).
+ */
+export async function probeStore(spec: StoreSpec): Promise<void> {
+  if (spec.kind === 'memory') return;
+  if (spec.kind === 'lmdb' && !existsSync(join(spec.dir, LMDB_DATA_FILE))) {
+    let dir = spec.dir;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `${dir} is not writable: the store ${spec.dir} cannot be made`, { field: spec.dir });
+    }
+    return;
+  }
+  const store = await openStore(spec);
+  await store.close();
 }

@@ -3,14 +3,15 @@
  * temporary directory, Redis on a real redis-server started for this file. Then what only
  * one backend has: LMDB's group commit and its refusal of corrupt files, Redis lost and back.
  */
-import { mkdtempSync, rmSync, truncateSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../actors/foundation/errors.js';
 import { LmdbStore } from '../../runtime/persistence/lmdb-store.js';
 import { MemoryStore } from '../../runtime/persistence/memory-store.js';
-import { defaultDataDir, formatStoreSpec, openStore, parseStoreSpec } from '../../runtime/persistence/open-store.js';
+import { defaultDataDir, formatStoreSpec, openStore, parseStoreSpec, probeStore } from '../../runtime/persistence/open-store.js';
+import { ActorSystem } from '../../runtime/node/actor-system.js';
 import { RedisStore } from '../../runtime/persistence/redis-store.js';
 import type { Store } from '../../runtime/persistence/store.js';
 import { startRedisServer, type RedisServer } from '../integration/redis-server.js';
@@ -357,5 +358,52 @@ describe('store specs', () => {
   it('puts a node’s default data directory under the working directory, named after the node', () => {
     expect(defaultDataDir('n1', '/srv/app')).toBe('/srv/app/apiary-data/n1');
     expect(defaultDataDir('a/../b', '/srv/app')).toBe('/srv/app/apiary-data/a_.._b');
+  });
+});
+
+describe('probing a store (apiary doctor)', () => {
+  it('refuses a corrupt LMDB store and an unreachable Redis, and creates nothing for a new one', async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad, 'data.mdb'), 'garbage'.repeat(2000));
+    expect(await code(probeStore({ kind: 'lmdb', dir: bad }))).toBe(ErrorCodes.STORE_CORRUPT);
+    expect(await code(probeStore({ kind: 'redis', url: 'redis://127.0.0.1:1' }))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    const fresh = join(tempDir(), 'not', 'yet');
+    await probeStore({ kind: 'lmdb', dir: fresh });
+    expect(existsSync(fresh)).toBe(false);
+    await probeStore({ kind: 'redis', url: redis.url });
+  });
+});
+
+describe('an ActorSystem with a store', () => {
+  it('opens a store spec at ready(), exposes it as system.store, and closes it at stop()', async () => {
+    const dir = tempDir();
+    const system = new ActorSystem({ name: 'n1', store: { kind: 'lmdb', dir } });
+    expect(system.store).toBeUndefined();
+    await system.ready();
+    const store = system.store!;
+    expect(store.spec).toEqual({ kind: 'lmdb', dir });
+    expect((await store.claim('p', 'n1')).epoch).toBe(1);
+    await system.stop();
+    expect(await code(store.read('p', 1))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+  });
+
+  it('rejects ready() with the store’s code when the store cannot be opened', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'data.mdb'), 'garbage'.repeat(2000));
+    const corrupt = new ActorSystem({ name: 'n1', store: { kind: 'lmdb', dir } });
+    expect(await code(corrupt.ready())).toBe(ErrorCodes.STORE_CORRUPT);
+    await corrupt.stop();
+    const unreachable = new ActorSystem({ name: 'n2', store: { kind: 'redis', url: 'redis://127.0.0.1:1' } });
+    expect(await code(unreachable.ready())).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    await unreachable.stop();
+  });
+
+  it('uses an opened store as it is and leaves it open at stop()', async () => {
+    const store = new MemoryStore();
+    const system = new ActorSystem({ name: 'n1', store });
+    expect(system.store).toBe(store);
+    await system.ready();
+    await system.stop();
+    expect((await store.claim('p', 'w')).epoch).toBe(1);
   });
 });
