@@ -212,6 +212,16 @@ describe.each(backends)('the $name store', (backend) => {
     expect(await code(s.ids('', 1))).toBe(ErrorCodes.STORE_UNAVAILABLE);
   });
 
+  it('orders writes of one id issued in the same turn: consecutive appends land, a duplicate is refused, claims differ', async () => {
+    const s = await backend.fresh();
+    const [c1, c2] = await Promise.all([s.claim('p', 'a'), s.claim('p', 'b')]);
+    expect(c2.epoch).toBe(c1.epoch + 1);
+    const results = await Promise.allSettled([s.append('p', c2.epoch, 1, ['a', 'b'], 1), s.append('p', c2.epoch, 3, ['c'], 1), s.append('p', c2.epoch, 3, ['dup'], 1)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((await s.read('p', 1)).map((e) => e.event)).toEqual(['a', 'b', 'c']);
+    await s.close();
+  });
+
   it('lands 1000 appends of different ids issued in one turn (group commit)', async () => {
     const s = await backend.fresh();
     const claims = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.claim(`many/${i}`, 'w')));
