@@ -400,8 +400,10 @@ const P_META = 0x08;
 
 /**
  * Checks the data file's two meta pages before LMDB maps it (a truncated or garbled file
- * makes LMDB fault the whole process): at least one meta page intact, and the file long
- * enough for the last page any intact meta page refers to. A missing file is a new store.
+ * makes LMDB fault the whole process — SIGSEGV/SIGBUS — instead of returning an error): both
+ * meta pages intact (P_META flag, magic, version, the page size, roots within the file's
+ * pages), and the file long enough for the last page either refers to. A missing or empty
+ * file is a new store. (Layout: lmdb-js's LMDB, page header 0x18 bytes, then MDB_meta.)
  */
 function checkDataFile(file: string): void {
   if (!existsSync(file)) return;
@@ -420,22 +422,32 @@ function checkDataFile(file: string): void {
     throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot read ${file}: ${(err as Error).message}`, { field: file, cause: err });
   }
   if (size === 0) return; // created, never written: LMDB initialises it
-  const meta = (offset: number): { lastPage: bigint; txnid: bigint } | undefined => {
-    if (offset + 0xa0 > head.length) return undefined;
-    if ((head.readUInt16LE(offset + 0x12) & P_META) === 0) return undefined;
-    if (head.readUInt32LE(offset + 0x18) !== MDB_MAGIC) return undefined;
-    const version = head.readUInt32LE(offset + 0x1c);
-    if (version !== 1 && version !== 2) return undefined;
-    return { lastPage: head.readBigUInt64LE(offset + 0x90), txnid: head.readBigUInt64LE(offset + 0x98) };
-  };
-  const first = meta(0);
   const pageSize = head.length >= 0x34 ? head.readUInt32LE(0x30) : 0;
   const validPage = pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0;
-  if (first === undefined || !validPage) throw corrupt(file, 'is not an LMDB data file (its first meta page is missing or garbled)');
+  if (!validPage || !metaIntact(head, 0, pageSize)) throw corrupt(file, 'is not an LMDB data file (its first meta page is missing or garbled)');
   if (size < 2 * pageSize) throw corrupt(file, `is truncated (${size} bytes, less than its two meta pages)`);
-  const second = meta(pageSize);
-  const needed = (second === undefined ? first.lastPage : first.lastPage > second.lastPage ? first.lastPage : second.lastPage) + 1n;
+  if (!metaIntact(head, pageSize, pageSize)) throw corrupt(file, 'has a garbled second meta page');
+  const last = (offset: number): bigint => head.readBigUInt64LE(offset + 0x90);
+  const needed = (last(0) > last(pageSize) ? last(0) : last(pageSize)) + 1n;
   if (BigInt(size) < needed * BigInt(pageSize)) throw corrupt(file, `is truncated (${size} bytes, but its pages need ${needed * BigInt(pageSize)})`);
+}
+
+const NO_PAGE = 0xffffffffffffffffn;
+
+/** One meta page at `offset`: flag, magic, version, page size, and roots not past its last page. */
+function metaIntact(head: Buffer, offset: number, pageSize: number): boolean {
+  if (offset + 0xa0 > head.length) return false;
+  if ((head.readUInt16LE(offset + 0x12) & P_META) === 0) return false;
+  if (head.readUInt32LE(offset + 0x18) !== MDB_MAGIC) return false;
+  const version = head.readUInt32LE(offset + 0x1c);
+  if (version !== 1 && version !== 2) return false;
+  if (head.readUInt32LE(offset + 0x30) !== pageSize) return false;
+  const lastPage = head.readBigUInt64LE(offset + 0x90);
+  if (lastPage < 1n) return false;
+  for (const root of [head.readBigUInt64LE(offset + 0x58), head.readBigUInt64LE(offset + 0x88)]) {
+    if (root !== NO_PAGE && (root < 2n || root > lastPage)) return false;
+  }
+  return true;
 }
 
 /** Writes the format marker into a new environment; refuses a foreign or unknown one. */

@@ -269,6 +269,7 @@ describe('the LMDB store on disk', () => {
     ['truncated inside its meta pages', (f: string) => truncateSync(f, 100)],
     ['garbled at its start', (f: string) => writeFileSync(f, Buffer.concat([Buffer.alloc(9000, 0x41), readFileSync(f).subarray(9000)]))],
     ['replaced by text', (f: string) => writeFileSync(f, 'not a database\n'.repeat(1000))],
+    ['with a garbled second meta page', (f: string) => writeFileSync(f, Buffer.concat([readFileSync(f).subarray(0, 4096), Buffer.alloc(200, 0x42), readFileSync(f).subarray(4296)]))],
   ])('refuses to open a data file %s: ERR_STORE_CORRUPT naming the file, never empty', async (_what, damage) => {
     const dir = await filledStore();
     const file = join(dir, 'data.mdb');
