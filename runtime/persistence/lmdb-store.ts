@@ -100,7 +100,7 @@ export class LmdbStore implements Store {
     } catch (err) {
       throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot create the store directory ${dir}: ${(err as Error).message}`, { field: dir, cause: err });
     }
-    checkDataFile(file);
+    await checkDataFileSettled(file);
     let root: RootDatabase;
     try {
       root = open({ path: file, maxDbs: MAX_DBS });
@@ -124,7 +124,7 @@ export class LmdbStore implements Store {
    */
   static async restore(file: string, dir: string): Promise<void> {
     if (!existsSync(file)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `no backup file ${file}`, { field: file });
-    checkDataFile(file);
+    await checkDataFileSettled(file);
     const target = join(dir, LMDB_DATA_FILE);
     if (existsSync(target)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${target} exists: restore into an empty directory (stop the node and move its store away first)`, { field: target });
     mkdirSync(dir, { recursive: true });
@@ -430,6 +430,23 @@ function checkDataFile(file: string): void {
   const last = (offset: number): bigint => head.readBigUInt64LE(offset + 0x90);
   const needed = (last(0) > last(pageSize) ? last(0) : last(pageSize)) + 1n;
   if (BigInt(size) < needed * BigInt(pageSize)) throw corrupt(file, `is truncated (${size} bytes, but its pages need ${needed * BigInt(pageSize)})`);
+}
+
+/**
+ * {@link checkDataFile}, asked up to three times 20 ms apart before a refusal stands: another
+ * process (the running node, when `apiary backup` or `doctor` opens its store) may be
+ * rewriting a meta page at the instant it is read.
+ */
+async function checkDataFileSettled(file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      checkDataFile(file);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof ApiaryError) || err.code !== ErrorCodes.STORE_CORRUPT) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 const NO_PAGE = 0xffffffffffffffffn;
