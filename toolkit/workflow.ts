@@ -115,7 +115,9 @@ export interface RunnerHooks {
   started?(id: string): void;
   /**
    * Makes a settled outcome durable before anyone sees it: the task's state, its dependents
-   * and the run's result wait for the promise. A rejection halts the run (see halt).
+   * and the run's result wait for the promise. A rejection halts the run (see halt). It may
+   * change `outcome` before resolving (a completed value that cannot be stored becomes a
+   * failure): what it resolves with is what the run sees.
    */
   commit?(id: string, outcome: TaskOutcome): Promise<void>;
 }
