@@ -31,3 +31,4 @@ export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './lo
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
 export type { LinkFaults } from './cluster/link-faults.js';
+export * from './persistence/index.js';

@@ -51,6 +51,8 @@ import { logEvents } from '../logging/event-log.js';
 import { checkSystemOptions } from '../config/schema.js';
 import { LiveSettings } from '../config/live-settings.js';
 import { DEFAULT_RULES } from '../observability/alerts.js';
+import { isStore, openStore } from '../persistence/open-store.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -93,6 +95,8 @@ export class ActorSystem {
    * limits and degradation settings); a config reload updates them, followers pick it up.
    */
   readonly settings: LiveSettings;
+  private readonly storeOption: StoreSpec | Store | undefined;
+  private openedStore: Store | undefined;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
@@ -108,6 +112,8 @@ export class ActorSystem {
       degradation: options.degradation,
     });
     this.name = options.name ?? DEFAULTS.nodeName;
+    this.storeOption = options.store;
+    if (options.store !== undefined && isStore(options.store)) this.openedStore = options.store;
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
     const events = new Subject<SystemEvent>();
@@ -190,6 +196,7 @@ export class ActorSystem {
    */
   ready(): Promise<void> {
     return (this.booting ??= (async () => {
+      if (this.storeOption !== undefined && !isStore(this.storeOption)) this.openedStore = await openStore(this.storeOption);
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
       const cluster = this.clusterNode;
@@ -199,6 +206,15 @@ export class ActorSystem {
         this.cluster = cluster;
       }
     })());
+  }
+
+  /**
+   * The node's persistence store (option `store`): open after `ready()` (at once when an
+   * opened store was passed), closed by `stop()` when the system opened it; undefined
+   * without the option.
+   */
+  get store(): Store | undefined {
+    return this.openedStore;
   }
 
   /**
@@ -488,6 +504,7 @@ export class ActorSystem {
       await Promise.all(this.pools.map((p) => p.close()));
       this.host.asks.rejectAll(new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system stopped'));
       this.host.close();
+      if (this.openedStore !== undefined && this.openedStore !== this.storeOption) await this.openedStore.close();
       this.eventLog?.unsubscribe();
     })();
     return this.stopping;

@@ -12,6 +12,7 @@ import type { HealthOptions, HealthStatus, ThreadHealth } from '../observability
 import type { ThreadOptions } from '../threads/thread-options.js';
 import type { Logger } from '../logging/logger.js';
 import type { DegradationSettings, RateLimitSettings } from '../config/live-settings.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
@@ -47,6 +48,14 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
    * that embeds a system is not written to; `apiary start` passes one (`createLogger`).
    */
   logger?: Logger;
+  /**
+   * The node's persistence store (runtime/persistence/): a spec (`{ kind: 'lmdb', dir }`,
+   * `{ kind: 'redis', url }`, `{ kind: 'memory' }`), opened by `ready()` — which then rejects
+   * `ERR_STORE_CORRUPT` / `ERR_STORE_UNAVAILABLE` if it cannot be opened — and closed by
+   * `stop()`; or an opened store, used as it is and left open (its opener closes it).
+   * Default: none (`system.store` is undefined).
+   */
+  store?: StoreSpec | Store;
 }
 
 export interface NodeHealth {
