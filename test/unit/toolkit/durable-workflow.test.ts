@@ -6,8 +6,7 @@
  * is an idempotency key, runs are listable, and a stale coordinator is fenced.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, DurableWorkflows, type ActorRef, type DurableStep } from '../../../index.js';
-import { MemoryStore } from '../../../runtime/persistence/memory-store.js';
+import { Actor, DurableWorkflows, MemoryStore, type ActorRef, type DurableStep } from '../../../index.js';
 import { codeOf, deferred, ofType, testSystem, type Deferred, type TestSystem } from '../support.js';
 
 let t: TestSystem;
