@@ -34,7 +34,7 @@
  *   store are seen by polling the inbox while a step waits.
  * Threads: the caller's (the thread that owns the store, thread 0). Time: the given clock.
  */
-import type { Clock, TimerHandle } from '../actors/foundation/clock.js';
+import { keepAlive, type Clock, type TimerHandle } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes, serializeError, type SerializedError } from '../actors/foundation/errors.js';
 import type { SystemEvent } from '../actors/events.js';
 import type { EventJournal, StoredEvent } from '../runtime/persistence/store.js';
@@ -78,6 +78,12 @@ export interface DurableWorkflowsOptions {
   writer: string;
   /** ms between reads of a waiting run's signal inbox (signals sent through another engine). Default 1000. */
   signalPollMs?: number;
+  /**
+   * Keep the process alive while this engine drives a run (clock timers do not): for a
+   * script with nothing else running that waits on a durable timer or a signal. Default
+   * false — a node's servers and links keep it alive.
+   */
+  keepAlive?: boolean;
 }
 
 export interface WorkflowStartOptions {
@@ -196,8 +202,12 @@ export class DurableWorkflows {
   /** Starts and resumes in progress, by run id: concurrent calls share them. */
   private readonly taking = new Map<string, Promise<DurableRunHandle>>();
   private stopped = false;
+  private readonly keepProcessAlive: boolean;
+  /** Lets the process exit again (set while runs are driven with `keepAlive`). */
+  private release: (() => void) | undefined;
 
   constructor(options: DurableWorkflowsOptions) {
+    this.keepProcessAlive = options.keepAlive ?? false;
     this.journal = options.journal;
     this.clock = options.clock;
     this.publish = options.publish ?? (() => {});
@@ -404,6 +414,16 @@ export class DurableWorkflows {
     for (const run of [...this.active.values()]) run.suspend(err);
     await Promise.allSettled([...this.taking.values()]);
     for (const run of [...this.active.values()]) run.suspend(err);
+    this.holdProcess();
+  }
+
+  /** Holds the process while runs are driven (option keepAlive), lets go when none are. */
+  private holdProcess(): void {
+    if (this.active.size > 0 && this.keepProcessAlive && !this.stopped) this.release ??= keepAlive();
+    else {
+      this.release?.();
+      this.release = undefined;
+    }
   }
 
   private ensureRunning(): void {
@@ -451,9 +471,13 @@ export class DurableWorkflows {
       clock: this.clock,
       publish: this.publish,
       pollMs: this.pollMs,
-      done: () => this.active.delete(record.runId),
+      done: () => {
+        this.active.delete(record.runId);
+        this.holdProcess();
+      },
     });
     this.active.set(record.runId, run);
+    this.holdProcess();
     this.publish({ type: 'workflow-run', runId: record.runId, definition: record.definition, state: how, at: this.clock.now() });
     run.begin();
     return run.handle;

@@ -253,6 +253,20 @@ describe('starting', () => {
   });
 });
 
+describe('step results', () => {
+  it('a result that cannot be journaled fails its step (ERR_UNSERIALIZABLE) and its dependents', async () => {
+    await setup();
+    const e = engine();
+    // a target whose answer is a function (any Askable may be a step's target)
+    const odd = { ask: async () => () => 'not data' };
+    e.define('odd', () => ({ tasks: [{ id: 'a', target: odd, message: {} }, ask('b', ['a'])] }));
+    const r = await (await e.start('odd', {}, { runId: 'odd-1' })).result;
+    expect([r.status, r.tasks.a!.state, r.tasks.a!.error!.code, r.tasks.b!.state]).toEqual(['failed', 'failed', 'ERR_UNSERIALIZABLE', 'failed']);
+    expect((await e.get('odd-1')).steps.a!.error!.code).toBe('ERR_UNSERIALIZABLE');
+    expect(asks('b')).toBe(0);
+  });
+});
+
 describe('listing and inspecting runs', () => {
   it('lists every run with its status and shows one run’s steps, timers and signals', async () => {
     await setup();
