@@ -42,6 +42,17 @@ import { assertPlainData } from '../transport/codec.js';
 import { DEFAULTS } from './defaults.js';
 import { runTasks, type RunnerHandle, type RunnerTask, type TaskOutcome, type TaskSpec, type TaskState, type WorkflowResult } from './workflow.js';
 import { topologicalOrder } from './workflow-graph.js';
+import type {
+  WorkflowHost,
+  WorkflowRunInfo,
+  WorkflowRunStatus,
+  WorkflowRunSummary,
+  WorkflowSignalInfo,
+  WorkflowSource,
+  WorkflowStepInfo,
+} from '../runtime/node/workflow-source.js';
+
+export type { WorkflowRunInfo, WorkflowRunStatus, WorkflowRunSummary, WorkflowSignalInfo, WorkflowStepInfo };
 
 /** A step that waits `sleep` ms (a durable timer); its result is the wake-up time (wall-clock ms). */
 export interface SleepStep {
@@ -69,13 +80,20 @@ export interface DurableWorkflowSpec {
 export type WorkflowDefinition<I = any> = (input: I) => DurableWorkflowSpec;
 
 export interface DurableWorkflowsOptions {
-  /** Where runs are journaled (a Store: LMDB, Redis; MemoryStore in unit tests). */
-  journal: EventJournal;
-  clock: Clock;
-  /** Where `workflow-run` and `task-state` events go (e.g. `system.publish`). */
+  /**
+   * The node (an ActorSystem): the engine registers itself there (so `GET /workflows` and
+   * `apiary workflows` see its runs; `stop()` unregisters), and `journal`, `clock` and
+   * `publish` default to the system's store, clock and events.
+   */
+  system?: WorkflowHost & { readonly name?: string; readonly store?: EventJournal | undefined; readonly clock: Clock; publish(e: SystemEvent): void };
+  /** Where runs are journaled (a Store: LMDB, Redis; MemoryStore in unit tests). Default `system.store`. */
+  journal?: EventJournal;
+  /** Default `system.clock`. */
+  clock?: Clock;
+  /** Where `workflow-run` and `task-state` events go. Default `system.publish`, else nowhere. */
   publish?: (e: SystemEvent) => void;
-  /** Who this coordinator is, recorded with its claims (diagnostics), e.g. `n1/1234`. */
-  writer: string;
+  /** Who this coordinator is, recorded with its claims (diagnostics), e.g. `n1/1234`. Default the system's name. */
+  writer?: string;
   /** ms between reads of a waiting run's signal inbox (signals sent through another engine). Default 1000. */
   signalPollMs?: number;
   /**
@@ -91,8 +109,6 @@ export interface WorkflowStartOptions {
   runId?: string;
 }
 
-export type WorkflowRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-
 /** A run this engine started, resumed or found finished. */
 export interface DurableRunHandle {
   readonly runId: string;
@@ -107,53 +123,6 @@ export interface DurableRunHandle {
   cancel(): Promise<void>;
   /** Step states as this engine sees them now. */
   states(): Record<string, TaskState>;
-}
-
-/** One step as journaled. */
-export interface WorkflowStepInfo {
-  /** `queued` (not started), `running` (started, no outcome journaled: in flight, or lost in a crash), or its outcome. */
-  state: TaskState;
-  value?: unknown;
-  error?: SerializedError;
-  /** Attempts of the run that settled it (retries restart after a resume). */
-  attempts: number;
-  /** Times it started (more than 1: it was in flight at a crash and ran again). */
-  starts: number;
-  /** Wall-clock ms. */
-  startedAt?: number;
-  endedAt?: number;
-  /** A timer step's wake-up time, wall-clock ms. */
-  wakeAt?: number;
-}
-
-export interface WorkflowSignalInfo {
-  seq: number;
-  name: string;
-  payload: unknown;
-  /** Wall-clock ms it was made durable. */
-  at: number;
-  /** The step that took it (journaled), if any. */
-  consumedBy?: string;
-}
-
-export interface WorkflowRunSummary {
-  runId: string;
-  definition: string;
-  status: WorkflowRunStatus;
-  /** Driven by this engine now. */
-  active: boolean;
-  startedAt: number;
-  endedAt?: number;
-}
-
-export interface WorkflowRunInfo extends WorkflowRunSummary {
-  input: unknown;
-  /** Every step (those not journaled yet as `queued`, when the definition is known here). */
-  steps: Record<string, WorkflowStepInfo>;
-  /** Timers journaled and not yet fired. */
-  timers: { step: string; wakeAt: number }[];
-  signals: WorkflowSignalInfo[];
-  cancelRequested: boolean;
 }
 
 /** The journal's entries (plain data, stored as is). */
@@ -191,7 +160,7 @@ const inboxPid = (runId: string): string => `${INBOX_PREFIX}${runId}`;
  * Construct it, `define` every definition, then `resume()` to continue the runs a previous
  * incarnation left unfinished.
  */
-export class DurableWorkflows {
+export class DurableWorkflows implements WorkflowSource {
   private readonly journal: EventJournal;
   private readonly clock: Clock;
   private readonly publish: (e: SystemEvent) => void;
@@ -206,13 +175,25 @@ export class DurableWorkflows {
   /** Lets the process exit again (set while runs are driven with `keepAlive`). */
   private release: (() => void) | undefined;
 
+  private readonly unregister: (() => void) | undefined;
+
+  /**
+   * Throws `ERR_INVALID_ARGUMENT` without a journal (no `journal`, and no `system` with a
+   * store) or a clock; `ERR_NAME_TAKEN` when `system` has an engine already.
+   */
   constructor(options: DurableWorkflowsOptions) {
+    const { system } = options;
+    const journal = options.journal ?? system?.store;
+    if (journal === undefined) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'durable workflows need a journal: a system with a store, or `journal`', { field: 'journal' });
+    const clock = options.clock ?? system?.clock;
+    if (clock === undefined) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'durable workflows need a clock: a system, or `clock`', { field: 'clock' });
     this.keepProcessAlive = options.keepAlive ?? false;
-    this.journal = options.journal;
-    this.clock = options.clock;
-    this.publish = options.publish ?? (() => {});
-    this.writer = options.writer;
+    this.journal = journal;
+    this.clock = clock;
+    this.publish = options.publish ?? (system === undefined ? () => {} : (e) => system.publish(e));
+    this.writer = options.writer ?? system?.name ?? 'durable-workflows';
     this.pollMs = options.signalPollMs ?? DEFAULTS.durableWorkflow.signalPollMs;
+    this.unregister = system?.registerWorkflows(this);
   }
 
   /**
@@ -410,6 +391,7 @@ export class DurableWorkflows {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unregister?.();
     const err = new ApiaryError(ErrorCodes.WORKFLOWS_STOPPED, 'the workflow engine stopped');
     for (const run of [...this.active.values()]) run.suspend(err);
     await Promise.allSettled([...this.taking.values()]);

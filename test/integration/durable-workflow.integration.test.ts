@@ -3,20 +3,23 @@
  * step 3 of 5 is durable, the node started again resumes the run at the durable timer and
  * step 4 — steps 1–3 are never asked again — and the timer fires at its journaled wake-up
  * time, not a full wait after the restart. The README's example is examples/durable-workflow.mjs
- * and runs as pasted. Slow: four node processes, ~5 s.
+ * and runs as pasted. `GET /workflows` & co. and `apiary workflows list | show | signal` reach
+ * an engine registered with its system. Slow: eight node processes, ~8 s.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Actor, ActorSystem, DurableWorkflows, MemoryStore, startAdminServer } from '../../dist/index.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const fixture = new URL('../fixtures/durable-workflow-node.mjs', import.meta.url).pathname;
 const root = new URL('../..', import.meta.url).pathname;
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
 function tempDir(): string {
@@ -73,5 +76,72 @@ describe('the README example of durable workflows', () => {
     const expected = ['resumed 0', 'publish(draft(bees), ann)', 'article-42 completed'];
     expect(run()).toEqual(expected);
     expect(run()).toEqual(expected);
+  });
+});
+
+describe('durable workflow runs through the admin API and `apiary workflows`', () => {
+  const apiary = (args: string[]) =>
+    promisify(execFile)(process.execPath, [`${root}bin/apiary.js`, ...args], { timeout: 15_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+    );
+
+  it('lists, shows and signals a run; 404 for an unknown run, 409 for a finished one, 404 with no engine', async () => {
+    class Writer extends Actor<{ step: string; inputs: Record<string, unknown> }, string> {
+      receive({ step, inputs }: { step: string; inputs: Record<string, unknown> }): string {
+        return `${step}(${Object.values(inputs).map((v) => JSON.stringify(v)).join(',')})`;
+      }
+    }
+    const system = new ActorSystem({ name: 'wf-admin', store: new MemoryStore() });
+    await system.ready();
+    cleanups.push(() => system.stop());
+    const writer = await system.spawn(Writer);
+    const engine = new DurableWorkflows({ system });
+    cleanups.unshift(() => engine.stop());
+    engine.define('approval', () => ({
+      tasks: [
+        { id: 'draft', target: writer, message: { step: 'draft', inputs: {} } },
+        { id: 'approve', dependsOn: ['draft'], waitFor: 'approved' },
+        { id: 'publish', dependsOn: ['approve'], target: writer, message: (i: Record<string, unknown>) => ({ step: 'publish', inputs: i }) },
+      ],
+    }));
+    const run = await engine.start('approval', {}, { runId: 'doc-1' });
+    const admin = await startAdminServer(system, { port: 0 });
+    cleanups.unshift(() => admin.close());
+    const http = admin.address;
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`http://${http}${path}`, init);
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    for (let i = 0; i < 100 && (await engine.get('doc-1')).steps.approve!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+
+    const listed = await get('/workflows');
+    expect(listed.status).toBe(200);
+    expect(listed.body.runs).toMatchObject([{ runId: 'doc-1', definition: 'approval', status: 'running', active: true }]);
+    const list = await apiary(['workflows', 'list', '--http', http]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^RUN\s+DEFINITION\s+STATUS/m);
+    expect(list.stdout).toMatch(/^doc-1\s+approval\s+running\s+yes\s/m);
+
+    const signalled = await apiary(['workflows', 'signal', 'doc-1', 'approved', '--payload', '{"by":"ann"}', '--http', http]);
+    expect([signalled.code, signalled.stdout.trim()]).toEqual([0, 'signalled approved to doc-1']);
+    expect((await run.result).tasks.publish!.value).toBe('publish({"by":"ann"})');
+
+    const shown = await apiary(['workflows', 'show', 'doc-1', '--http', http]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^run doc-1 · approval · completed/m);
+    expect(shown.stdout).toMatch(/^ {2}publish {2}completed {2}= "publish\(\{\\"by\\":\\"ann\\"\}\)"$/m);
+    expect(shown.stdout).toMatch(/^signal #1 approved \{"by":"ann"\} → approve$/m);
+    expect((await get('/workflows/doc-1')).body).toMatchObject({ runId: 'doc-1', status: 'completed', steps: { approve: { state: 'completed', value: { by: 'ann' } } } });
+
+    expect(await get('/workflows/nope')).toMatchObject({ status: 404, body: { error: { code: 'ERR_WORKFLOW_NOT_FOUND' } } });
+    expect(await get('/workflows/doc-1/signals/approved', { method: 'POST', body: '1' })).toMatchObject({ status: 409, body: { error: { code: 'ERR_WORKFLOW_FINISHED' } } });
+    expect(await get('/workflows/doc-1/signals/approved', { method: 'POST', body: '{bad' })).toMatchObject({ status: 400, body: { error: { code: 'ERR_BAD_REQUEST' } } });
+    const missing = await apiary(['workflows', 'show', 'nope', '--http', http]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/ERR_WORKFLOW_NOT_FOUND/);
+
+    await engine.stop(); // unregisters from the system
+    expect(await get('/workflows')).toMatchObject({ status: 404, body: { error: { code: 'ERR_NOT_FOUND' } } });
   });
 });
