@@ -9,9 +9,8 @@ class Writer extends Actor {
 const system = new ActorSystem({ store: { kind: 'lmdb', dir: process.argv[2] ?? 'apiary-data/example' } });
 await system.ready();
 const writer = await system.spawn(Writer);
-const workflows = new DurableWorkflows({
-  journal: system.store, clock: system.clock, publish: (e) => system.publish(e), writer: 'example', keepAlive: true,
-});
+// the system's store, clock and events; registered there for GET /workflows and `apiary workflows`
+const workflows = new DurableWorkflows({ system, keepAlive: true });
 
 // a definition: plain-data input → steps (the refs and functions live in code, not in the store)
 workflows.define('article', ({ topic }) => ({ tasks: [

@@ -309,6 +309,23 @@ describe('listing and inspecting runs', () => {
   });
 });
 
+describe('an engine given the system', () => {
+  it('takes the system’s clock and events, registers itself there (one per system) and unregisters on stop', async () => {
+    await setup();
+    expect(() => new DurableWorkflows({ system: t.system })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'journal' }));
+    const e = new DurableWorkflows({ system: t.system, journal: store });
+    engines.push(e);
+    expect(t.system.workflows).toBe(e);
+    expect(() => new DurableWorkflows({ system: t.system, journal: store })).toThrow(expect.objectContaining({ code: 'ERR_NAME_TAKEN' }));
+    e.define('one', () => ({ tasks: [ask('only')] }));
+    await (await e.start('one', {}, { runId: 'one-1' })).result;
+    expect(ofType(t.events, 'workflow-run').map((ev) => ev.state)).toEqual(['started', 'completed']);
+    await e.stop();
+    expect(t.system.workflows).toBeUndefined();
+    expect(await codeOf(e.start('one', {}))).toBe('ERR_WORKFLOWS_STOPPED');
+  });
+});
+
 describe('fencing', () => {
   it('a stale coordinator’s write is refused and it stops driving the run; the new one finishes it', async () => {
     await setup();
