@@ -313,13 +313,19 @@ export class DurableWorkflows implements WorkflowSource {
     const last = await this.lastEntry(runPid(runId));
     if (last === undefined) throw new ApiaryError(ErrorCodes.WORKFLOW_NOT_FOUND, `no workflow run '${runId}'`, { field: 'runId' });
     if (last.t === 'end') throw new ApiaryError(ErrorCodes.WORKFLOW_FINISHED, `workflow run '${runId}' has finished`, { field: 'runId' });
-    // take the run over and cancel it (a coordinator elsewhere is fenced)
-    const handle = await this.take(runId, async () => {
-      const claim = await this.journal.claim(runPid(runId), this.writer);
-      const record = fold(runId, await this.journal.read(runPid(runId), 1));
-      return this.drive(record, claim.epoch, claim.highestSeq + 1, 'resumed');
+    // take the run over (a coordinator elsewhere is fenced), journal the cancel, then drive it:
+    // it starts cancelled, so nothing is asked again
+    await this.take(runId, async () => {
+      const pid = runPid(runId);
+      const claim = await this.journal.claim(pid, this.writer);
+      const record = fold(runId, await this.journal.read(pid, 1));
+      if (record.end !== undefined) throw new ApiaryError(ErrorCodes.WORKFLOW_FINISHED, `workflow run '${runId}' has finished`, { field: 'runId' });
+      const at = this.clock.wallTime();
+      const entry: Entry = { t: 'cancel' };
+      await this.journal.append(pid, claim.epoch, claim.highestSeq + 1, [entry], at);
+      apply(record, { seq: claim.highestSeq + 1, event: entry, at });
+      return this.drive(record, claim.epoch, claim.highestSeq + 2, 'resumed');
     });
-    await handle.cancel();
   }
 
   /** The handle of a run driven here, if any. */
@@ -490,6 +496,8 @@ interface Waiter {
 class ActiveRun {
   readonly handle: DurableRunHandle;
   finished = false;
+  /** The end entry is queued: nothing more is written. */
+  private ended = false;
   private readonly pid: string;
   private runner: RunnerHandle | undefined;
   private readonly queue: QueuedEntry[] = [];
@@ -576,7 +584,7 @@ class ActiveRun {
   }
 
   private async cancel(): Promise<void> {
-    if (this.finished) throw new ApiaryError(ErrorCodes.WORKFLOW_FINISHED, `workflow run '${this.record.runId}' has finished`, { field: 'runId' });
+    if (this.finished || this.ended) throw new ApiaryError(ErrorCodes.WORKFLOW_FINISHED, `workflow run '${this.record.runId}' has finished`, { field: 'runId' });
     if (this.halted !== undefined) throw this.halted;
     await this.write({ t: 'cancel' });
     this.runner?.cancel();
@@ -609,9 +617,11 @@ class ActiveRun {
     this.rejectResult(err);
   }
 
-  /** Appends `entry` after those queued before it; entries queued meanwhile share one append. */
+  /** Appends `entry` after those queued before it; entries queued meanwhile share one append. Nothing follows the end. */
   private write(entry: Entry): Promise<void> {
     if (this.halted !== undefined) return Promise.reject(this.halted);
+    if (this.ended) return Promise.reject(new ApiaryError(ErrorCodes.WORKFLOW_FINISHED, `workflow run '${this.record.runId}' has finished`, { field: 'runId' }));
+    if (entry.t === 'end') this.ended = true;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
       this.flush();

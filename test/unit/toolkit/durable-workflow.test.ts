@@ -306,6 +306,19 @@ describe('listing and inspecting runs', () => {
     await third.resume();
     expect((await third.handle('c-2')!.result).status).toBe('cancelled');
     expect(asks('publish')).toBe(0);
+
+    // cancelling a run nobody drives: journaled first, so the step in flight is not asked again
+    Agent.holdOnce.add('draft');
+    const drafts = asks('draft');
+    await third.start('approval', {}, { runId: 'c-3' });
+    await until(() => asks('draft') === drafts + 1);
+    await third.stop();
+    const fourth = engine();
+    await fourth.cancel('c-3');
+    expect((await fourth.handle('c-3')!.result).status).toBe('cancelled');
+    expect(asks('draft')).toBe(drafts + 1);
+    expect((await fourth.get('c-3')).cancelRequested).toBe(true);
+    expect(await codeOf(fourth.cancel('c-3'))).toBe('ERR_WORKFLOW_FINISHED');
   });
 });
 
