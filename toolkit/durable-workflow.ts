@@ -10,6 +10,8 @@
  * outcomes, cancel, end) and its signal inbox (`workflow-signal/<runId>`), claiming a run
  * (fencing), rebuilding a run's spec from its definition and input and replaying its
  * journal, `workflow-run` events.
+ * Given `system`, it registers itself there (runtime/node/workflow-source.ts) for the admin API
+ * and `apiary workflows`.
  * Does not own: running the DAG (workflow.ts `runTasks`, shared with `runWorkflow`), the
  * store (runtime/persistence: any {@link EventJournal}), deciding which node resumes which
  * run (whoever calls `resume()`; two engines that both resume a run fence each other).
@@ -79,6 +81,7 @@ export interface DurableWorkflowSpec {
 /** Builds a run's spec from its input. Called again on every resume: keep it deterministic. */
 export type WorkflowDefinition<I = any> = (input: I) => DurableWorkflowSpec;
 
+/** What an engine runs on: its journal, clock and events (each defaulting to the system's), who it is. */
 export interface DurableWorkflowsOptions {
   /**
    * The node (an ActorSystem): the engine registers itself there (so `GET /workflows` and
@@ -104,6 +107,7 @@ export interface DurableWorkflowsOptions {
   keepAlive?: boolean;
 }
 
+/** Options of {@link DurableWorkflows.start}. */
 export interface WorkflowStartOptions {
   /** The run's id (an idempotency key: starting it again returns that run). Default generated. */
   runId?: string;

@@ -67,6 +67,10 @@ export function renderRun(run: WorkflowRunInfo): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Runs `apiary workflows SUB …`: resolves with exit code 0; throws a UsageError (exit 2) for a
+ * bad sub-command or flag, a CliError (exit 1) when the node does not answer or refuses.
+ */
 export async function workflows(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: FLAGS });
   const [sub, ...args] = positionals;
