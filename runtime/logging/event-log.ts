@@ -168,7 +168,8 @@ export function logEvents(log: Logger, sources: EventSources): Subscription {
         const fields = { event: 'workflow-run', runId: e.runId, definition: e.definition, state: e.state, ...(e.reason === undefined ? {} : { reason: e.reason }) };
         if (e.state === 'suspended') toolkit.warn(`workflow run ${e.runId} (${e.definition}) suspended here: ${e.reason ?? 'stopped'}`, fields);
         else if (e.state === 'failed') toolkit.warn(`workflow run ${e.runId} (${e.definition}) failed`, fields);
-        else toolkit.info(`workflow run ${e.runId} (${e.definition}) ${e.state}`, fields);
+        else if (e.state === 'resumed') toolkit.info(`workflow run ${e.runId} (${e.definition}) resumed`, fields);
+        else toolkit.debug(`workflow run ${e.runId} (${e.definition}) ${e.state}`, fields);
         return;
       }
       case 'dead-letter':
