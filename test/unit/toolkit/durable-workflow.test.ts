@@ -253,6 +253,21 @@ describe('starting', () => {
   });
 });
 
+describe('a resumed run whose journal ends with a failure', () => {
+  it('fails the queued dependents of the failed step without asking them, and finishes failed', async () => {
+    await setup();
+    const { epoch } = await store.claim('workflow/j-1', 'an earlier coordinator');
+    const error = { name: 'Error', message: 'no', code: 'E_NO' };
+    await store.append('workflow/j-1', epoch, 1, [{ t: 'run', definition: 'chain', input: { steps: 3 } }, { t: 'step', step: 's1', state: 'failed', error, attempts: 1 }], 0);
+    const e = engine();
+    expect(await e.resume()).toBe(1);
+    const r = await e.handle('j-1')!.result;
+    expect([r.status, r.tasks.s2!.error!.code, r.tasks.s3!.error!.code]).toEqual(['failed', 'ERR_DEPENDENCY_FAILED', 'ERR_DEPENDENCY_FAILED']);
+    expect(asks('s1') + asks('s2') + asks('s3')).toBe(0);
+    expect((await e.get('j-1')).steps.s1!.error).toEqual(error);
+  });
+});
+
 describe('step results', () => {
   it('a result that cannot be journaled fails its step (ERR_UNSERIALIZABLE) and its dependents', async () => {
     await setup();
