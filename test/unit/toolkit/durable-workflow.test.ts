@@ -214,6 +214,20 @@ describe('signals', () => {
     expect(asks('publish')).toBe(2); // in flight at the crash
   });
 
+  it('a signal sent through another engine on the same store is seen by the driving one at its next inbox read', async () => {
+    await setup();
+    const driving = engine('node-a');
+    const run = await driving.start('approval', {}, { runId: 'doc-4' });
+    await until(async () => (await stateOf(driving, 'doc-4', 'approve')) === 'running');
+    const other = engine('node-b');
+    await other.signal('doc-4', 'approved', 'from b');
+    await t.settle();
+    expect(driving.handle('doc-4')!.states().approve).toBe('running'); // not read yet
+    t.clock.advance(1000); // signalPollMs
+    expect((await run.result).tasks.approve!.value).toBe('from b');
+    expect(other.handle('doc-4')).toBeUndefined(); // signalling took nothing over
+  });
+
   it('refuses signals to an unknown or a finished run with stable codes', async () => {
     await setup();
     const e = engine();
