@@ -4,7 +4,9 @@
  * step 4 — steps 1–3 are never asked again — and the timer fires at its journaled wake-up
  * time, not a full wait after the restart. The README's example is examples/durable-workflow.mjs
  * and runs as pasted. `GET /workflows` & co. and `apiary workflows list | show | signal` reach
- * an engine registered with its system. Slow: eight node processes, ~8 s.
+ * an engine registered with its system. On a real redis-server shared by two engines (two
+ * nodes), a signal sent through one reaches the run the other drives, and a takeover fences
+ * the old coordinator. Slow: eight node processes and a redis-server, ~10 s.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, ActorSystem, DurableWorkflows, MemoryStore, startAdminServer } from '../../dist/index.js';
+import { Actor, ActorSystem, DurableWorkflows, MemoryStore, openStore, startAdminServer } from '../../dist/index.js';
 import { startNode, type NodeProcess } from './processes.js';
+import { startRedisServer } from './redis-server.js';
 
 const fixture = new URL('../fixtures/durable-workflow-node.mjs', import.meta.url).pathname;
 const root = new URL('../..', import.meta.url).pathname;
@@ -143,5 +146,55 @@ describe('durable workflow runs through the admin API and `apiary workflows`', (
 
     await engine.stop(); // unregisters from the system
     expect(await get('/workflows')).toMatchObject({ status: 404, body: { error: { code: 'ERR_NOT_FOUND' } } });
+  });
+});
+
+describe('durable workflows on a Redis store shared by two engines (two nodes)', () => {
+  it('a signal sent through one engine reaches the run the other drives; a takeover fences the old coordinator', async () => {
+    const redis = await startRedisServer();
+    cleanups.push(() => redis.stop());
+    const [storeA, storeB] = [await openStore({ kind: 'redis', url: redis.url }), await openStore({ kind: 'redis', url: redis.url })];
+    cleanups.unshift(() => storeA.close(), () => storeB.close());
+    class Writer extends Actor<{ step: string }, string> {
+      receive({ step }: { step: string }): string {
+        return step;
+      }
+    }
+    const system = new ActorSystem({ name: 'wf-redis' });
+    cleanups.unshift(() => system.stop());
+    const writer = await system.spawn(Writer);
+    const engine = (journal: typeof storeA, writerName: string) => {
+      const e = new DurableWorkflows({ journal, clock: system.clock, writer: writerName, signalPollMs: 50 });
+      e.define('approval', () => ({
+        tasks: [
+          { id: 'draft', target: writer, message: { step: 'draft' } },
+          { id: 'approve', dependsOn: ['draft'], waitFor: 'approved' },
+        ],
+      }));
+      cleanups.unshift(() => e.stop());
+      return e;
+    };
+    const a = engine(storeA, 'node-a');
+    const b = engine(storeB, 'node-b');
+    const waiting = async (e: DurableWorkflows, runId: string) => {
+      for (let i = 0; i < 200 && (await e.get(runId)).steps.approve?.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+
+    const first = await a.start('approval', {}, { runId: 'r1' });
+    await waiting(a, 'r1');
+    await b.signal('r1', 'approved', 'from b'); // b only writes the inbox; a reads it within signalPollMs
+    expect((await first.result).tasks.approve!.value).toBe('from b');
+    expect(b.handle('r1')).toBeUndefined();
+
+    const second = await a.start('approval', {}, { runId: 'r2' });
+    await waiting(a, 'r2');
+    expect(await b.resume()).toBe(1); // b takes r2 over: a newer epoch
+    await b.signal('r2', 'approved', 'after takeover');
+    expect((await b.handle('r2')!.result).tasks.approve!.value).toBe('after takeover');
+    await expect(second.result).rejects.toMatchObject({ code: 'ERR_PERSISTENCE_FENCED' }); // a saw the signal too: its write was refused
+    expect((await a.list()).map((r) => [r.runId, r.status])).toEqual([
+      ['r1', 'completed'],
+      ['r2', 'completed'],
+    ]);
   });
 });
