@@ -66,6 +66,21 @@ export type SystemEvent =
     }
   | {
       /**
+       * A durable workflow run changed state (toolkit/durable-workflow.ts): `started` (new,
+       * durable), `resumed` (taken up from its journal), `completed` | `failed` | `cancelled`
+       * (finished, durable), `suspended` (this engine stopped driving it — stopped, fenced by
+       * another coordinator, a store failure, or it cannot be resumed: `reason` is the code;
+       * the run stays unfinished in the store).
+       */
+      type: 'workflow-run';
+      runId: string;
+      definition: string;
+      state: 'started' | 'resumed' | 'completed' | 'failed' | 'cancelled' | 'suspended';
+      reason?: string;
+      at: number;
+    }
+  | {
+      /**
        * The node's config was reloaded (SIGHUP or an edit of its file): `applied` lists what
        * changed live (`logLevel`, `alerts.rules`, `rateLimits.NAME`, …); `needsRestart` what
        * changed but was left as it runs until the next start.

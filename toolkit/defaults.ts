@@ -61,4 +61,14 @@ export const DEFAULTS = {
     /** Per-task timeout, ms, when the task gives none. */
     taskTimeout: 30_000,
   },
+  durableWorkflow: {
+    /** ms between reads of a waiting run's signal inbox (signals sent through another engine on a shared store). */
+    signalPollMs: 1000,
+    /** Runs `list()` returns when not told. */
+    listDefault: 1000,
+    /** Runs `resume()` looks at (one listing of the journal). */
+    listLimit: 100_000,
+    /** Tries of one `signal()` when other senders to the same run race it (each fences the others). */
+    signalAttempts: 10,
+  },
 } as const;

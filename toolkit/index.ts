@@ -30,3 +30,19 @@ export { DegradationController, ruleFromSettings, HEALTH_RULES, DEGRADATION_LEVE
 export type { DegradationLevel, DegradationOptions, DegradationRule, DegradationSignals, DegradationState } from './degradation.js';
 export { runWorkflow } from './workflow.js';
 export type { Askable, TaskSpec, TaskState, TaskInputs, TaskOutcome, WorkflowSpec, WorkflowResult, WorkflowHandle, RunOptions } from './workflow.js';
+export { DurableWorkflows } from './durable-workflow.js';
+export type {
+  DurableWorkflowsOptions,
+  DurableWorkflowSpec,
+  DurableStep,
+  SleepStep,
+  SignalStep,
+  WorkflowDefinition,
+  WorkflowStartOptions,
+  DurableRunHandle,
+  WorkflowRunStatus,
+  WorkflowRunSummary,
+  WorkflowRunInfo,
+  WorkflowStepInfo,
+  WorkflowSignalInfo,
+} from './durable-workflow.js';

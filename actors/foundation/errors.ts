@@ -128,6 +128,20 @@ export const ErrorCodes = {
   LEASE_LOST: 'ERR_LEASE_LOST',
   /** No durable workflow run with that id. */
   WORKFLOW_NOT_FOUND: 'ERR_WORKFLOW_NOT_FOUND',
+  /** No workflow definition of that name is registered (start, or resuming a run of it): `field` names it. */
+  WORKFLOW_UNDEFINED: 'ERR_WORKFLOW_UNDEFINED',
+  /** The durable workflow run already finished: a signal or cancel for it changes nothing. */
+  WORKFLOW_FINISHED: 'ERR_WORKFLOW_FINISHED',
+  /**
+   * A resumed run's journal does not match the steps its definition builds now (a step it
+   * recorded is gone or of another kind): the run is left as it is, not resumed.
+   */
+  WORKFLOW_NONDETERMINISTIC: 'ERR_WORKFLOW_NONDETERMINISTIC',
+  /**
+   * The durable-workflow engine was stopped: it no longer drives its runs (they stay
+   * unfinished in the store; `resume()` on a new engine continues them) and takes no calls.
+   */
+  WORKFLOWS_STOPPED: 'ERR_WORKFLOWS_STOPPED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -2,7 +2,8 @@
  * The HTTP admin server of a node (a contract: README, docs/architecture.md): GET /tree, /health (with `members` and the
  * recently refused node links, `refusals`), /health/live and /health/ready (probes), /metrics,
  * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
- * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`).
+ * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`), and
+ * the durable-workflow routes of workflow-routes.ts (GET /workflows, …).
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
  * 400 malformed request, 421/403/401 refused by admin-access.ts — never a stack trace),
@@ -19,6 +20,7 @@ import type { ActorSystem } from '../node/actor-system.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type AdminAccess, type Refusal } from './admin-access.js';
+import { answerWorkflowRoute, matchWorkflowRoute } from './workflow-routes.js';
 
 /**
  * Where the admin server listens and how long its sockets may take. An idle socket (no
@@ -217,6 +219,11 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
       const code = err instanceof ApiaryError ? err.code : 'ERR_ACTOR_FAILED';
       return fail(res, 502, code, err instanceof Error ? err.message : 'ask failed');
     }
+  }
+  const workflowRoute = matchWorkflowRoute(path);
+  if (workflowRoute !== undefined) {
+    const answer = await answerWorkflowRoute(system.workflows, workflowRoute, method, url, () => readBody(req, ASK_BODY_LIMIT));
+    return send(res, answer.status, answer.body);
   }
   return fail(res, 404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
 }

@@ -13,6 +13,7 @@
  *   apiary bench  --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick]
  *   apiary backup --out FILE (--store lmdb:DIR | --name NODE)
  *   apiary restore FILE (--store lmdb:DIR | --name NODE)
+ *   apiary workflows list | show RUN | signal RUN NAME [--payload JSON] [--http HOST:PORT] [--admin-token-file F] [--json]
  *
  * Owns: dispatch, help, version, error lines and exit codes. Does not own what a verb does
  * (one file per verb here; bench/ is reached by dynamic import) or how a node stops on
@@ -54,6 +55,7 @@ const VERBS: Record<Verb, (argv: string[]) => Promise<number>> = {
   config: (argv) => configCommand(argv),
   backup: async (argv) => (await import('./backup.js')).backup(argv),
   restore: async (argv) => (await import('./backup.js')).restore(argv),
+  workflows: async (argv) => (await import('./workflows.js')).workflows(argv),
 };
 
 function isVerb(word: string): word is Verb {

@@ -41,6 +41,7 @@ commands:
   doctor   check what \`apiary start\` needs (ports, secret, TLS, seeds, clock skew, modules) and how to fix it
   backup   copy a node's embedded (LMDB) store into one file, while the node runs
   restore  make a node's embedded store from a backup file (into an empty directory)
+  workflows  list a running node's durable workflow runs, show one, or send one a signal
 
 apiary <command> --help   the options of one command
 apiary --version          the installed version
@@ -162,6 +163,23 @@ its node and move the old store away first.
 options:
   --store lmdb:DIR   where the store goes
   --name NODE        or: the node's default data directory, ./apiary-data/NODE
+  -h, --help         this text`,
+  workflows: `usage: apiary workflows list [--limit N] [--http HOST:PORT] [--admin-token-file FILE] [--json]
+       apiary workflows show RUN [--http HOST:PORT] [--admin-token-file FILE] [--json]
+       apiary workflows signal RUN NAME [--payload JSON] [--http HOST:PORT] [--admin-token-file FILE]
+
+The durable workflow runs of a running node (its DurableWorkflows engine, registered with the
+system): list them (id, definition, status, driven here, started, ended), show one (its input,
+each step's state, result or error, timers, signals), or send one a signal (durable when this
+returns; a step waiting for NAME takes it). Exit 1: no node answers, no such run, the run has
+finished, or the node drives no durable workflows.
+
+options:
+  --limit N          list at most N runs (default 1000)
+  --payload JSON     the signal's payload (default null)
+  --json             exactly the admin API's JSON (GET /workflows, GET /workflows/RUN)
+  --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --admin-token-file FILE  the admin token (else APIARY_ADMIN_TOKEN, APIARY_ADMIN_TOKEN_FILE)
   -h, --help         this text`,
 } as const;
 

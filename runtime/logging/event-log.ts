@@ -164,6 +164,14 @@ export function logEvents(log: Logger, sources: EventSources): Subscription {
       case 'task-state':
         toolkit.debug(`task ${e.workflow}/${e.task} ${e.state}`, { event: 'task', workflow: e.workflow, task: e.task, state: e.state, attempt: e.attempt });
         return;
+      case 'workflow-run': {
+        const fields = { event: 'workflow-run', runId: e.runId, definition: e.definition, state: e.state, ...(e.reason === undefined ? {} : { reason: e.reason }) };
+        if (e.state === 'suspended') toolkit.warn(`workflow run ${e.runId} (${e.definition}) suspended here: ${e.reason ?? 'stopped'}`, fields);
+        else if (e.state === 'failed') toolkit.warn(`workflow run ${e.runId} (${e.definition}) failed`, fields);
+        else if (e.state === 'resumed') toolkit.info(`workflow run ${e.runId} (${e.definition}) resumed`, fields);
+        else toolkit.debug(`workflow run ${e.runId} (${e.definition}) ${e.state}`, fields);
+        return;
+      }
       case 'dead-letter':
         actors.debug(`dead letter to ${e.recipient} (${e.reason})`, { event: 'dead-letter', recipient: e.recipient, reason: e.reason, messageType: e.messageType });
         return;

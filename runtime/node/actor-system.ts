@@ -53,10 +53,11 @@ import { LiveSettings } from '../config/live-settings.js';
 import { DEFAULT_RULES } from '../observability/alerts.js';
 import { isStore, openStore } from '../persistence/open-store.js';
 import type { Store, StoreSpec } from '../persistence/store.js';
+import type { WorkflowHost, WorkflowSource } from './workflow-source.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
-export class ActorSystem {
+export class ActorSystem implements WorkflowHost {
   readonly name: string;
   readonly clock: Clock;
   /** @internal */
@@ -215,6 +216,28 @@ export class ActorSystem {
    */
   get store(): Store | undefined {
     return this.openedStore;
+  }
+
+  private workflowSource: WorkflowSource | undefined;
+
+  /**
+   * The durable-workflow engine that registered itself (toolkit `DurableWorkflows` given
+   * `system`): what `GET /workflows` and `apiary workflows` read. Undefined without one.
+   */
+  get workflows(): WorkflowSource | undefined {
+    return this.workflowSource;
+  }
+
+  /**
+   * Makes `source` this node's durable-workflow engine (the engine calls it; one at a time:
+   * a second is refused `ERR_NAME_TAKEN`). The function returned unregisters it.
+   */
+  registerWorkflows(source: WorkflowSource): () => void {
+    if (this.workflowSource !== undefined && this.workflowSource !== source) throw new ApiaryError(ErrorCodes.NAME_TAKEN, `node ${this.name} has a durable-workflow engine already`, { field: 'workflows' });
+    this.workflowSource = source;
+    return () => {
+      if (this.workflowSource === source) this.workflowSource = undefined;
+    };
   }
 
   /**
