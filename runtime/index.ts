@@ -31,3 +31,15 @@ export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './lo
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
 export type { LinkFaults } from './cluster/link-faults.js';
+export { createTaskQueue, TaskQueue } from './tasks/task-queue.js';
+export type { TaskQueueOptions, ListOptions, PurgeOptions, ClaimOptions } from './tasks/task-queue.js';
+export { TaskConsumer } from './tasks/task-consumer.js';
+export type { ConsumeOptions, ConsumerStats, TaskHandler } from './tasks/task-consumer.js';
+export { TASK_DEFAULTS, TASK_PRIORITIES, TASK_STATES } from './tasks/task.js';
+export type { Task, TaskState as DurableTaskState, TaskPriority, TaskRetry, TaskBackoff, TaskLease, SubmitOptions } from './tasks/task.js';
+export type { TaskStore, TaskFilter } from './tasks/task-store.js';
+export { createMemoryTaskStore } from './tasks/local-task-store.js';
+export { openLmdbTaskStore, LMDB_TASKS_DB } from './tasks/lmdb-task-store.js';
+export type { LmdbTaskStoreOptions } from './tasks/lmdb-task-store.js';
+export { openRedisTaskStore } from './tasks/redis-task-store.js';
+export type { RedisTaskStoreOptions } from './tasks/redis-task-store.js';

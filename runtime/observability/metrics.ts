@@ -5,7 +5,7 @@
  * apiary's own (with prom-client's default `process_*` / `nodejs_*` metrics) or one the app
  * passes, so they can be served together or merged with `Registry.merge`. Names follow the
  * Prometheus conventions: counters end `_total`, base units (seconds, bytes). Values come
- * from `events$` (restarts, escalations, thread restarts, breakers, workflow tasks) and are
+ * from `events$` (restarts, escalations, thread restarts, breakers, workflow tasks, durable tasks) and are
  * read at scrape time from the tree, the threads, health, the member table, the dead-letter
  * counts of every thread and the link traffic counters. Labels are bounded: no per-actor labels.
  * Does not own: what the numbers mean (the system, the cluster, the threads keep them) or
@@ -77,6 +77,7 @@ export class NodeMetrics {
     const threadRestarts = counter({ name: 'apiary_thread_restarts_total', help: 'Worker threads replaced after a crash' });
     const breakerTransitions = counter({ name: 'apiary_breaker_transitions_total', help: 'Circuit breaker state changes, by new state', labelNames: ['state'] });
     const tasks = counter({ name: 'apiary_workflow_tasks_total', help: 'Workflow task state changes, by state', labelNames: ['state'] });
+    const durableTasks = counter({ name: 'apiary_tasks_total', help: 'Durable task state changes made on this node, by queue and new state (queued, running, done, failed, dead)', labelNames: ['queue', 'state'] });
 
     // ---- counters read at scrape time (monotonic sources) --------------------------------
     counter({
@@ -236,6 +237,7 @@ export class NodeMetrics {
         // the event at a breaker's creation has previous === state: a series, not a transition
         if (e.previous !== e.state) breakerTransitions.inc({ state: e.state });
       } else if (e.type === 'task-state') tasks.inc({ state: e.state });
+      else if (e.type === 'task') durableTasks.inc({ queue: e.queue, state: e.state });
       else if (e.type === 'restarted') restarts.inc();
       else if (e.type === 'escalated') escalations.inc();
       else if (e.type === 'thread-down') threadRestarts.inc();
