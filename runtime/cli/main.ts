@@ -9,6 +9,7 @@
  *   apiary tree   [--http HOST:PORT] [--admin-token-file F] [--json] [--watch]
  *   apiary kill   PATH [--http HOST:PORT] [--admin-token-file F] [--reason TEXT]
  *   apiary status [--http HOST:PORT] [--admin-token-file F] [--json]
+ *   apiary tasks  list|show ID|retry ID|purge [ID] [--queue Q] [--state S] [--http HOST:PORT] [--json]
  *   apiary bench  [SCENARIO...] [--json] [--quick] [--out FILE]
  *   apiary bench  --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick]
  *
@@ -50,6 +51,7 @@ const VERBS: Record<Verb, (argv: string[]) => Promise<number>> = {
   },
   doctor: async (argv) => (await import('./doctor.js')).doctor(argv),
   config: (argv) => configCommand(argv),
+  tasks: async (argv) => (await import('./tasks.js')).tasksCommand(argv),
 };
 
 function isVerb(word: string): word is Verb {

@@ -98,6 +98,11 @@ export class TaskQueue {
    * already used in this queue, resolves the first task as it is now (done: with its result).
    */
   async submit(task: { queue: string; payload: unknown }, options: SubmitOptions = {}): Promise<Task> {
+    return (await this.submitted(task, options)).task;
+  }
+
+  /** Like {@link submit}, and says whether the task is new (`created: false`: its idempotency key was used before). */
+  async submitted(task: { queue: string; payload: unknown }, options: SubmitOptions = {}): Promise<{ task: Task; created: boolean }> {
     checkQueueName(task.queue);
     checkSubmit(options);
     const now = this.now();
@@ -121,7 +126,7 @@ export class TaskQueue {
       this.emit(stored, undefined);
       this.wake(stored.queue);
     }
-    return stored;
+    return { task: stored, created };
   }
 
   /** The task; rejects `ERR_TASK_NOT_FOUND` (never existed, or purged). */
