@@ -9,7 +9,8 @@
  * Does not own: what a change means (task-queue.ts) or the file format (the persistence).
  * Durability: `insert`, `commit`, `purge`, `remove` resolve after the persistence wrote them
  * (writes of one event-loop turn share one commit); `claim` does not wait (its lease lives in
- * memory; after a crash the task is queued again).
+ * memory; after a crash the task is queued again). A task found running at open was held by a
+ * process that is gone: it is claimable at once (attempts + 1), without waiting for its lease.
  * Threads: the thread that made it. Time: callers pass `now`.
  */
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
@@ -57,7 +58,9 @@ export class LocalTaskStore implements TaskStore {
     const loaded = [...persistence.load()].sort((a, b) => a.seq - b.seq);
     for (const task of loaded) {
       this.seq = Math.max(this.seq, task.seq);
-      this.place(task);
+      // one process owns a local store: a task running when it was opened was held by a process
+      // that is gone (a crash, a kill -9) — its lease counts as run out, so it is claimable at once
+      this.place(task.state === 'running' && task.lease !== undefined ? { ...task, lease: { ...task.lease, until: 0 } } : task);
     }
   }
 
