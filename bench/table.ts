@@ -36,11 +36,12 @@ function fmt(v: number | undefined, unit = ''): string {
 }
 
 export function table(rows: BenchRow[], notes: BenchNote[] = []): string {
-  const groups = new Map<string, { scenario: string; system: string; variant: string; m: Metrics; rateUnit?: string }>();
+  type Group = { scenario: string; system: string; variant: string; m: Metrics; rateUnit?: string };
+  const groups = new Map<string, Group>();
   for (const r of rows) {
     const variant = r.variant ?? '';
     const key = `${r.scenario}|${r.system}|${variant}`;
-    const g = groups.get(key) ?? { scenario: r.scenario, system: r.system, variant, m: new Map() };
+    const g: Group = groups.get(key) ?? { scenario: r.scenario, system: r.system, variant, m: new Map() };
     g.m.set(r.metric, r.value);
     if (r.metric === 'rate') g.rateUnit = r.unit;
     groups.set(key, g);
