@@ -43,3 +43,5 @@ export { openLmdbTaskStore, LMDB_TASKS_DB } from './tasks/lmdb-task-store.js';
 export type { LmdbTaskStoreOptions } from './tasks/lmdb-task-store.js';
 export { openRedisTaskStore } from './tasks/redis-task-store.js';
 export type { RedisTaskStoreOptions } from './tasks/redis-task-store.js';
+export { openTaskStore } from './tasks/open-task-store.js';
+export type { SharedStoreHandles } from './tasks/open-task-store.js';

@@ -11,6 +11,7 @@
  * (writes of one event-loop turn share one commit); `claim` does not wait (its lease lives in
  * memory; after a crash the task is queued again). A task found running at open was held by a
  * process that is gone: it is claimable at once (attempts + 1), without waiting for its lease.
+ * Reads see a change as soon as it is made (before its commit, which its writer awaits).
  * Threads: the thread that made it. Time: callers pass `now`.
  */
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';

@@ -19,6 +19,8 @@ import { openLmdbTaskStore } from '../../runtime/tasks/lmdb-task-store.js';
 import { openRedisTaskStore } from '../../runtime/tasks/redis-task-store.js';
 import { createTaskQueue, type TaskQueue } from '../../runtime/tasks/task-queue.js';
 import type { TaskStore } from '../../runtime/tasks/task-store.js';
+import { openTaskStore } from '../../runtime/tasks/open-task-store.js';
+import { open as openLmdb } from 'lmdb';
 import type { Task } from '../../runtime/tasks/task.js';
 import { startRedis, type RedisServer } from '../integration/task-redis.js';
 
@@ -349,5 +351,25 @@ describe('the Redis task store', () => {
 
   it('refuses to open ERR_STORE_UNAVAILABLE when no server answers', async () => {
     expect(await codeOf(openRedisTaskStore({ redis: 'redis://127.0.0.1:1', connectTimeoutMs: 300 }))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+  });
+});
+
+describe('openTaskStore', () => {
+  it('opens the backend of a store spec, in a shared LMDB environment when given one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'apiary-tasks-'));
+    dirs.push(dir);
+    const root = openLmdb({ path: dir, maxDbs: 4 });
+    const specs = [
+      openTaskStore({ kind: 'lmdb', dir }, { lmdbRoot: root }),
+      openTaskStore({ kind: 'redis', url: redis!.url, prefix: `spec${++prefixes}:` }),
+      openTaskStore({ kind: 'memory' }),
+    ];
+    const stores = await Promise.all(specs);
+    expect(stores.map((s) => s.kind)).toEqual(['lmdb', 'redis', 'memory']);
+    const tasks = createTaskQueue({ store: stores[0]! });
+    const t = await tasks.submit({ queue: 'q', payload: 'shared' });
+    await Promise.all(stores.map((s) => s.close()));
+    expect(root.openDB({ name: 'apiary-tasks', encoding: 'msgpack' }).get(t.id)).toMatchObject({ id: t.id, state: 'queued' });
+    await root.close();
   });
 });
