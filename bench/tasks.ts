@@ -7,6 +7,8 @@
  *   directory (the embedded default), variant `redis` on a redis-server started here on
  *   127.0.0.1 (absent: a note). `raw`: the LMDB puts the same run needs — the task record
  *   written 3 times per task (submit, claim, complete), batched by lmdb-js — as tasks/s.
+ *   Variants `one-at-a-time` and `redis-one-at-a-time`: p50/p99 of submit → done with one
+ *   task in the queue at a time (the unloaded latency: two durable commits and a wake).
  * - `recovery`: a child node (bench/tasks-recovery-node.ts) submits 10,000 tasks to LMDB and
  *   is killed with `kill -9` before running any; `time` = from the restart (spawn) to its first
  *   answer (variant `answer`), and to all 10,000 done (headline). `raw`: a bare `node` process
@@ -33,6 +35,8 @@ const RECOVERY_NODE = fileURLToPath(new URL('./tasks-recovery-node.js', import.m
 export interface TasksBenchOptions {
   tasks: number;
   inFlight: number;
+  /** Samples of the one-at-a-time latency. */
+  oneByOne: number;
 }
 
 /** Submit → done through one queue on `store`: the rate and each task's latency. */
@@ -76,6 +80,28 @@ async function submitToDone(store: TaskStore, n: number, inFlight: number): Prom
   await consumer.stop();
   await tasks.close();
   return { rate, latency };
+}
+
+/** One task at a time: submit, wait for its `done` event, the next — the queue's latency unloaded. */
+async function oneAtATime(store: TaskStore, n: number): Promise<Latency> {
+  const latency = new Latency();
+  const clock = new RealClock();
+  let onDone: (id: string) => void = () => undefined;
+  const publish = (e: SystemEvent) => {
+    if (e.type === 'task' && e.state === 'done') onDone(e.id);
+  };
+  const tasks = createTaskQueue({ store, clock, system: { clock, publish } });
+  const consumer = tasks.consume('idle', () => 'ok', { concurrency: 16, pollMs: 50 });
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const done = new Promise<void>((r) => (onDone = () => r()));
+    await tasks.submit({ queue: 'idle', payload: { i } });
+    await done;
+    latency.recordMs(performance.now() - t0);
+  }
+  await consumer.stop();
+  await tasks.close();
+  return latency;
 }
 
 /** The same records written 3 times each, batched by lmdb-js: what the store alone costs. */
@@ -138,6 +164,7 @@ export async function tasksBench(options: TasksBenchOptions): Promise<ScenarioRe
     rows.push(rateRow('raw', await rawLmdb(join(dir, 'raw'), options.tasks)));
     const embedded = await submitToDone(await openLmdbTaskStore({ dir: join(dir, 'lmdb') }), options.tasks, options.inFlight);
     rows.push(rateRow('apiary', embedded.rate), ...embedded.latency.rows('tasks', 'apiary'));
+    rows.push(...(await oneAtATime(await openLmdbTaskStore({ dir: join(dir, 'idle') }), options.oneByOne)).rows('tasks', 'apiary', 'one-at-a-time'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,6 +174,7 @@ export async function tasksBench(options: TasksBenchOptions): Promise<ScenarioRe
     try {
       const shared = await submitToDone(await openRedisTaskStore({ redis: redis.url }), options.tasks, options.inFlight);
       rows.push(rateRow('apiary', shared.rate, 'redis'), ...shared.latency.rows('tasks', 'apiary', 'redis'));
+      rows.push(...(await oneAtATime(await openRedisTaskStore({ redis: redis.url, prefix: 'idle:' }), options.oneByOne)).rows('tasks', 'apiary', 'redis-one-at-a-time'));
     } finally {
       redis.stop();
     }

@@ -9,7 +9,8 @@
  * `pollMs` (delayed tasks, retries' backoff, leases that ran out, other nodes' submits).
  * Errors of the store (ERR_STORE_UNAVAILABLE) are counted and retried at the next poll; a
  * completion refused ERR_LEASE_LOST is counted `lost` (the task ran again elsewhere).
- * Threads: the queue's thread. Time: the queue's Clock.
+ * Threads: the queue's thread. Time: the queue's Clock (polls, lease extensions); a wake is
+ * `setImmediate` (the next turn, so many submits of one turn make one claim).
  */
 import type { TimerHandle } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
@@ -53,7 +54,7 @@ export class TaskConsumer {
   private again = false;
   private stopped = false;
   private timer: TimerHandle | undefined;
-  private soon: TimerHandle | undefined;
+  private soon: NodeJS.Immediate | undefined;
   private readonly stopHooks: (() => void)[] = [];
   private idle: (() => void) | undefined;
 
@@ -80,10 +81,11 @@ export class TaskConsumer {
   /** Looks for tasks soon (coalesced: many wakes in one turn make one claim). */
   wake(): void {
     if (this.stopped || this.soon !== undefined) return;
-    this.soon = this.tasks.clock.setTimeout(() => {
+    // scheduling, not time: the next turn (after this turn's submits), not a timer's ≥ 1 ms
+    this.soon = setImmediate(() => {
       this.soon = undefined;
       void this.tick();
-    }, 0);
+    });
   }
 
   /** Claims no more; resolves when the running tasks are settled. */
@@ -91,7 +93,8 @@ export class TaskConsumer {
     if (!this.stopped) {
       this.stopped = true;
       this.tasks.clock.clearTimeout(this.timer);
-      this.tasks.clock.clearTimeout(this.soon);
+      if (this.soon !== undefined) clearImmediate(this.soon);
+      this.soon = undefined;
       for (const h of this.stopHooks) h();
       this.forget();
     }
