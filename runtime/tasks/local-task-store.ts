@@ -77,7 +77,13 @@ export class LocalTaskStore implements TaskStore {
     }
     const stored = { ...task, seq: ++this.seq };
     this.place(stored);
-    await this.write(stored);
+    try {
+      await this.write(stored);
+    } catch (err) {
+      // not accepted: forget it, so a resubmit with its key writes it again
+      if (this.tasks.get(stored.id)?.task === stored) this.forget(stored);
+      throw err;
+    }
     return { task: { ...stored }, created: true };
   }
 
@@ -195,10 +201,14 @@ export class LocalTaskStore implements TaskStore {
   private async delete(id: string): Promise<void> {
     const held = this.tasks.get(id);
     if (held === undefined) return;
-    this.tasks.delete(id);
-    const t = held.task;
-    if (t.idempotencyKey !== undefined && this.keys.get(keyOf(t.queue, t.idempotencyKey)) === id) this.keys.delete(keyOf(t.queue, t.idempotencyKey));
+    this.forget(held.task);
     if (this.persistence !== undefined) await this.persistence.delete(id);
+  }
+
+  /** Drops the task from memory (its heap entries go stale). */
+  private forget(t: Task): void {
+    this.tasks.delete(t.id);
+    if (t.idempotencyKey !== undefined && this.keys.get(keyOf(t.queue, t.idempotencyKey)) === t.id) this.keys.delete(keyOf(t.queue, t.idempotencyKey));
   }
 
   private live(id: string, version: number): Held | undefined {

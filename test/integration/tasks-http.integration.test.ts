@@ -42,7 +42,7 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
 }
 
 describe('the /tasks routes', () => {
-  it('POST /tasks submits (201), a reused idempotency key answers the first task (200), GET shows it', async () => {
+  it('POST /tasks submits (201), a reused idempotency key answers the first task (200), GET shows it, /metrics counts it', async () => {
     const a = await post('/tasks', { queue: 'emails', payload: { to: 'a@example.com' }, priority: 'high', idempotencyKey: 'mail-1' });
     expect(a.status).toBe(201);
     expect(a.json).toMatchObject({ queue: 'emails', state: 'queued', priority: 'high', payload: { to: 'a@example.com' } });
@@ -55,6 +55,8 @@ describe('the /tasks routes', () => {
     const list = (await (await fetch(`${base}/tasks?queue=emails`, { headers: auth })).json()) as { tasks: Task[]; counts: Record<string, number> };
     expect(list.tasks.map((t) => t.id)).toEqual([a.json.id]);
     expect(list.counts.queued).toBe(1);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
+    expect(metrics).toMatch(/^apiary_tasks_total\{queue="emails",state="queued"\} 1$/m);
   });
 
   it('answers bad input 400 with a stable code, an unknown id 404 ERR_TASK_NOT_FOUND, no token 401', async () => {
