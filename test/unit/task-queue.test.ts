@@ -210,6 +210,14 @@ describe.each(BACKENDS)('the task queue on the $name store', ({ open }) => {
     expect(await fieldOf(tasks.list({ state: 'lost' as never }))).toBe('ERR_INVALID_ARGUMENT:state');
   });
 
+  it('rejects every call ERR_STORE_UNAVAILABLE once the store is closed', async () => {
+    const t = await tasks.submit({ queue: 'q', payload: 1 });
+    await tasks.close();
+    expect(await codeOf(tasks.submit({ queue: 'q', payload: 2 }))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    expect(await codeOf(tasks.get(t.id))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    expect(await codeOf(tasks.claim('q'))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+  });
+
   it('publishes every state change as a task event', async () => {
     const t = await tasks.submit({ queue: 'q', payload: 1 });
     const [c] = await tasks.claim('q');
