@@ -74,6 +74,7 @@ export function renderTask(t: Record<string, any>): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Runs `apiary tasks …`; resolves 0, or rejects a CliError (exit 1) or UsageError (exit 2). */
 export async function tasksCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,

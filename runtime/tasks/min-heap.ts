@@ -12,6 +12,7 @@ export interface HeapEntry {
   version: number;
 }
 
+/** The heap: `pop` returns the entry with the smallest key (ties in no particular order). */
 export class MinHeap {
   private readonly items: HeapEntry[] = [];
 

@@ -20,7 +20,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { ApiaryError, ErrorCodes, type SerializedError } from '../../actors/foundation/errors.js';
-import { priorityRank, TASK_STATES, type Task, type TaskPriority, type TaskRetry, type TaskState } from './task.js';
+import { priorityRank, TASK_DEFAULTS, TASK_STATES, type Task, type TaskPriority, type TaskRetry, type TaskState } from './task.js';
 import type { Claimed, ClaimRequest, CommitGuard, CommitRefusal, TaskFilter, TaskStore } from './task-store.js';
 import { matches } from './local-task-store.js';
 
@@ -30,7 +30,7 @@ export interface RedisTaskStoreOptions {
   redis: string | Redis;
   /** Key prefix shared by the nodes of one deployment (default `apiary:`). */
   prefix?: string;
-  /** How long to wait for the first connection, ms (default 2000). */
+  /** How long to wait for the first connection, ms (default {@link TASK_DEFAULTS}.redisConnectTimeoutMs, 2000). */
   connectTimeoutMs?: number;
 }
 
@@ -127,8 +127,8 @@ export async function openRedisTaskStore(options: RedisTaskStoreOptions): Promis
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
-    retryStrategy: (n: number) => Math.min(50 * n, 500),
+    connectTimeout: options.connectTimeoutMs ?? TASK_DEFAULTS.redisConnectTimeoutMs,
+    retryStrategy: (n: number) => Math.min(50 * n, TASK_DEFAULTS.redisMaxReconnectDelayMs),
   };
   const client = typeof options.redis === 'string' ? new Redis(options.redis, settings) : options.redis.duplicate(settings);
   client.on('error', () => undefined); // reported through the calls that fail

@@ -43,6 +43,7 @@ export interface ConsumerStats {
   storeErrors: number;
 }
 
+/** One running consumer (made by `TaskQueue.consume`): `stats`, `running`, `stop()`. */
 export class TaskConsumer {
   readonly stats: ConsumerStats = { done: 0, failed: 0, lost: 0, storeErrors: 0 };
   private readonly concurrency: number;

@@ -71,11 +71,15 @@ export interface ClaimOptions {
   owner?: string;
 }
 
-/** Makes a task queue over `store`. */
+/** Makes a task queue over `store` (publishing on `system.events$` when a system is given). */
 export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
   return new TaskQueue(options);
 }
 
+/**
+ * The durable task queue over one TaskStore (all its queues): see the module header for the
+ * lifecycle rules. Made by {@link createTaskQueue}; `close()` stops its consumers, then the store.
+ */
 export class TaskQueue {
   readonly store: TaskStore;
   readonly clock: Clock;

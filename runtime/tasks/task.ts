@@ -14,12 +14,14 @@ import { ApiaryError, ErrorCodes, type SerializedError } from '../../actors/foun
 
 /** Where a task is in its life: queued → running → done | failed | dead (retry: back to queued). */
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'dead';
+/** Every state, in lifecycle order. */
 export const TASK_STATES: readonly TaskState[] = ['queued', 'running', 'done', 'failed', 'dead'];
 /** States a task never leaves by itself (only `retry` or `purge` act on them). */
 export const FINISHED_STATES: readonly TaskState[] = ['done', 'failed', 'dead'];
 
 /** Claim order: every `critical` task before any `high`, …; FIFO (submission order) within one. */
 export type TaskPriority = 'critical' | 'high' | 'medium' | 'low';
+/** Every priority, the first claimed first. */
 export const TASK_PRIORITIES: readonly TaskPriority[] = ['critical', 'high', 'medium', 'low'];
 /** The rank of a priority: 0 (critical) claims first. */
 export function priorityRank(p: TaskPriority): number {
@@ -99,6 +101,10 @@ export const TASK_DEFAULTS = {
   maxListLimit: 10_000,
   /** Longest queue name and idempotency key, characters. */
   maxNameLength: 200,
+  /** How long the Redis task store waits for its first connection. */
+  redisConnectTimeoutMs: 2000,
+  /** Redis reconnects: 50 ms × attempt, at most this often apart. */
+  redisMaxReconnectDelayMs: 500,
 } as const;
 
 /** What a submitter says beyond the payload. */
