@@ -7,8 +7,8 @@
  * scalar fields the scripts change, `body` = JSON of payload, retry policy, key, deadline;
  * `res`/`err` JSON), per queue a sorted set of ready tasks scored by priority then
  * submission order (`q:QUEUE:ready`), one of delayed tasks by runAt (`q:QUEUE:delayed`) and
- * one of leases by their end (`q:QUEUE:leases`); `all` (by submission order, for listings),
- * `k:…` idempotency keys, `seq`. Insert, claim, commit and remove are Lua scripts: each is
+ * one of leases by their end (`q:QUEUE:leases`) and a hash of counts by state (`q:QUEUE:n`);
+ * `all` (by submission order, for listings), `queues`, `k:…` idempotency keys, `seq`. Insert, claim, commit and remove are Lua scripts: each is
  * atomic, so two nodes never claim one task and a stale lease never overwrites.
  * Does not own the lifecycle rules (task-queue.ts).
  * Payloads and results travel as JSON (plain data; `undefined` fields vanish).
@@ -49,6 +49,8 @@ redis.call('HSET', tkey, 'sq', seq, 'sc', sc, unpack(ARGV, 9))
 local q = ARGV[8]
 if runAt <= now then redis.call('ZADD', P .. 'q:' .. q .. ':ready', sc, id) else redis.call('ZADD', P .. 'q:' .. q .. ':delayed', runAt, id) end
 redis.call('ZADD', P .. 'all', seq, id)
+redis.call('HINCRBY', P .. 'q:' .. q .. ':n', 'queued', 1)
+redis.call('SADD', P .. 'queues', q)
 if hasKey == '1' then redis.call('SET', ik, id); redis.call('HSET', tkey, 'ik', ik) end
 return {1, seq}
 `;
@@ -71,6 +73,8 @@ for i, id in ipairs(ids) do
   local tkey = P .. 't:' .. id
   local prev = redis.call('HGET', tkey, 'st')
   if prev then
+    redis.call('HINCRBY', P .. 'q:' .. q .. ':n', prev, -1)
+    redis.call('HINCRBY', P .. 'q:' .. q .. ':n', 'running', 1)
     redis.call('HINCRBY', tkey, 'att', 1)
     redis.call('HSET', tkey, 'st', 'running', 'lo', owner, 'lt', ARGV[6 + i], 'lu', untl, 'ua', now)
     if redis.call('HEXISTS', tkey, 'sa') == 0 then redis.call('HSET', tkey, 'sa', now) end
@@ -94,6 +98,10 @@ for i = 9, #ARGV, 2 do
   if ARGV[i + 1] == '' then redis.call('HDEL', tkey, ARGV[i]) else redis.call('HSET', tkey, ARGV[i], ARGV[i + 1]) end
 end
 local q = redis.call('HGET', tkey, 'q')
+if st ~= ns then
+  redis.call('HINCRBY', P .. 'q:' .. q .. ':n', st, -1)
+  redis.call('HINCRBY', P .. 'q:' .. q .. ':n', ns, 1)
+end
 local ready, delayed, leases = P .. 'q:' .. q .. ':ready', P .. 'q:' .. q .. ':delayed', P .. 'q:' .. q .. ':leases'
 redis.call('ZREM', ready, id); redis.call('ZREM', delayed, id); redis.call('ZREM', leases, id)
 if ns == 'queued' then
@@ -107,6 +115,7 @@ local P, id = ARGV[1], ARGV[2]
 local tkey = P .. 't:' .. id
 local q = redis.call('HGET', tkey, 'q')
 if not q then return 0 end
+redis.call('HINCRBY', P .. 'q:' .. q .. ':n', redis.call('HGET', tkey, 'st'), -1)
 local ik = redis.call('HGET', tkey, 'ik')
 if ik and redis.call('GET', ik) == id then redis.call('DEL', ik) end
 redis.call('ZREM', P .. 'q:' .. q .. ':ready', id); redis.call('ZREM', P .. 'q:' .. q .. ':delayed', id); redis.call('ZREM', P .. 'q:' .. q .. ':leases', id)
@@ -233,7 +242,9 @@ class RedisTaskStore implements TaskStore {
 
   async counts(queue?: string): Promise<Record<TaskState, number>> {
     const out = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
-    for await (const t of this.scan()) if (queue === undefined || t.queue === queue) out[t.state]++;
+    const queues = queue === undefined ? ((await this.call(() => this.client.smembers(`${this.p}queues`))) as string[]) : [queue];
+    const rows = (await this.call(() => Promise.all(queues.map((q) => this.client.hgetall(`${this.p}q:${q}:n`))))) as Record<string, string>[];
+    for (const row of rows) for (const s of TASK_STATES) out[s] += Number(row[s] ?? 0);
     return out;
   }
 

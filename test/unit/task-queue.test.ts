@@ -89,6 +89,8 @@ describe.each(BACKENDS)('the task queue on the $name store', ({ open }) => {
     expect(await tasks.get(t.id)).toMatchObject({ state: 'done', result: { answer: 42 }, finishedAt: T0 + 10, attempts: 1 });
     expect((await tasks.get(t.id)).lease).toBeUndefined();
     expect(await tasks.claim('q')).toEqual([]);
+    expect(await tasks.counts('q')).toEqual({ queued: 0, running: 0, done: 1, failed: 0, dead: 0 });
+    expect((await tasks.counts()).done).toBe(1);
   });
 
   it('claims every critical task before any high one, and FIFO within a priority', async () => {
@@ -350,6 +352,7 @@ describe('the Redis task store', () => {
     expect(got[0]!.length).toBeGreaterThan(0);
     expect(got[1]!.length).toBeGreaterThan(0);
     for (const g of got) expect(g.slice(0, 2).every((t) => (t.payload as number) < 20)).toBe(true);
+    expect(await a!.counts('q')).toMatchObject({ queued: 0, running: 200 });
     await Promise.all([a!.close(), b!.close()]);
   });
 
