@@ -46,6 +46,8 @@ export class LocalTaskStore implements TaskStore {
   private readonly tasks = new Map<string, Held>();
   private readonly keys = new Map<string, string>();
   private readonly queues = new Map<string, QueueIndex>();
+  /** Tasks by state, per queue. */
+  private readonly tallies = new Map<string, Record<TaskState, number>>();
   /** Writes of a task not yet durable (an idempotent resubmit waits for the first one's). */
   private readonly pending = new Map<string, Promise<void>>();
   private seq = 0;
@@ -174,8 +176,14 @@ export class LocalTaskStore implements TaskStore {
   async counts(queue?: string): Promise<Record<TaskState, number>> {
     this.open();
     const out = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
-    for (const { task } of this.tasks.values()) if (queue === undefined || task.queue === queue) out[task.state]++;
+    for (const [q, tally] of this.tallies) if (queue === undefined || q === queue) for (const s of TASK_STATES) out[s] += tally[s];
     return out;
+  }
+
+  private tally(queue: string): Record<TaskState, number> {
+    let t = this.tallies.get(queue);
+    if (t === undefined) this.tallies.set(queue, (t = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>));
+    return t;
   }
 
   async close(): Promise<void> {
@@ -190,6 +198,8 @@ export class LocalTaskStore implements TaskStore {
     const prev = this.tasks.get(task.id);
     const version = (prev?.version ?? 0) + 1;
     this.tasks.set(task.id, { task, version });
+    if (prev !== undefined) this.tally(prev.task.queue)[prev.task.state]--;
+    this.tally(task.queue)[task.state]++;
     if (task.idempotencyKey !== undefined) this.keys.set(keyOf(task.queue, task.idempotencyKey), task.id);
     const q = this.index(task.queue);
     if (task.state === 'queued') {
@@ -208,6 +218,7 @@ export class LocalTaskStore implements TaskStore {
   /** Drops the task from memory (its heap entries go stale). */
   private forget(t: Task): void {
     this.tasks.delete(t.id);
+    this.tally(t.queue)[t.state]--;
     if (t.idempotencyKey !== undefined && this.keys.get(keyOf(t.queue, t.idempotencyKey)) === t.id) this.keys.delete(keyOf(t.queue, t.idempotencyKey));
   }
 
