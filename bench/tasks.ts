@@ -202,16 +202,20 @@ function timeTo(child: ChildProcess, patterns: RegExp[], t0: number, timeoutMs: 
   });
 }
 
-/** When the child printed `ready` (ms after `t0`): watched from spawn, read when asked. */
+/** When the child's admin API first answered `GET /tasks` (ms after `t0`): asked as soon as it prints `ready HOST:PORT`. */
 function readyAt(child: ChildProcess, t0: number): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (/^ready/m.test(out)) {
-        child.stdout!.off('data', onData);
-        resolve(performance.now() - t0);
-      }
+      const m = /^ready (\S+)$/m.exec(out);
+      if (m === null) return;
+      child.stdout!.off('data', onData);
+      fetch(`http://${m[1]}/tasks?limit=1`).then(async (res) => {
+        await res.text();
+        if (res.status === 200) resolve(performance.now() - t0);
+        else reject(new Error(`recovery bench: GET /tasks answered ${res.status}`));
+      }, reject);
     };
     child.stdout!.on('data', onData);
   });
@@ -225,6 +229,7 @@ export async function recoveryBench(options: { tasks: number }): Promise<Scenari
     await timeTo(first, [/^submitted/m], performance.now(), 60_000);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
+    await fetch('http://127.0.0.1:1/').catch(() => undefined); // loads the fetch client before timing
     const t0 = performance.now();
     const second = spawn(process.execPath, [RECOVERY_NODE, dir, 'consume', String(options.tasks)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const answered = readyAt(second, t0);
