@@ -81,6 +81,20 @@ export type SystemEvent =
     }
   | {
       /**
+       * A durable task changed state (runtime/tasks): submitted (`previous` undefined), claimed
+       * (`running`; from `running` when its lease had run out), done, failed, dead, or queued again
+       * (a retry). Only the node that made the change publishes it.
+       */
+      type: 'task';
+      queue: string;
+      id: string;
+      state: 'queued' | 'running' | 'done' | 'failed' | 'dead';
+      previous: 'queued' | 'running' | 'done' | 'failed' | 'dead' | undefined;
+      attempts: number;
+      at: number;
+    }
+  | {
+      /**
        * The node's config was reloaded (SIGHUP or an edit of its file): `applied` lists what
        * changed live (`logLevel`, `alerts.rules`, `rateLimits.NAME`, …); `needsRestart` what
        * changed but was left as it runs until the next start.

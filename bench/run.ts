@@ -22,6 +22,7 @@ import { inThreadPingPong, inThreadThroughput } from './in-thread.js';
 import { crossNode } from './cross-node.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
+import { recoveryBench, tasksBench } from './tasks.js';
 import type { BenchNote, BenchRow, ScenarioResult } from './stats.js';
 import { table } from './table.js';
 
@@ -57,6 +58,8 @@ const GROUPS: Record<string, Group> = {
   'ask-under-load': { scenarios: ['ask-under-load'], run: (q) => askUnderLoad({ asks: q ? 300 : 2000 }) },
   codec: { scenarios: ['codec'], run: (q) => codec({ iterations: q ? 2000 : 20_000 }) },
   backpressure: { scenarios: ['backpressure'], run: (q) => backpressure({ seconds: q ? 1 : 5 }) },
+  tasks: { scenarios: ['tasks'], run: (q) => tasksBench({ tasks: q ? 5000 : 30_000, inFlight: 10_000, oneByOne: q ? 100 : 1000 }) },
+  recovery: { scenarios: ['recovery'], run: () => recoveryBench({ tasks: 10_000 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */

@@ -12,9 +12,9 @@ type Metrics = Map<string, number>;
 
 /** Lower is better for latency and heap, higher for throughput and rate. */
 function headline(m: Metrics): { metric: string; value: number; lowerIsBetter: boolean } | undefined {
-  for (const metric of ['p50', 'throughput', 'rate', 'heap-per-actor']) {
+  for (const metric of ['p50', 'throughput', 'rate', 'heap-per-actor', 'time']) {
     const value = m.get(metric);
-    if (value !== undefined) return { metric, value, lowerIsBetter: metric === 'p50' || metric === 'heap-per-actor' };
+    if (value !== undefined) return { metric, value, lowerIsBetter: metric === 'p50' || metric === 'heap-per-actor' || metric === 'time' };
   }
   return undefined;
 }
@@ -36,12 +36,14 @@ function fmt(v: number | undefined, unit = ''): string {
 }
 
 export function table(rows: BenchRow[], notes: BenchNote[] = []): string {
-  const groups = new Map<string, { scenario: string; system: string; variant: string; m: Metrics }>();
+  type Group = { scenario: string; system: string; variant: string; m: Metrics; rateUnit?: string };
+  const groups = new Map<string, Group>();
   for (const r of rows) {
     const variant = r.variant ?? '';
     const key = `${r.scenario}|${r.system}|${variant}`;
-    const g = groups.get(key) ?? { scenario: r.scenario, system: r.system, variant, m: new Map() };
+    const g: Group = groups.get(key) ?? { scenario: r.scenario, system: r.system, variant, m: new Map() };
     g.m.set(r.metric, r.value);
+    if (r.metric === 'rate') g.rateUnit = r.unit;
     groups.set(key, g);
   }
   const best = (scenario: string, variant: string): Metrics | undefined => {
@@ -61,7 +63,11 @@ export function table(rows: BenchRow[], notes: BenchNote[] = []): string {
     const growth = m.has('rss-growth') ? `, rss +${(m.get('rss-growth')! / 2 ** 20).toFixed(1)} MiB` : '';
     const tp = m.has('throughput')
       ? `${fmt(m.get('throughput'), ' msg/s')}${growth}`
-      : [m.has('rate') ? fmt(m.get('rate'), ' actors/s') : '', m.has('heap-per-actor') ? `${m.get('heap-per-actor')} B/actor` : '']
+      : [
+          m.has('rate') ? fmt(m.get('rate'), ` ${g.rateUnit ?? 'actors/s'}`) : '',
+          m.has('heap-per-actor') ? `${m.get('heap-per-actor')} B/actor` : '',
+          m.has('time') ? `${m.get('time')} ms` : '',
+        ]
           .filter(Boolean)
           .join(', ');
     const raw = g.system === 'raw' ? undefined : groups.get(`${g.scenario}|raw|${g.variant}`)?.m;

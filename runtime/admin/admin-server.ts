@@ -3,7 +3,8 @@
  * recently refused node links, `refusals`), /health/live and /health/ready (probes), /metrics,
  * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
  * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`), and
- * the durable-workflow routes of workflow-routes.ts (GET /workflows, …).
+ * the durable-workflow routes of workflow-routes.ts (GET /workflows, …), and the durable
+ * tasks' routes under /tasks (task-routes.ts) when given a task queue.
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
  * 400 malformed request, 421/403/401 refused by admin-access.ts — never a stack trace),
@@ -21,6 +22,8 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type AdminAccess, type Refusal } from './admin-access.js';
 import { answerWorkflowRoute, matchWorkflowRoute } from './workflow-routes.js';
+import { isTaskPath, TASK_BODY_LIMIT, taskRoute } from './task-routes.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
 
 /**
  * Where the admin server listens and how long its sockets may take. An idle socket (no
@@ -92,6 +95,8 @@ export interface AdminServerOptions {
   hosts?: readonly string[];
   /** Origins (`https://ops.example.com`) whose pages may call the API besides its own; others get 403. */
   origins?: readonly string[];
+  /** The node's durable task queue, served at `/tasks` (task-routes.ts); without it those routes answer 404. */
+  tasks?: TaskQueue;
   /** Socket deadlines and the connection cap; each defaults to {@link ADMIN_DEFAULTS}. */
   limits?: Partial<Pick<typeof ADMIN_DEFAULTS, 'headersTimeoutMs' | 'requestTimeoutMs' | 'checkIntervalMs' | 'keepAliveTimeoutMs' | 'socketTimeoutMs' | 'maxConnections'>>;
 }
@@ -117,7 +122,7 @@ export async function startAdminServer(system: ActorSystem, listen: AdminServerO
       keepAliveTimeout: limits.keepAliveTimeoutMs,
     },
     (req, res) => {
-      handle(system, metrics, access, req, res).catch((err: unknown) => {
+      handle(system, metrics, access, req, res, listen.tasks).catch((err: unknown) => {
         if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
         else res.end();
       });
@@ -156,7 +161,7 @@ export async function startAdminServer(system: ActorSystem, listen: AdminServerO
 /** The probes: they say nothing but a status word, so they need no Host, Origin or token check. */
 const PROBES = new Set(['/health/live', '/health/ready']);
 
-async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAccess, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAccess, req: IncomingMessage, res: ServerResponse, tasks?: TaskQueue): Promise<void> {
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://admin');
@@ -185,6 +190,10 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
       return send(res, health.status === 'failed' ? 503 : 200, { ...health, members: members(system), refusals: refusals(system) });
     }
     return send(res, 200, await metrics.render(), metrics.contentType);
+  }
+  if (isTaskPath(path)) {
+    const answer = await taskRoute(tasks, method, url, () => readBody(req, TASK_BODY_LIMIT));
+    return send(res, answer.status, answer.body);
   }
   const kill = /^\/actors\/(.+)\/kill$/.exec(path);
   if (kill) {

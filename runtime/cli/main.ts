@@ -9,6 +9,7 @@
  *   apiary tree   [--http HOST:PORT] [--admin-token-file F] [--json] [--watch]
  *   apiary kill   PATH [--http HOST:PORT] [--admin-token-file F] [--reason TEXT]
  *   apiary status [--http HOST:PORT] [--admin-token-file F] [--json]
+ *   apiary tasks  list|show ID|retry ID|purge [ID] [--queue Q] [--state S] [--http HOST:PORT] [--json]
  *   apiary bench  [SCENARIO...] [--json] [--quick] [--out FILE]
  *   apiary bench  --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick]
  *   apiary backup --out FILE (--store lmdb:DIR | --name NODE)
@@ -56,6 +57,7 @@ const VERBS: Record<Verb, (argv: string[]) => Promise<number>> = {
   backup: async (argv) => (await import('./backup.js')).backup(argv),
   restore: async (argv) => (await import('./backup.js')).restore(argv),
   workflows: async (argv) => (await import('./workflows.js')).workflows(argv),
+  tasks: async (argv) => (await import('./tasks.js')).tasksCommand(argv),
 };
 
 function isVerb(word: string): word is Verb {

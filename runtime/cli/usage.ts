@@ -37,6 +37,7 @@ commands:
   kill     make an actor on a running node exit abnormally (to watch its supervisor act)
   status   a running node's health, threads and cluster members
   bench    measure latency and throughput beside baselines and peers, or a running node
+  tasks    a running node's durable tasks: list, show, retry, purge
   config   print the effective configuration and where each value came from (secrets masked)
   doctor   check what \`apiary start\` needs (ports, secret, TLS, seeds, clock skew, modules) and how to fix it
   backup   copy a node's embedded (LMDB) store into one file, while the node runs
@@ -122,6 +123,26 @@ options:
   --path PATH        the actor to ask (default: the first running worker)
   --message JSON     the message to ask it (default "ping")
   --kill             also kill the actor and time its restart (it really restarts)
+  -h, --help         this text`,
+  tasks: `usage: apiary tasks list  [--queue Q] [--state S[,S…]] [--limit N] [--json]
+       apiary tasks show  ID [--json]
+       apiary tasks retry ID
+       apiary tasks purge [ID] [--queue Q] [--state S[,S…]]
+       (each also takes [--http HOST:PORT] [--admin-token-file FILE])
+
+A running node's durable tasks (GET/POST /tasks of its admin API).
+  list    tasks in submission order, with the counts by state
+  show    one task: payload, attempts, lease, result or error, timestamps
+  retry   queue a dead or failed task again (attempts back to 0)
+  purge   delete one task, or every task matching (default: done, failed and dead ones)
+
+options:
+  --http HOST:PORT   the node's admin API (default 127.0.0.1:9464)
+  --admin-token-file FILE   the node's admin token (or APIARY_ADMIN_TOKEN)
+  --queue Q          only this queue
+  --state S          only these states: queued, running, done, failed, dead
+  --limit N          at most N tasks (default 100)
+  --json             exactly the API's JSON
   -h, --help         this text`,
   config: `usage: apiary config [--config FILE] [start's flags] [--json]
 

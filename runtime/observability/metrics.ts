@@ -5,7 +5,7 @@
  * apiary's own (with prom-client's default `process_*` / `nodejs_*` metrics) or one the app
  * passes, so they can be served together or merged with `Registry.merge`. Names follow the
  * Prometheus conventions: counters end `_total`, base units (seconds, bytes). Values come
- * from `events$` (restarts, escalations, thread restarts, breakers, workflow tasks and runs) and are
+ * from `events$` (restarts, escalations, thread restarts, breakers, workflow tasks and runs, durable tasks) and are
  * read at scrape time from the tree, the threads, health, the member table, the dead-letter
  * counts of every thread and the link traffic counters. Labels are bounded: no per-actor labels.
  * Does not own: what the numbers mean (the system, the cluster, the threads keep them) or
@@ -78,6 +78,7 @@ export class NodeMetrics {
     const breakerTransitions = counter({ name: 'apiary_breaker_transitions_total', help: 'Circuit breaker state changes, by new state', labelNames: ['state'] });
     const tasks = counter({ name: 'apiary_workflow_tasks_total', help: 'Workflow task state changes, by state', labelNames: ['state'] });
     const runs = counter({ name: 'apiary_workflow_runs_total', help: 'Durable workflow run state changes, by state', labelNames: ['state'] });
+    const durableTasks = counter({ name: 'apiary_tasks_total', help: 'Durable task state changes made on this node, by queue and new state (queued, running, done, failed, dead)', labelNames: ['queue', 'state'] });
 
     // ---- counters read at scrape time (monotonic sources) --------------------------------
     counter({
@@ -265,6 +266,7 @@ export class NodeMetrics {
         if (e.previous !== e.state) breakerTransitions.inc({ state: e.state });
       } else if (e.type === 'task-state') tasks.inc({ state: e.state });
       else if (e.type === 'workflow-run') runs.inc({ state: e.state });
+      else if (e.type === 'task') durableTasks.inc({ queue: e.queue, state: e.state });
       else if (e.type === 'restarted') restarts.inc();
       else if (e.type === 'escalated') escalations.inc();
       else if (e.type === 'thread-down') threadRestarts.inc();

@@ -1,0 +1,31 @@
+/**
+ * Opens the task store that goes with the node's store spec (runtime/persistence/store.ts):
+ * `lmdb` → the `apiary-tasks` database of the node's LMDB environment (pass the opened root to
+ * share it; else one is opened in `spec.dir`), `redis` → the same server and prefix (pass the
+ * node's ioredis client to copy its connection settings), `memory` → a memory task store.
+ *
+ * Owns: the choice only. Does not own opening the node's store (runtime/persistence/).
+ * Rejects like the backends: `ERR_STORE_UNAVAILABLE`, `ERR_STORE_CORRUPT`.
+ */
+import type { RootDatabase } from 'lmdb';
+import type { Redis } from 'ioredis';
+import type { StoreSpec } from '../persistence/store.js';
+import { createMemoryTaskStore } from './local-task-store.js';
+import { openLmdbTaskStore } from './lmdb-task-store.js';
+import { openRedisTaskStore } from './redis-task-store.js';
+import type { TaskStore } from './task-store.js';
+
+/** What the node already opened, to share. */
+export interface SharedStoreHandles {
+  /** The node's LMDB environment (opened with room for one more named database). */
+  lmdbRoot?: RootDatabase;
+  /** The node's Redis client (the task store duplicates it: its own connection, no offline queue). */
+  redis?: Redis;
+}
+
+/** The task store for `spec`. */
+export function openTaskStore(spec: StoreSpec, shared: SharedStoreHandles = {}): Promise<TaskStore> {
+  if (spec.kind === 'lmdb') return openLmdbTaskStore(shared.lmdbRoot !== undefined ? { root: shared.lmdbRoot } : { dir: spec.dir });
+  if (spec.kind === 'redis') return openRedisTaskStore({ redis: shared.redis ?? spec.url, ...(spec.prefix === undefined ? {} : { prefix: spec.prefix }) });
+  return Promise.resolve(createMemoryTaskStore());
+}
