@@ -26,6 +26,8 @@ import { ConfigReloader } from '../config/reload.js';
 import { parseStartFlags, resolveConfig, type ResolveInputs, type ResolvedConfig } from '../config/resolve.js';
 import { UsageError } from './usage.js';
 import { parseStoreSpec } from '../persistence/open-store.js';
+import { openNodeTaskQueue } from '../tasks/open-task-store.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
 
 /** Resolves the config, or fails as bad usage (exit 2) with one line per bad field. */
 export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConfig> {
@@ -72,10 +74,21 @@ export async function start(argv: string[]): Promise<void> {
     const where = plan.listen === undefined ? '' : ` for --listen ${plan.listen.host}:${plan.listen.port}`;
     throw new Error(`cannot start the node${where}: ${(err as Error).message}`);
   }
+  // with a store, the node's durable task queue (GET/POST /tasks, apiary tasks)
+  let tasks: TaskQueue | undefined;
+  if (system.store !== undefined) {
+    try {
+      tasks = await openNodeTaskQueue({ store: system.store, clock, publish: (e) => system.publish(e), name: config.name });
+    } catch (err) {
+      await system.stop();
+      throw new Error(`cannot open the task queue in the store: ${(err as Error).message}`);
+    }
+  }
   let admin: AdminServer;
   try {
-    admin = await startAdminServer(system, plan.http);
+    admin = await startAdminServer(system, { ...plan.http, ...(tasks === undefined ? {} : { tasks }) });
   } catch (err) {
+    await tasks?.close();
     await system.stop();
     throw new Error(`cannot listen on ${plan.http.host}:${plan.http.port} for --http: ${(err as Error).message}`);
   }
@@ -85,6 +98,7 @@ export async function start(argv: string[]): Promise<void> {
     beforeStop: async () => {
       reloader.close();
       await admin.close();
+      await tasks?.close();
     },
     onStopped: () => log.info(`apiary node ${name} stopped`, { event: 'stopped' }),
     onFailed: (err) => log.error(`stopping node ${name} failed: ${(err as Error)?.message ?? String(err)}`, { event: 'stop-failed' }),

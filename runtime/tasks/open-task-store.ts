@@ -9,7 +9,11 @@
  */
 import type { RootDatabase } from 'lmdb';
 import type { Redis } from 'ioredis';
-import type { StoreSpec } from '../persistence/store.js';
+import type { Clock } from '../../actors/foundation/clock.js';
+import type { SystemEvent } from '../../actors/events.js';
+import { LmdbStore } from '../persistence/lmdb-store.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
+import { createTaskQueue, type TaskQueue } from './task-queue.js';
 import { createMemoryTaskStore } from './local-task-store.js';
 import { openLmdbTaskStore } from './lmdb-task-store.js';
 import { openRedisTaskStore } from './redis-task-store.js';
@@ -28,4 +32,16 @@ export function openTaskStore(spec: StoreSpec, shared: SharedStoreHandles = {}):
   if (spec.kind === 'lmdb') return openLmdbTaskStore(shared.lmdbRoot !== undefined ? { root: shared.lmdbRoot } : { dir: spec.dir });
   if (spec.kind === 'redis') return openRedisTaskStore({ redis: shared.redis ?? spec.url, ...(spec.prefix === undefined ? {} : { prefix: spec.prefix }) });
   return Promise.resolve(createMemoryTaskStore());
+}
+
+/**
+ * The task queue of a node with a store (`apiary start --store`, the ActorSystem `store`
+ * option): its tasks in the same LMDB environment (database `apiary-tasks`, sharing its group
+ * commits) or on the same Redis server and prefix; task events on the system's `events$`.
+ * The caller closes it before the system stops (the system closes the store).
+ */
+export async function openNodeTaskQueue(system: { store: Store; clock: Clock; publish(e: SystemEvent): void; name?: string }): Promise<TaskQueue> {
+  const store = system.store;
+  const taskStore = await openTaskStore(store.spec, store instanceof LmdbStore ? { lmdbRoot: store.lmdbRoot } : {});
+  return createTaskQueue({ store: taskStore, system });
 }

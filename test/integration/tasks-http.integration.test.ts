@@ -104,3 +104,38 @@ describe('apiary tasks', () => {
     expect((await apiary(['tasks', 'show'])).code).toBe(2);
   });
 });
+
+describe('a node started with --store', () => {
+  it('serves its durable task queue: a task POSTed before a restart is still there, queued, after it', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startNode } = await import('./processes.js');
+    const app = fileURLToPath(new URL('../fixtures/logs-config.mjs', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'apiary-node-tasks-'));
+    const start = async () => {
+      const proc = startNode([cli, 'start', '--name', 'keeper', '--config', app, '--threads', '0', '--http', '127.0.0.1:0', '--store', `lmdb:${dir}`]);
+      await proc.waitFor(/ready ·/, 20_000);
+      return { proc, http: `http://${/http: (\S+) ·/.exec(proc.stdout())![1]}` };
+    };
+    const first = await start();
+    try {
+      const res = await fetch(`${first.http}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue: 'reports', payload: { n: 1 } }) });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as Task;
+      first.proc.child.kill('SIGTERM');
+      expect(await first.proc.exit(15_000)).toBe(0);
+      const second = await start();
+      try {
+        const again = await fetch(`${second.http}/tasks/${id}`);
+        expect(again.status).toBe(200);
+        expect(await again.json()).toMatchObject({ id, queue: 'reports', state: 'queued', payload: { n: 1 } });
+      } finally {
+        second.proc.dispose();
+      }
+    } finally {
+      first.proc.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
