@@ -51,6 +51,7 @@ import { logEvents } from '../logging/event-log.js';
 import { checkSystemOptions } from '../config/schema.js';
 import { LiveSettings } from '../config/live-settings.js';
 import { DEFAULT_RULES } from '../observability/alerts.js';
+import type { Store } from '../persistence/store.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -87,6 +88,8 @@ export class ActorSystem {
   cluster: Cluster | undefined;
   /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
   readonly logger: Logger;
+  /** The node's persistence store (the `store` option), if any. (Hook for issue 15.) */
+  readonly store: Store | undefined;
   private readonly eventLog: Subscription | undefined;
   /**
    * The settings that change while the node runs (alert rules and channels, named rate
@@ -112,6 +115,7 @@ export class ActorSystem {
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
     const events = new Subject<SystemEvent>();
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.store = options.store;
     let wired: { routes: PeerRoutes; threads: ThreadManager | undefined; cluster: Cluster | undefined } | undefined;
     this.host = new Host({
       ...options,
@@ -120,6 +124,7 @@ export class ActorSystem {
       thread: 0,
       clock: this.clock,
       events,
+      store: options.store,
       connect: (host) => (wired = this.connect(host, options)).connections,
     });
     this.routes = wired!.routes;

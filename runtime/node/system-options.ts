@@ -12,6 +12,7 @@ import type { HealthOptions, HealthStatus, ThreadHealth } from '../observability
 import type { ThreadOptions } from '../threads/thread-options.js';
 import type { Logger } from '../logging/logger.js';
 import type { DegradationSettings, RateLimitSettings } from '../config/live-settings.js';
+import type { Store } from '../persistence/store.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
@@ -47,6 +48,13 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
    * that embeds a system is not written to; `apiary start` passes one (`createLogger`).
    */
   logger?: Logger;
+  /**
+   * The persistence store of this node (runtime/persistence/store.ts): persistent actors on
+   * thread 0 journal to it. The caller opened it and closes it after `stop()`. Default: none —
+   * a persistent actor then fails to start `ERR_STORE_UNAVAILABLE`. (Minimal hook from the
+   * persistent-actor branch, issue 15; the stores branch owns the full option.)
+   */
+  store?: Store;
 }
 
 export interface NodeHealth {
