@@ -1,0 +1,403 @@
+/**
+ * LmdbStore: the persistence contract (store.ts) in one LMDB environment on this node's disk —
+ * the embedded default store. The only file that imports `lmdb`.
+ *
+ * Owns: the environment of one directory (`<dir>/data.mdb` and its `-lock` file), its format
+ * marker, and the sub-databases `apiary.journals` (pid → epoch, highest seq, writer),
+ * `apiary.events` ([pid, seq] → encoded {event, at}), `apiary.snapshots`, `apiary.states`.
+ * Other users of the same environment (the task queue) open sub-databases of their own with
+ * {@link LmdbStore.subDatabase}; their writes share the same group commits.
+ * Does not own: what is stored (persistent actors, workflows, tasks).
+ *
+ * Group commit: every write is an lmdb-js async `transaction` callback; all callbacks queued
+ * in one event-loop turn run in one LMDB write transaction, committed once. A callback checks
+ * the fence (epoch) and the gap (seq) and writes only when both pass — the check and the write
+ * are atomic because LMDB has one writer at a time. A callback never throws after writing
+ * (lmdb-js does not roll back a throwing callback): it returns an outcome, thrown afterwards.
+ * Durable: a write resolves after its transaction is committed and flushed to disk (default
+ * lmdb-js sync settings, then `flushed`), so it survives a kill -9 and a power loss.
+ * Bad files: before LMDB maps the file, its two meta pages are checked (magic, version, page
+ * size, file long enough for the last page); a file that fails is refused `ERR_STORE_CORRUPT`
+ * (LMDB itself would crash the process on a truncated or garbled file). Never starts empty.
+ * Values are encoded at call time (transport/codec.ts: plain data only), so a caller that
+ * mutates an object after the call changes nothing stored.
+ * Threads: usable on any thread of the process; lmdb-js shares one environment per path
+ * between the threads of a process, so a worker thread may open the same directory.
+ * Time: none (callers pass `at`).
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { Codec } from '../../transport/codec.js';
+import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } from './store.js';
+
+/** An LMDB sub-database of the store's environment (lmdb-js `Database`), for {@link LmdbStore.subDatabase}. */
+export type LmdbDatabase = Database;
+
+/** The format this code writes and reads; another value in the marker is refused. */
+export const LMDB_STORE_FORMAT = 1;
+
+/** Name of the data file inside the store's directory. */
+export const LMDB_DATA_FILE = 'data.mdb';
+
+const FORMAT_KEY = 'apiary:format';
+const OWN_PREFIX = 'apiary.';
+
+interface JournalRecord {
+  epoch: number;
+  highest: number;
+  writer: string;
+}
+
+interface StateRecord {
+  epoch: number;
+  version: number;
+  writer: string;
+  /** The saved state, encoded (absent: none or cleared). */
+  current?: Uint8Array;
+}
+
+/** What a write callback found: done, or why it wrote nothing. */
+type Outcome = { ok: true; value?: unknown } | { ok: false; message: string };
+
+const OK: Outcome = { ok: true };
+
+export class LmdbStore implements Store {
+  readonly spec: StoreSpec;
+  private readonly root: RootDatabase;
+  private readonly journals: Database;
+  private readonly events: Database;
+  private readonly snapshots: Database;
+  private readonly states: Database;
+  private readonly codec = new Codec();
+  private closed = false;
+
+  private constructor(dir: string, root: RootDatabase) {
+    this.spec = { kind: 'lmdb', dir };
+    this.root = root;
+    this.journals = root.openDB(`${OWN_PREFIX}journals`, {});
+    this.events = root.openDB(`${OWN_PREFIX}events`, { encoding: 'binary' });
+    this.snapshots = root.openDB(`${OWN_PREFIX}snapshots`, { encoding: 'binary' });
+    this.states = root.openDB(`${OWN_PREFIX}states`, {});
+  }
+
+  /**
+   * Opens (creating it if needed) the store in `dir`. Rejects `ERR_STORE_CORRUPT` (`field`:
+   * the data file) when the file is not an intact LMDB file or not an apiary store of a known
+   * format, `ERR_STORE_UNAVAILABLE` when the directory cannot be made or opened.
+   */
+  static async open(dir: string): Promise<LmdbStore> {
+    const file = join(dir, LMDB_DATA_FILE);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot create the store directory ${dir}: ${(err as Error).message}`, { field: dir, cause: err });
+    }
+    checkDataFile(file);
+    let root: RootDatabase;
+    try {
+      root = open({ path: file });
+    } catch (err) {
+      throw openError(file, err);
+    }
+    try {
+      await ensureFormat(root, file);
+      return new LmdbStore(dir, root);
+    } catch (err) {
+      await root.close().catch(() => undefined);
+      throw err instanceof ApiaryError ? err : openError(file, err);
+    }
+  }
+
+  /**
+   * A named sub-database of this store's environment for another part of the node (the task
+   * queue): its writes join the same group commits and the same backups. Names starting with
+   * `apiary.` are the store's own and are refused (`ERR_INVALID_ARGUMENT`). Valid until
+   * {@link close}.
+   */
+  subDatabase(name: string, options: { encoding?: 'msgpack' | 'binary' | 'string' } = {}): LmdbDatabase {
+    this.open();
+    if (name.startsWith(OWN_PREFIX) || name === FORMAT_KEY) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `sub-database name ${name} is reserved for the store`, { field: 'name' });
+    return this.root.openDB(name, options);
+  }
+
+  async claim(pid: string, writer: string): Promise<Claim> {
+    const out = await this.write(() => {
+      const rec = this.journal(pid);
+      const next: JournalRecord = { epoch: rec.epoch + 1, highest: rec.highest, writer };
+      this.journals.put(pid, next);
+      return { ok: true, value: { epoch: next.epoch, highestSeq: next.highest } };
+    });
+    return out as Claim;
+  }
+
+  async append(pid: string, epoch: number, first: number, events: readonly unknown[], at: number): Promise<void> {
+    this.open();
+    const encoded = events.map((event) => this.codec.encode({ event, at }));
+    await this.write(() => {
+      const rec = this.journal(pid);
+      const refused = fenced(pid, rec.epoch, epoch);
+      if (refused !== undefined) return refused;
+      if (first !== rec.highest + 1) return { ok: false, message: `${pid}: append at seq ${first}, but the journal is at ${rec.highest}` };
+      for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
+      this.journals.put(pid, { ...rec, highest: rec.highest + encoded.length });
+      return OK;
+    });
+  }
+
+  async read(pid: string, from: number, to = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
+    this.open();
+    return this.reading(pid, () => {
+      const out: StoredEvent[] = [];
+      for (const { key, value } of this.events.getRange({ start: [pid, from], end: [pid, to, 0] })) {
+        const seq = (key as [string, number])[1];
+        const { event, at } = this.codec.decode(value as Uint8Array) as { event: unknown; at: number };
+        out.push({ seq, event, at });
+      }
+      return out;
+    });
+  }
+
+  async highestSeq(pid: string): Promise<number> {
+    this.open();
+    return this.reading(pid, () => this.journal(pid).highest);
+  }
+
+  async saveSnapshot(pid: string, epoch: number, snapshot: Snapshot): Promise<void> {
+    this.open();
+    const encoded = this.codec.encode(snapshot);
+    await this.write(() => {
+      const refused = fenced(pid, this.journal(pid).epoch, epoch);
+      if (refused !== undefined) return refused;
+      this.snapshots.put(pid, encoded);
+      return OK;
+    });
+  }
+
+  async loadSnapshot(pid: string): Promise<Snapshot | undefined> {
+    this.open();
+    return this.reading(pid, () => {
+      const bytes = this.snapshots.get(pid) as Uint8Array | undefined;
+      return bytes === undefined ? undefined : (this.codec.decode(bytes) as Snapshot);
+    });
+  }
+
+  async deleteTo(pid: string, epoch: number, to: number): Promise<void> {
+    this.open();
+    await this.write(() => {
+      const refused = fenced(pid, this.journal(pid).epoch, epoch);
+      if (refused !== undefined) return refused;
+      for (const key of this.events.getKeys({ start: [pid, 0], end: [pid, to, 0] })) this.events.remove(key);
+      return OK;
+    });
+  }
+
+  async ids(prefix: string, limit: number): Promise<string[]> {
+    this.open();
+    return this.reading(prefix, () => {
+      const all = new Set<string>();
+      for (const key of this.journals.getKeys({ start: prefix })) {
+        if (typeof key !== 'string' || !key.startsWith(prefix) || all.size >= limit) break;
+        all.add(key);
+      }
+      let n = 0;
+      for (const { key, value } of this.states.getRange({ start: prefix })) {
+        if (typeof key !== 'string' || !key.startsWith(prefix) || n >= limit) break;
+        if ((value as StateRecord).current !== undefined) {
+          all.add(key);
+          n++;
+        }
+      }
+      return [...all].sort().slice(0, limit);
+    });
+  }
+
+  async claimState(pid: string, writer: string): Promise<{ epoch: number; version: number }> {
+    const out = await this.write(() => {
+      const rec = this.state(pid);
+      const next: StateRecord = { ...rec, epoch: rec.epoch + 1, writer };
+      this.states.put(pid, next);
+      return { ok: true, value: { epoch: next.epoch, version: next.version } };
+    });
+    return out as { epoch: number; version: number };
+  }
+
+  async loadState(pid: string): Promise<DurableState | undefined> {
+    this.open();
+    return this.reading(pid, () => {
+      const cur = this.state(pid).current;
+      return cur === undefined ? undefined : (this.codec.decode(cur) as DurableState);
+    });
+  }
+
+  async saveState(pid: string, epoch: number, version: number, state: unknown, at: number): Promise<void> {
+    this.open();
+    const encoded = this.codec.encode({ version, state, at });
+    await this.write(() => {
+      const rec = this.state(pid);
+      const refused = fenced(pid, rec.epoch, epoch);
+      if (refused !== undefined) return refused;
+      if (version !== rec.version + 1) return { ok: false, message: `${pid}: save as version ${version}, but the state is at ${rec.version}` };
+      this.states.put(pid, { ...rec, version, current: encoded });
+      return OK;
+    });
+  }
+
+  async clearState(pid: string, epoch: number): Promise<void> {
+    this.open();
+    await this.write(() => {
+      const rec = this.state(pid);
+      const refused = fenced(pid, rec.epoch, epoch);
+      if (refused !== undefined) return refused;
+      const { current: _dropped, ...kept } = rec;
+      this.states.put(pid, kept);
+      return OK;
+    });
+  }
+
+  /**
+   * A consistent copy of the whole environment (every sub-database, the task queue's too) at
+   * `path` (a file; it must not exist), taken while the store keeps running. Rejects
+   * `ERR_STORE_UNAVAILABLE` when the copy cannot be written.
+   */
+  async backup(path: string): Promise<void> {
+    this.open();
+    try {
+      await this.root.flushed;
+      await this.root.backup(path, false);
+    } catch (err) {
+      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `backup to ${path} failed: ${(err as Error).message}`, { field: path, cause: err });
+    }
+  }
+
+  /** Waits for queued writes, closes the environment; later calls reject `ERR_STORE_UNAVAILABLE`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.committed;
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private open(): void {
+    if (this.closed) throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `the store ${this.spec.kind === 'lmdb' ? this.spec.dir : ''} is closed`);
+  }
+
+  /** Runs `body` in the next group commit; resolves with its value once durable. */
+  private async write(body: () => Outcome): Promise<unknown> {
+    this.open();
+    let outcome: Outcome;
+    try {
+      outcome = (await this.root.transaction(body)) as Outcome;
+      await this.root.flushed;
+    } catch (err) {
+      if (err instanceof ApiaryError) throw err;
+      throw this.failure(err);
+    }
+    if (!outcome.ok) throw new ApiaryError(ErrorCodes.PERSISTENCE_FENCED, outcome.message);
+    return outcome.value;
+  }
+
+  /** A read; an LMDB or decoding failure is corrupt data, never an empty answer. */
+  private reading<T>(what: string, body: () => T): T {
+    try {
+      return body();
+    } catch (err) {
+      if (err instanceof ApiaryError && err.code !== ErrorCodes.MALFORMED_FRAME) throw err;
+      if (this.closed) throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, 'the store is closed', { cause: err });
+      throw new ApiaryError(ErrorCodes.STORE_CORRUPT, `cannot read ${what} from ${this.file()}: ${(err as Error).message}`, { field: this.file(), cause: err });
+    }
+  }
+
+  private failure(err: unknown): ApiaryError {
+    const message = (err as Error).message ?? String(err);
+    if (/MDB_(CORRUPTED|PAGE_NOTFOUND|INVALID|BAD_TXN|BAD_VALSIZE)/.test(message)) return new ApiaryError(ErrorCodes.STORE_CORRUPT, `${this.file()}: ${message}`, { field: this.file(), cause: err });
+    return new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `write to ${this.file()} failed: ${message}`, { field: this.file(), cause: err });
+  }
+
+  private file(): string {
+    return this.spec.kind === 'lmdb' ? join(this.spec.dir, LMDB_DATA_FILE) : '';
+  }
+
+  private journal(pid: string): JournalRecord {
+    return (this.journals.get(pid) as JournalRecord | undefined) ?? { epoch: 0, highest: 0, writer: '' };
+  }
+
+  private state(pid: string): StateRecord {
+    return (this.states.get(pid) as StateRecord | undefined) ?? { epoch: 0, version: 0, writer: '' };
+  }
+}
+
+function fenced(pid: string, current: number, epoch: number): Outcome | undefined {
+  return epoch === current ? undefined : { ok: false, message: `${pid}: epoch ${epoch} was fenced off by epoch ${current} (a newer writer)` };
+}
+
+function openError(file: string, err: unknown): ApiaryError {
+  const message = (err as Error).message ?? String(err);
+  if (/MDB_(INVALID|VERSION_MISMATCH|CORRUPTED|PAGE_NOTFOUND)/.test(message)) return new ApiaryError(ErrorCodes.STORE_CORRUPT, `${file} is not a readable LMDB file (${message}); refusing to start on it — restore a backup or move it away`, { field: file, cause: err });
+  return new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot open the store ${file}: ${message}`, { field: file, cause: err });
+}
+
+function corrupt(file: string, why: string): ApiaryError {
+  return new ApiaryError(ErrorCodes.STORE_CORRUPT, `${file} ${why}; refusing to start on it (it would open as an empty or broken store) — restore a backup or move it away`, { field: file });
+}
+
+const MDB_MAGIC = 0xbeefc0de;
+const P_META = 0x08;
+
+/**
+ * Checks the data file's two meta pages before LMDB maps it (a truncated or garbled file
+ * makes LMDB fault the whole process): at least one meta page intact, and the file long
+ * enough for the last page any intact meta page refers to. A missing file is a new store.
+ */
+function checkDataFile(file: string): void {
+  if (!existsSync(file)) return;
+  let size: number;
+  let head: Buffer;
+  try {
+    size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      head = Buffer.alloc(Math.min(size, 2 * 65536));
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot read ${file}: ${(err as Error).message}`, { field: file, cause: err });
+  }
+  if (size === 0) return; // created, never written: LMDB initialises it
+  const meta = (offset: number): { lastPage: bigint; txnid: bigint } | undefined => {
+    if (offset + 0xa0 > head.length) return undefined;
+    if ((head.readUInt16LE(offset + 0x12) & P_META) === 0) return undefined;
+    if (head.readUInt32LE(offset + 0x18) !== MDB_MAGIC) return undefined;
+    const version = head.readUInt32LE(offset + 0x1c);
+    if (version !== 1 && version !== 2) return undefined;
+    return { lastPage: head.readBigUInt64LE(offset + 0x90), txnid: head.readBigUInt64LE(offset + 0x98) };
+  };
+  const first = meta(0);
+  const pageSize = head.length >= 0x34 ? head.readUInt32LE(0x30) : 0;
+  const validPage = pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0;
+  if (first === undefined || !validPage) throw corrupt(file, 'is not an LMDB data file (its first meta page is missing or garbled)');
+  if (size < 2 * pageSize) throw corrupt(file, `is truncated (${size} bytes, less than its two meta pages)`);
+  const second = meta(pageSize);
+  const needed = (second === undefined ? first.lastPage : first.lastPage > second.lastPage ? first.lastPage : second.lastPage) + 1n;
+  if (BigInt(size) < needed * BigInt(pageSize)) throw corrupt(file, `is truncated (${size} bytes, but its pages need ${needed * BigInt(pageSize)})`);
+}
+
+/** Writes the format marker into a new environment; refuses a foreign or unknown one. */
+async function ensureFormat(root: RootDatabase, file: string): Promise<void> {
+  const marker = root.get(FORMAT_KEY) as { format?: unknown; version?: unknown } | undefined;
+  if (marker === undefined) {
+    let empty = true;
+    for (const _key of root.getKeys({ limit: 1 })) empty = false;
+    if (!empty) throw corrupt(file, 'holds an LMDB database that is not an apiary store (no format marker)');
+    await root.put(FORMAT_KEY, { format: 'apiary-store', version: LMDB_STORE_FORMAT });
+    await root.flushed;
+    return;
+  }
+  if (marker.format !== 'apiary-store' || marker.version !== LMDB_STORE_FORMAT) {
+    throw corrupt(file, `has store format ${JSON.stringify(marker)}, but this apiary reads format ${LMDB_STORE_FORMAT} only`);
+  }
+}
