@@ -19,6 +19,7 @@ import { codec } from './codec.js';
 import { crossThread } from './cross-thread.js';
 import { httpBench } from './http.js';
 import { inThreadPingPong, inThreadThroughput } from './in-thread.js';
+import { persist } from './persist.js';
 import { crossNode } from './cross-node.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
@@ -57,6 +58,7 @@ const GROUPS: Record<string, Group> = {
   'ask-under-load': { scenarios: ['ask-under-load'], run: (q) => askUnderLoad({ asks: q ? 300 : 2000 }) },
   codec: { scenarios: ['codec'], run: (q) => codec({ iterations: q ? 2000 : 20_000 }) },
   backpressure: { scenarios: ['backpressure'], run: (q) => backpressure({ seconds: q ? 1 : 5 }) },
+  persist: { scenarios: ['persist'], run: (q) => persist({ oneActorEvents: q ? 100 : 500, actors: 1000, rounds: q ? 5 : 20 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */
