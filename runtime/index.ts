@@ -31,9 +31,8 @@ export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './lo
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
 export type { LinkFaults } from './cluster/link-faults.js';
-// persistent actors (issue 15, persist branch)
+export * from './persistence/index.js';
+// persistent actors (issue 15, persist branch; may move into persistence/index.ts)
 export { PersistentActor, PERSISTENCE_DEFAULTS, stopIfFenced } from './persistence/persistent-actor.js';
 export type { PersistenceArgs } from './persistence/persistent-actor.js';
 export { DurableStateActor } from './persistence/durable-state-actor.js';
-export { MemoryStore } from './persistence/memory-store.js';
-export type { Store, StoreSpec, EventJournal, StateStore, StoredEvent, Snapshot, DurableState, Claim } from './persistence/store.js';

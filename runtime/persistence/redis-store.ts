@@ -197,12 +197,19 @@ export class RedisStore implements Store {
 
   /**
    * A new connection to the same server with the same settings (e.g. for blocking commands),
-   * owned by the caller, who closes it (`quit()`).
+   * connected, owned by the caller, who closes it (`quit()`). Rejects `ERR_STORE_UNAVAILABLE`
+   * when the server cannot be reached.
    */
-  connection(): RedisConnection {
+  async connection(): Promise<RedisConnection> {
     this.open();
     const c = this.redis.duplicate();
     c.on('error', () => undefined);
+    try {
+      await c.connect();
+    } catch (err) {
+      c.disconnect();
+      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `Redis at ${this.url()} is unreachable: ${(err as Error).message}`, { field: this.url(), cause: err });
+    }
     return c;
   }
 

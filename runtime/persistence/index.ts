@@ -1,0 +1,12 @@
+/**
+ * Persistence, public surface: the store contract, the backends (LMDB on this node, Redis
+ * shared by nodes, memory for tests), and choosing one from a spec.
+ */
+export type { Store, StoreSpec, EventJournal, StateStore, StoredEvent, Snapshot, DurableState, Claim } from './store.js';
+export { MemoryStore } from './memory-store.js';
+export { LmdbStore, LMDB_STORE_FORMAT, LMDB_DATA_FILE } from './lmdb-store.js';
+export type { LmdbDatabase } from './lmdb-store.js';
+export { RedisStore, REDIS_STORE_FORMAT } from './redis-store.js';
+export type { RedisConnection, RedisStoreOptions } from './redis-store.js';
+export { openStore, parseStoreSpec, formatStoreSpec, defaultDataDir } from './open-store.js';
+export { STORE_DEFAULTS } from './store-defaults.js';
