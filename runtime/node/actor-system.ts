@@ -88,7 +88,10 @@ export class ActorSystem {
   cluster: Cluster | undefined;
   /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
   readonly logger: Logger;
-  /** The node's persistence store (the `store` option), if any. (Hook for issue 15.) */
+  /**
+   * The node's persistence store (the `store` option), if any. (Minimal hook from the
+   * persist branch, issue 15: the stores branch's `get store()` replaces it.)
+   */
   readonly store: Store | undefined;
   private readonly eventLog: Subscription | undefined;
   /**
@@ -124,7 +127,7 @@ export class ActorSystem {
       thread: 0,
       clock: this.clock,
       events,
-      store: options.store,
+      store: () => this.store, // issue 15: persistent actors on thread 0 find the node's store here
       connect: (host) => (wired = this.connect(host, options)).connections,
     });
     this.routes = wired!.routes;

@@ -27,7 +27,7 @@ export function isStore(value: unknown): value is Store {
  */
 export function storeOf(context: ActorContext, explicit?: Store): Store {
   if (explicit !== undefined) return explicit;
-  const store = CellContext.cellOf(context).host.store;
+  const store = CellContext.cellOf(context).host.store();
   if (isStore(store)) return store;
   throw new ApiaryError(
     ErrorCodes.STORE_UNAVAILABLE,
