@@ -112,3 +112,19 @@ describe('the README example of persistent actors', () => {
     expect(run()).toEqual(['25', 'ERR_ACTOR_FAILED', '30']);
   });
 });
+
+describe('apiary bench persist', () => {
+  it('gives throughput, p50 and p99 for apiary and raw lmdb, 1,000 actors and one actor (bench contract rows)', () => {
+    const dir = tempDir();
+    const out = execFileSync(process.execPath, [`${root}bin/apiary.js`, 'bench', 'persist', '--quick', '--json', '--out', join(dir, 'rows.json')], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const rows = JSON.parse(out) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
+    const keys = rows.map((r) => `${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort();
+    const want = ['apiary', 'raw'].flatMap((s) => ['-', 'one-actor'].flatMap((v) => [`${s}/${v}/p50/us`, `${s}/${v}/p99/us`, `${s}/${v}/throughput/msg/s`]));
+    expect(keys).toEqual(want.sort());
+    expect(rows.every((r) => r.scenario === 'persist' && Number.isFinite(r.value) && r.value > 0)).toBe(true);
+  }, 60_000);
+});
