@@ -32,6 +32,7 @@ import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resol
 import { isLoopback, readTlsFiles } from '../config/build-options.js';
 import { ConfigError } from '../config/config-error.js';
 import { UsageError } from './usage.js';
+import { parseStoreSpec, probeStore } from '../persistence/open-store.js';
 
 /** The limits and timeouts of `apiary doctor`'s checks. */
 export const DOCTOR_DEFAULTS = {
@@ -70,8 +71,8 @@ export interface WorkerActor {
 }
 
 /**
- * Hook for the stores a node is configured with (none exist yet; the durability work adds
- * them): `check` resolves when the store is reachable and writable, else rejects with why.
+ * A store the node is configured with (`--store`): `check` resolves when the store is
+ * reachable and writable, else rejects with why.
  */
 export interface StoreProbe {
   name: string;
@@ -429,7 +430,7 @@ function shortModule(url: string): string {
   }
 }
 
-/** Configured stores reachable and writable (the hook: none are configurable yet). */
+/** Configured stores reachable and writable (`--store`: runtime/persistence/open-store.ts probeStore). */
 export async function checkStores(input: Pick<DoctorInput, 'stores'>): Promise<CheckResult[]> {
   if (input.stores.length === 0) return [{ id: 'stores', title: 'stores', status: 'skip', detail: 'no stores configured' }];
   return Promise.all(
@@ -515,7 +516,13 @@ export async function doctorInput(argv: string[], env: NodeJS.ProcessEnv = proce
     seeds: config.seeds ?? [],
     config: file === undefined ? undefined : { file },
     workerActors: supervisor === undefined ? [] : workerActorsOf(supervisor),
+    stores: config.store === undefined ? [] : [storeProbe(config.store, cwd, config.name)],
   };
+}
+
+/** The `--store` of the node as a probe: opens (and closes) it as `start` would, creating nothing. */
+function storeProbe(text: string, cwd: string, node: string): StoreProbe {
+  return { name: text, check: () => probeStore(parseStoreSpec(text, cwd, node)) };
 }
 
 export async function doctor(argv: string[]): Promise<number> {

@@ -5,12 +5,14 @@
  *
  *   apiary start  [--config FILE] [--name NAME] [--threads N] [--listen HOST:PORT]
  *                 [--http HOST:PORT] [--seeds ws(s)://…] [--secret-file FILE] [--admin-token-file F]
- *                 [--tls-cert F --tls-key F [--tls-ca F]] [--insecure]
+ *                 [--tls-cert F --tls-key F [--tls-ca F]] [--insecure] [--store lmdb[:DIR]|redis://HOST:PORT]
  *   apiary tree   [--http HOST:PORT] [--admin-token-file F] [--json] [--watch]
  *   apiary kill   PATH [--http HOST:PORT] [--admin-token-file F] [--reason TEXT]
  *   apiary status [--http HOST:PORT] [--admin-token-file F] [--json]
  *   apiary bench  [SCENARIO...] [--json] [--quick] [--out FILE]
  *   apiary bench  --http HOST:PORT [--admin-token-file F] [--path PATH] [--message JSON] [--kill] [--json] [--quick]
+ *   apiary backup --out FILE (--store lmdb:DIR | --name NODE)
+ *   apiary restore FILE (--store lmdb:DIR | --name NODE)
  *
  * Owns: dispatch, help, version, error lines and exit codes. Does not own what a verb does
  * (one file per verb here; bench/ is reached by dynamic import) or how a node stops on
@@ -50,6 +52,8 @@ const VERBS: Record<Verb, (argv: string[]) => Promise<number>> = {
   },
   doctor: async (argv) => (await import('./doctor.js')).doctor(argv),
   config: (argv) => configCommand(argv),
+  backup: async (argv) => (await import('./backup.js')).backup(argv),
+  restore: async (argv) => (await import('./backup.js')).restore(argv),
 };
 
 function isVerb(word: string): word is Verb {

@@ -25,6 +25,7 @@ import { ConfigError, displayPath } from '../config/config-error.js';
 import { ConfigReloader } from '../config/reload.js';
 import { parseStartFlags, resolveConfig, type ResolveInputs, type ResolvedConfig } from '../config/resolve.js';
 import { UsageError } from './usage.js';
+import { parseStoreSpec } from '../persistence/open-store.js';
 
 /** Resolves the config, or fails as bad usage (exit 2) with one line per bad field. */
 export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConfig> {
@@ -38,7 +39,7 @@ export async function resolveForCli(inputs: ResolveInputs): Promise<ResolvedConf
 }
 
 /** Fields this version accepts and checks but does not act on yet (later issues do). */
-const NOT_USED_YET = ['store', 'roles', 'region'] as const;
+const NOT_USED_YET = ['roles', 'region'] as const;
 
 /** The plan for `config`; a node that would listen unprotected is bad usage (exit 2, one line). */
 function planOrRefuse(...args: Parameters<typeof planNode>): ReturnType<typeof planNode> {
@@ -61,7 +62,9 @@ export async function start(argv: string[]): Promise<void> {
   const unused = NOT_USED_YET.filter((f) => config[f] !== undefined);
   if (unused.length > 0) log.warn(`accepted but not used by this version yet: ${unused.join(', ')}`, { event: 'not-used-yet', fields: unused });
   for (const notice of plan.notices) log.warn(notice.message, { event: notice.event });
-  const system = new ActorSystem({ ...plan.system, logger: log });
+  // no --store: no store (nothing is written to disk unless asked; `--store lmdb` takes the default data directory)
+  const store = config.store === undefined ? undefined : parseStoreSpec(config.store, inputs.cwd, config.name);
+  const system = new ActorSystem({ ...plan.system, logger: log, ...(store === undefined ? {} : { store }) });
   try {
     await system.ready();
   } catch (err) {

@@ -39,6 +39,8 @@ commands:
   bench    measure latency and throughput beside baselines and peers, or a running node
   config   print the effective configuration and where each value came from (secrets masked)
   doctor   check what \`apiary start\` needs (ports, secret, TLS, seeds, clock skew, modules) and how to fix it
+  backup   copy a node's embedded (LMDB) store into one file, while the node runs
+  restore  make a node's embedded store from a backup file (into an empty directory)
 
 apiary <command> --help   the options of one command
 apiary --version          the installed version
@@ -69,6 +71,8 @@ options:
   --tls-key FILE         its private key (PEM)
   --tls-ca FILE          the cluster's CA (PEM): peers must present certificates it signed (mutual TLS)
   --insecure             allow node links without a secret (loopback only) or ws:// beyond loopback
+  --store SPEC           the persistence store: lmdb (./apiary-data/NAME), lmdb:DIR, or
+                         redis://HOST:PORT (default: none); a corrupt or unreachable store: exit 1
   -h, --help             this text`,
   tree: `usage: apiary tree [--http HOST:PORT] [--admin-token-file FILE] [--json] [--watch]
 
@@ -135,6 +139,27 @@ Exit 0: nothing failed; 1: a check failed; 2: bad usage.
 
 options:
   --json             the checks as JSON
+  -h, --help         this text`,
+  backup: `usage: apiary backup --out FILE (--store lmdb:DIR | --name NODE)
+
+Copies the embedded store (every journal, snapshot, state and task) into FILE, consistently,
+while the node keeps running: the copy holds every write committed before it started.
+FILE must not exist. Redis stores are backed up with Redis's own RDB/AOF files.
+
+options:
+  --out FILE         the backup file (new)
+  --store lmdb:DIR   the store's directory (as given to apiary start)
+  --name NODE        or: the node's default data directory, ./apiary-data/NODE
+  -h, --help         this text`,
+  restore: `usage: apiary restore FILE (--store lmdb:DIR | --name NODE)
+
+Makes the embedded store in DIR from FILE (made by apiary backup). FILE is checked first (a
+corrupt or foreign file: exit 1, nothing written); DIR must not hold a store already — stop
+its node and move the old store away first.
+
+options:
+  --store lmdb:DIR   where the store goes
+  --name NODE        or: the node's default data directory, ./apiary-data/NODE
   -h, --help         this text`,
 } as const;
 

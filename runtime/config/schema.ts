@@ -91,8 +91,8 @@ function build(z: typeof Zod) {
 
   const ADMIN_HOST = /^(\.?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9a-fA-F:.]+\])$/;
 
-  const STORE = /^(lmdb:.+|redis:\/\/[^\s:/]+:\d{1,5}\/?)$/;
-  const store = () => z.string({ error: 'lmdb:DIR or redis://HOST:PORT' }).regex(STORE, { error: 'lmdb:DIR or redis://HOST:PORT' });
+  const STORE = /^(lmdb|lmdb:.+|redis:\/\/[^\s:/]+:\d{1,5}\/?)$/;
+  const store = () => z.string({ error: 'lmdb, lmdb:DIR or redis://HOST:PORT' }).regex(STORE, { error: 'lmdb, lmdb:DIR or redis://HOST:PORT' });
 
   const httpUrl = () =>
     z.string({ error: 'an http:// or https:// URL' }).refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { error: 'an http:// or https:// URL' });

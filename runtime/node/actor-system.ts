@@ -51,7 +51,8 @@ import { logEvents } from '../logging/event-log.js';
 import { checkSystemOptions } from '../config/schema.js';
 import { LiveSettings } from '../config/live-settings.js';
 import { DEFAULT_RULES } from '../observability/alerts.js';
-import type { Store } from '../persistence/store.js';
+import { isStore, openStore } from '../persistence/open-store.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -88,17 +89,14 @@ export class ActorSystem {
   cluster: Cluster | undefined;
   /** Where this node logs (silent unless the `logger` option gave one); apps may log through it too. */
   readonly logger: Logger;
-  /**
-   * The node's persistence store (the `store` option), if any. (Minimal hook from the
-   * persist branch, issue 15: the stores branch's `get store()` replaces it.)
-   */
-  readonly store: Store | undefined;
   private readonly eventLog: Subscription | undefined;
   /**
    * The settings that change while the node runs (alert rules and channels, named rate
    * limits and degradation settings); a config reload updates them, followers pick it up.
    */
   readonly settings: LiveSettings;
+  private readonly storeOption: StoreSpec | Store | undefined;
+  private openedStore: Store | undefined;
 
   /**
    * A system on this thread only; with `threads: N` (N > 0) call {@link ready} — or use
@@ -114,11 +112,12 @@ export class ActorSystem {
       degradation: options.degradation,
     });
     this.name = options.name ?? DEFAULTS.nodeName;
+    this.storeOption = options.store;
+    if (options.store !== undefined && isStore(options.store)) this.openedStore = options.store;
     this.clock = options.clock ?? new RealClock();
     const incarnation = options.incarnation ?? (options.cluster ? Math.floor(this.clock.wallTime()) : 1);
     const events = new Subject<SystemEvent>();
     this.logger = options.logger ?? SILENT_LOGGER;
-    this.store = options.store;
     let wired: { routes: PeerRoutes; threads: ThreadManager | undefined; cluster: Cluster | undefined } | undefined;
     this.host = new Host({
       ...options,
@@ -198,6 +197,7 @@ export class ActorSystem {
    */
   ready(): Promise<void> {
     return (this.booting ??= (async () => {
+      if (this.storeOption !== undefined && !isStore(this.storeOption)) this.openedStore = await openStore(this.storeOption);
       this.observability.start(this.threads?.count ?? 0);
       await this.threads?.start();
       const cluster = this.clusterNode;
@@ -207,6 +207,15 @@ export class ActorSystem {
         this.cluster = cluster;
       }
     })());
+  }
+
+  /**
+   * The node's persistence store (option `store`): open after `ready()` (at once when an
+   * opened store was passed), closed by `stop()` when the system opened it; undefined
+   * without the option.
+   */
+  get store(): Store | undefined {
+    return this.openedStore;
   }
 
   /**
@@ -496,6 +505,7 @@ export class ActorSystem {
       await Promise.all(this.pools.map((p) => p.close()));
       this.host.asks.rejectAll(new ApiaryError(ErrorCodes.SYSTEM_STOPPED, 'the actor system stopped'));
       this.host.close();
+      if (this.openedStore !== undefined && this.openedStore !== this.storeOption) await this.openedStore.close();
       this.eventLog?.unsubscribe();
     })();
     return this.stopping;

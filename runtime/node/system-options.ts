@@ -12,7 +12,7 @@ import type { HealthOptions, HealthStatus, ThreadHealth } from '../observability
 import type { ThreadOptions } from '../threads/thread-options.js';
 import type { Logger } from '../logging/logger.js';
 import type { DegradationSettings, RateLimitSettings } from '../config/live-settings.js';
-import type { Store } from '../persistence/store.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
 
 export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
   /** Heartbeat-based health states (phi-accrual threshold, acceptable pause, lag limits). */
@@ -49,12 +49,13 @@ export interface ActorSystemOptions extends DispatcherOptions, ThreadOptions {
    */
   logger?: Logger;
   /**
-   * The persistence store of this node (runtime/persistence/store.ts): persistent actors on
-   * thread 0 journal to it. The caller opened it and closes it after `stop()`. Default: none —
-   * a persistent actor then fails to start `ERR_STORE_UNAVAILABLE`. (Minimal hook from the
-   * persistent-actor branch, issue 15; the stores branch owns the full option.)
+   * The node's persistence store (runtime/persistence/): a spec (`{ kind: 'lmdb', dir }`,
+   * `{ kind: 'redis', url }`, `{ kind: 'memory' }`), opened by `ready()` — which then rejects
+   * `ERR_STORE_CORRUPT` / `ERR_STORE_UNAVAILABLE` if it cannot be opened — and closed by
+   * `stop()`; or an opened store, used as it is and left open (its opener closes it).
+   * Default: none (`system.store` is undefined).
    */
-  store?: Store;
+  store?: StoreSpec | Store;
 }
 
 export interface NodeHealth {

@@ -5,7 +5,7 @@
 export type { Store, StoreSpec, EventJournal, StateStore, StoredEvent, Snapshot, DurableState, Claim } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { LmdbStore, LMDB_STORE_FORMAT, LMDB_DATA_FILE } from './lmdb-store.js';
-export type { LmdbDatabase } from './lmdb-store.js';
+export type { LmdbDatabase, LmdbRoot } from './lmdb-store.js';
 export { RedisStore, REDIS_STORE_FORMAT } from './redis-store.js';
 export type { RedisConnection, RedisStoreOptions } from './redis-store.js';
 export { openStore, parseStoreSpec, formatStoreSpec, defaultDataDir } from './open-store.js';

@@ -25,7 +25,7 @@
  * between the threads of a process, so a worker thread may open the same directory.
  * Time: none (callers pass `at`).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
@@ -34,6 +34,12 @@ import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } fro
 
 /** An LMDB sub-database of the store's environment (lmdb-js `Database`), for {@link LmdbStore.subDatabase}. */
 export type LmdbDatabase = Database;
+
+/** The store's LMDB environment (lmdb-js `RootDatabase`), for {@link LmdbStore.lmdbRoot}. */
+export type LmdbRoot = RootDatabase;
+
+/** Named sub-databases one environment can hold: the store's 4 and room for other users. */
+const MAX_DBS = 64;
 
 /** The format this code writes and reads; another value in the marker is refused. */
 export const LMDB_STORE_FORMAT = 1;
@@ -94,10 +100,10 @@ export class LmdbStore implements Store {
     } catch (err) {
       throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot create the store directory ${dir}: ${(err as Error).message}`, { field: dir, cause: err });
     }
-    checkDataFile(file);
+    await checkDataFileSettled(file);
     let root: RootDatabase;
     try {
-      root = open({ path: file });
+      root = open({ path: file, maxDbs: MAX_DBS });
     } catch (err) {
       throw openError(file, err);
     }
@@ -111,6 +117,35 @@ export class LmdbStore implements Store {
   }
 
   /**
+   * Makes `dir` a store holding the copy `file` (from {@link backup}): checks the copy (an
+   * intact LMDB file of a known apiary format, else `ERR_STORE_CORRUPT` naming it), then
+   * copies it in. Refuses `ERR_INVALID_ARGUMENT` (`field`: the data file) when `dir` already
+   * holds a store — stop its node and move it away first; a restore never overwrites data.
+   */
+  static async restore(file: string, dir: string): Promise<void> {
+    if (!existsSync(file)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `no backup file ${file}`, { field: file });
+    await checkDataFileSettled(file);
+    const target = join(dir, LMDB_DATA_FILE);
+    if (existsSync(target)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${target} exists: restore into an empty directory (stop the node and move its store away first)`, { field: target });
+    mkdirSync(dir, { recursive: true });
+    const partial = `${target}.restoring`;
+    try {
+      copyFileSync(file, partial, constants.COPYFILE_EXCL);
+      renameSync(partial, target);
+      const check = await LmdbStore.open(dir);
+      await check.close();
+    } catch (err) {
+      rmSync(partial, { force: true });
+      if (err instanceof ApiaryError && err.code === ErrorCodes.STORE_CORRUPT) {
+        rmSync(target, { force: true });
+        rmSync(`${target}-lock`, { force: true });
+        throw new ApiaryError(ErrorCodes.STORE_CORRUPT, `${file} is not a usable apiary store backup: ${err.message}`, { field: file, cause: err });
+      }
+      throw err instanceof ApiaryError ? err : new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot restore into ${dir}: ${(err as Error).message}`, { field: dir, cause: err });
+    }
+  }
+
+  /**
    * A named sub-database of this store's environment for another part of the node (the task
    * queue): its writes join the same group commits and the same backups. Names starting with
    * `apiary.` are the store's own and are refused (`ERR_INVALID_ARGUMENT`). Valid until
@@ -120,6 +155,17 @@ export class LmdbStore implements Store {
     this.open();
     if (name.startsWith(OWN_PREFIX) || name === FORMAT_KEY) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `sub-database name ${name} is reserved for the store`, { field: 'name' });
     return this.root.openDB(name, options);
+  }
+
+  /**
+   * The environment itself, for code that takes an lmdb-js root (the task queue's
+   * `openLmdbTaskStore({ root })`): its writes join the same group commits. Prefer
+   * {@link subDatabase}; never write the store's own `apiary.*` databases or close the root —
+   * {@link close} does.
+   */
+  get lmdbRoot(): LmdbRoot {
+    this.open();
+    return this.root;
   }
 
   async claim(pid: string, writer: string): Promise<Claim> {
@@ -257,16 +303,22 @@ export class LmdbStore implements Store {
   }
 
   /**
-   * A consistent copy of the whole environment (every sub-database, the task queue's too) at
-   * `path` (a file; it must not exist), taken while the store keeps running. Rejects
-   * `ERR_STORE_UNAVAILABLE` when the copy cannot be written.
+   * A consistent copy of the whole environment (every sub-database, the task queue's too) in
+   * the file `path`, taken while this and other processes keep writing (an LMDB read
+   * snapshot: every commit before it, none after). Written beside `path` and renamed, so
+   * `path` is either absent or complete. Refuses `ERR_INVALID_ARGUMENT` when `path` exists;
+   * rejects `ERR_STORE_UNAVAILABLE` when the copy cannot be written.
    */
   async backup(path: string): Promise<void> {
     this.open();
+    if (existsSync(path)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${path} exists: back up into a new file`, { field: path });
+    const partial = `${path}.partial-${process.pid}`;
     try {
       await this.root.flushed;
-      await this.root.backup(path, false);
+      await this.root.backup(partial, false);
+      renameSync(partial, path);
     } catch (err) {
+      rmSync(partial, { force: true });
       throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `backup to ${path} failed: ${(err as Error).message}`, { field: path, cause: err });
     }
   }
@@ -348,8 +400,10 @@ const P_META = 0x08;
 
 /**
  * Checks the data file's two meta pages before LMDB maps it (a truncated or garbled file
- * makes LMDB fault the whole process): at least one meta page intact, and the file long
- * enough for the last page any intact meta page refers to. A missing file is a new store.
+ * makes LMDB fault the whole process — SIGSEGV/SIGBUS — instead of returning an error): both
+ * meta pages intact (P_META flag, magic, version, the page size, roots within the file's
+ * pages), and the file long enough for the last page either refers to. A missing or empty
+ * file is a new store. (Layout: lmdb-js's LMDB, page header 0x18 bytes, then MDB_meta.)
  */
 function checkDataFile(file: string): void {
   if (!existsSync(file)) return;
@@ -368,22 +422,49 @@ function checkDataFile(file: string): void {
     throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot read ${file}: ${(err as Error).message}`, { field: file, cause: err });
   }
   if (size === 0) return; // created, never written: LMDB initialises it
-  const meta = (offset: number): { lastPage: bigint; txnid: bigint } | undefined => {
-    if (offset + 0xa0 > head.length) return undefined;
-    if ((head.readUInt16LE(offset + 0x12) & P_META) === 0) return undefined;
-    if (head.readUInt32LE(offset + 0x18) !== MDB_MAGIC) return undefined;
-    const version = head.readUInt32LE(offset + 0x1c);
-    if (version !== 1 && version !== 2) return undefined;
-    return { lastPage: head.readBigUInt64LE(offset + 0x90), txnid: head.readBigUInt64LE(offset + 0x98) };
-  };
-  const first = meta(0);
   const pageSize = head.length >= 0x34 ? head.readUInt32LE(0x30) : 0;
   const validPage = pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0;
-  if (first === undefined || !validPage) throw corrupt(file, 'is not an LMDB data file (its first meta page is missing or garbled)');
+  if (!validPage || !metaIntact(head, 0, pageSize)) throw corrupt(file, 'is not an LMDB data file (its first meta page is missing or garbled)');
   if (size < 2 * pageSize) throw corrupt(file, `is truncated (${size} bytes, less than its two meta pages)`);
-  const second = meta(pageSize);
-  const needed = (second === undefined ? first.lastPage : first.lastPage > second.lastPage ? first.lastPage : second.lastPage) + 1n;
+  if (!metaIntact(head, pageSize, pageSize)) throw corrupt(file, 'has a garbled second meta page');
+  const last = (offset: number): bigint => head.readBigUInt64LE(offset + 0x90);
+  const needed = (last(0) > last(pageSize) ? last(0) : last(pageSize)) + 1n;
   if (BigInt(size) < needed * BigInt(pageSize)) throw corrupt(file, `is truncated (${size} bytes, but its pages need ${needed * BigInt(pageSize)})`);
+}
+
+/**
+ * {@link checkDataFile}, asked up to three times 20 ms apart before a refusal stands: another
+ * process (the running node, when `apiary backup` or `doctor` opens its store) may be
+ * rewriting a meta page at the instant it is read.
+ */
+async function checkDataFileSettled(file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      checkDataFile(file);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof ApiaryError) || err.code !== ErrorCodes.STORE_CORRUPT) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+const NO_PAGE = 0xffffffffffffffffn;
+
+/** One meta page at `offset`: flag, magic, version, page size, and roots not past its last page. */
+function metaIntact(head: Buffer, offset: number, pageSize: number): boolean {
+  if (offset + 0xa0 > head.length) return false;
+  if ((head.readUInt16LE(offset + 0x12) & P_META) === 0) return false;
+  if (head.readUInt32LE(offset + 0x18) !== MDB_MAGIC) return false;
+  const version = head.readUInt32LE(offset + 0x1c);
+  if (version !== 1 && version !== 2) return false;
+  if (head.readUInt32LE(offset + 0x30) !== pageSize) return false;
+  const lastPage = head.readBigUInt64LE(offset + 0x90);
+  if (lastPage < 1n) return false;
+  for (const root of [head.readBigUInt64LE(offset + 0x58), head.readBigUInt64LE(offset + 0x88)]) {
+    if (root !== NO_PAGE && (root < 2n || root > lastPage)) return false;
+  }
+  return true;
 }
 
 /** Writes the format marker into a new environment; refuses a foreign or unknown one. */

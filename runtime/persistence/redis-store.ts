@@ -171,7 +171,11 @@ export class RedisStore implements Store {
       retryStrategy: (times) => (phase.opened ? Math.min(times * 50, STORE_DEFAULTS.redisMaxReconnectDelayMs) : null),
     });
     // ioredis reports connection errors as events too; the calls reject with them already
-    redis.on('error', () => undefined);
+    // (at open, the event has the cause — ECONNREFUSED, ETIMEDOUT — the rejection only "closed")
+    const seen: { error?: Error } = {};
+    redis.on('error', (err: Error) => {
+      if (!phase.opened) seen.error = err;
+    });
     for (const [name, s] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: s.keys, lua: s.lua });
     try {
       await redis.connect();
@@ -184,7 +188,8 @@ export class RedisStore implements Store {
     } catch (err) {
       redis.disconnect();
       if (err instanceof ApiaryError) throw err;
-      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `Redis at ${url} is unreachable: ${(err as Error).message}`, { field: url, cause: err });
+      const why = seen.error?.message ?? (err as Error).message;
+      throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `Redis at ${url} is unreachable: ${why}`, { field: url, cause: seen.error ?? err });
     }
     phase.opened = true;
     return new RedisStore(redis, url, prefix);

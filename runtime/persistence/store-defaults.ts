@@ -10,6 +10,8 @@ export const STORE_DEFAULTS = {
    * `./apiary-data/<node name>`.
    */
   dataRoot: 'apiary-data',
+  /** Node name of the default data directory when none is given (the ActorSystem's default name). */
+  nodeName: 'apiary',
   /** Key prefix of a Redis store: every key it writes starts with it. */
   redisPrefix: 'apiary:',
   /** A Redis store that cannot connect within this many ms at open is unavailable. */

@@ -3,14 +3,15 @@
  * temporary directory, Redis on a real redis-server started for this file. Then what only
  * one backend has: LMDB's group commit and its refusal of corrupt files, Redis lost and back.
  */
-import { mkdtempSync, rmSync, truncateSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../actors/foundation/errors.js';
 import { LmdbStore } from '../../runtime/persistence/lmdb-store.js';
 import { MemoryStore } from '../../runtime/persistence/memory-store.js';
-import { defaultDataDir, formatStoreSpec, openStore, parseStoreSpec } from '../../runtime/persistence/open-store.js';
+import { defaultDataDir, formatStoreSpec, openStore, parseStoreSpec, probeStore } from '../../runtime/persistence/open-store.js';
+import { ActorSystem } from '../../runtime/node/actor-system.js';
 import { RedisStore } from '../../runtime/persistence/redis-store.js';
 import type { Store } from '../../runtime/persistence/store.js';
 import { startRedisServer, type RedisServer } from '../integration/redis-server.js';
@@ -211,6 +212,16 @@ describe.each(backends)('the $name store', (backend) => {
     expect(await code(s.ids('', 1))).toBe(ErrorCodes.STORE_UNAVAILABLE);
   });
 
+  it('orders writes of one id issued in the same turn: consecutive appends land, a duplicate is refused, claims differ', async () => {
+    const s = await backend.fresh();
+    const [c1, c2] = await Promise.all([s.claim('p', 'a'), s.claim('p', 'b')]);
+    expect(c2.epoch).toBe(c1.epoch + 1);
+    const results = await Promise.allSettled([s.append('p', c2.epoch, 1, ['a', 'b'], 1), s.append('p', c2.epoch, 3, ['c'], 1), s.append('p', c2.epoch, 3, ['dup'], 1)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((await s.read('p', 1)).map((e) => e.event)).toEqual(['a', 'b', 'c']);
+    await s.close();
+  });
+
   it('lands 1000 appends of different ids issued in one turn (group commit)', async () => {
     const s = await backend.fresh();
     const claims = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.claim(`many/${i}`, 'w')));
@@ -258,6 +269,7 @@ describe('the LMDB store on disk', () => {
     ['truncated inside its meta pages', (f: string) => truncateSync(f, 100)],
     ['garbled at its start', (f: string) => writeFileSync(f, Buffer.concat([Buffer.alloc(9000, 0x41), readFileSync(f).subarray(9000)]))],
     ['replaced by text', (f: string) => writeFileSync(f, 'not a database\n'.repeat(1000))],
+    ['with a garbled second meta page', (f: string) => writeFileSync(f, Buffer.concat([readFileSync(f).subarray(0, 4096), Buffer.alloc(200, 0x42), readFileSync(f).subarray(4296)]))],
   ])('refuses to open a data file %s: ERR_STORE_CORRUPT naming the file, never empty', async (_what, damage) => {
     const dir = await filledStore();
     const file = join(dir, 'data.mdb');
@@ -292,7 +304,9 @@ describe('the LMDB store on disk', () => {
     const dir = tempDir();
     let s = await LmdbStore.open(dir);
     const tasks = s.subDatabase('tasks.records');
-    await tasks.put('t1', { state: 'queued' });
+    const [claim] = await Promise.all([s.claim('p', 'w'), tasks.put('t1', { state: 'queued' })]);
+    expect(claim.epoch).toBe(1);
+    expect(s.lmdbRoot.openDB('tasks.records', {}).get('t1')).toEqual({ state: 'queued' });
     expect(() => s.subDatabase('apiary.events')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     await s.close();
     s = await LmdbStore.open(dir);
@@ -355,5 +369,52 @@ describe('store specs', () => {
   it('puts a node’s default data directory under the working directory, named after the node', () => {
     expect(defaultDataDir('n1', '/srv/app')).toBe('/srv/app/apiary-data/n1');
     expect(defaultDataDir('a/../b', '/srv/app')).toBe('/srv/app/apiary-data/a_.._b');
+  });
+});
+
+describe('probing a store (apiary doctor)', () => {
+  it('refuses a corrupt LMDB store and an unreachable Redis, and creates nothing for a new one', async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad, 'data.mdb'), 'garbage'.repeat(2000));
+    expect(await code(probeStore({ kind: 'lmdb', dir: bad }))).toBe(ErrorCodes.STORE_CORRUPT);
+    expect(await code(probeStore({ kind: 'redis', url: 'redis://127.0.0.1:1' }))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    const fresh = join(tempDir(), 'not', 'yet');
+    await probeStore({ kind: 'lmdb', dir: fresh });
+    expect(existsSync(fresh)).toBe(false);
+    await probeStore({ kind: 'redis', url: redis.url });
+  });
+});
+
+describe('an ActorSystem with a store', () => {
+  it('opens a store spec at ready(), exposes it as system.store, and closes it at stop()', async () => {
+    const dir = tempDir();
+    const system = new ActorSystem({ name: 'n1', store: { kind: 'lmdb', dir } });
+    expect(system.store).toBeUndefined();
+    await system.ready();
+    const store = system.store!;
+    expect(store.spec).toEqual({ kind: 'lmdb', dir });
+    expect((await store.claim('p', 'n1')).epoch).toBe(1);
+    await system.stop();
+    expect(await code(store.read('p', 1))).toBe(ErrorCodes.STORE_UNAVAILABLE);
+  });
+
+  it('rejects ready() with the store’s code when the store cannot be opened', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'data.mdb'), 'garbage'.repeat(2000));
+    const corrupt = new ActorSystem({ name: 'n1', store: { kind: 'lmdb', dir } });
+    expect(await code(corrupt.ready())).toBe(ErrorCodes.STORE_CORRUPT);
+    await corrupt.stop();
+    const unreachable = new ActorSystem({ name: 'n2', store: { kind: 'redis', url: 'redis://127.0.0.1:1' } });
+    expect(await code(unreachable.ready())).toBe(ErrorCodes.STORE_UNAVAILABLE);
+    await unreachable.stop();
+  });
+
+  it('uses an opened store as it is and leaves it open at stop()', async () => {
+    const store = new MemoryStore();
+    const system = new ActorSystem({ name: 'n1', store });
+    expect(system.store).toBe(store);
+    await system.ready();
+    await system.stop();
+    expect((await store.claim('p', 'w')).epoch).toBe(1);
   });
 });
