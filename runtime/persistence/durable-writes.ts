@@ -17,8 +17,6 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { ActorContext } from '../../actors/actor.js';
 import { errorReason } from '../../actors/exit-reason.js';
 
-const noop = (): void => {};
-
 /** The wrapped entry points of one actor instance: what the cell calls. */
 export interface GuardedActor {
   receive(message: unknown): unknown;
@@ -47,8 +45,12 @@ export function persistError(pid: string, what: string, err: unknown): ApiaryErr
 export class DurableWrites {
   /** The write failure that ended this incarnation, if any. */
   failure: ApiaryError | undefined;
-  /** Settles when the last write tracked so far settled (never rejects). */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Writes tracked and not yet settled. */
+  private pending = 0;
+  /** Writes tracked so far (to tell whether a message wrote). */
+  private tracked = 0;
+  /** Called when `pending` drops to 0 (the end of a message waiting for its writes). */
+  private drained: (() => void) | undefined;
   /** A message is being handled (its end will report a failure). */
   private inMessage = false;
 
@@ -71,9 +73,19 @@ export class DurableWrites {
 
   /** Tracks a write: the message being handled finishes only after it settles. */
   track<T>(write: Promise<T>): Promise<T> {
-    this.tail = Promise.all([this.tail, write.then(noop, noop)]);
+    this.pending++;
+    this.tracked++;
+    write.then(this.settled, this.settled);
     return write;
   }
+
+  private readonly settled = (): void => {
+    if (--this.pending === 0 && this.drained !== undefined) {
+      const drained = this.drained;
+      this.drained = undefined;
+      drained();
+    }
+  };
 
   /**
    * Records the failure that ends this incarnation. Outside a message (a write nobody waited
@@ -94,7 +106,7 @@ export class DurableWrites {
 
   private handle(actor: GuardedActor, receive: (m: unknown) => unknown, message: unknown): unknown {
     this.check();
-    const before = this.tail;
+    const before = this.tracked;
     this.inMessage = true;
     let out: unknown;
     try {
@@ -104,7 +116,7 @@ export class DurableWrites {
       throw err;
     }
     // a synchronous receive that wrote nothing: nothing to wait for
-    if (!isThenable(out) && this.tail === before) {
+    if (!isThenable(out) && this.tracked === before) {
       this.inMessage = false;
       return out;
     }
@@ -115,11 +127,7 @@ export class DurableWrites {
   private async finish(out: unknown): Promise<unknown> {
     try {
       const value = await out;
-      let seen: Promise<unknown>;
-      do {
-        seen = this.tail;
-        await seen;
-      } while (seen !== this.tail);
+      if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       if (this.failure !== undefined) throw this.failure;
       return value;
     } finally {

@@ -137,20 +137,26 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
    * answered, and the next one started, only after this settles — awaited or not.
    */
   protected persist(event: E): Promise<void> {
-    return this.persistAll([event]);
+    return this.#enqueue(event, undefined);
   }
 
   /** Journals `events` atomically (all or none), in order; otherwise like {@link persist}. */
   protected persistAll(events: readonly E[]): Promise<void> {
+    if (events.length === 0) return this.#writes.failure === undefined ? Promise.resolve() : Promise.reject(this.#writes.failure);
+    return this.#enqueue(undefined, events);
+  }
+
+  /** Adds `one` (or `many`) to the pending batch; the first of a batch schedules its flush. */
+  #enqueue(one: E | undefined, many: readonly E[] | undefined): Promise<void> {
     try {
       this.#writes.check();
       if (!this.#recovered) throw new ApiaryError(ErrorCodes.UNSUPPORTED, `${this.persistenceId}: persist before recovery finished`);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (events.length === 0) return Promise.resolve();
     const batch = (this.#pending ??= { events: [], waiters: [] });
-    batch.events.push(...events);
+    if (many === undefined) batch.events.push(one as E);
+    else for (const e of many) batch.events.push(e);
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (!this.#writing) {
       this.#writing = true;
@@ -182,15 +188,13 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
       this.#state = state;
       this.#seq += batch.events.length;
       for (const w of batch.waiters) w.resolve();
-      await this.#maybeSnapshot(store, pid);
+      if (this.snapshotEvery > 0 && this.#seq - this.#snapshotSeq >= this.snapshotEvery) await this.#snapshot(store, pid);
     }
     this.#writing = false;
   }
 
-  /** Saves a snapshot if `snapshotEvery` events passed since the last; its failure is not the actor's (events stay the truth), except fencing. */
-  async #maybeSnapshot(store: Store, pid: string): Promise<void> {
-    const every = this.snapshotEvery;
-    if (every <= 0 || this.#seq - this.#snapshotSeq < every) return;
+  /** Saves a snapshot of the state now; its failure is not the actor's (events stay the truth), except fencing. */
+  async #snapshot(store: Store, pid: string): Promise<void> {
     const seq = this.#seq;
     try {
       await store.saveSnapshot(pid, this.#epoch, { seq, state: this.#state, at: this.context.clock.wallTime() });
