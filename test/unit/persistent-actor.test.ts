@@ -86,6 +86,22 @@ class ControlledStore extends MemoryStore {
   }
 }
 
+/** A MemoryStore whose snapshot saves and state saves fail while told to. */
+class FlakyStore extends MemoryStore {
+  failSnapshots = false;
+  failNextSave: Error | undefined;
+  override async saveSnapshot(...a: Parameters<MemoryStore['saveSnapshot']>): Promise<void> {
+    if (this.failSnapshots) throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, 'snapshots unavailable');
+    return super.saveSnapshot(...a);
+  }
+  override async saveState(...a: Parameters<MemoryStore['saveState']>): Promise<void> {
+    const err = this.failNextSave;
+    this.failNextSave = undefined;
+    if (err !== undefined) throw err;
+    return super.saveState(...a);
+  }
+}
+
 const deposit = (ref: ActorRef<Msg, number>, amount: number) => ref.ask({ type: 'deposit', amount });
 
 describe('an event-sourced actor', () => {
@@ -224,6 +240,20 @@ describe('an event-sourced actor', () => {
     expect(await deposit(ref, 1)).toBe(6);
   });
 
+  it('goes on when a snapshot cannot be saved: the events stay the truth', async () => {
+    const store = new FlakyStore();
+    store.failSnapshots = true;
+    t = testSystem();
+    const first = await t.system.spawn(Account, { args: { id: 'l', store, snapshotEvery: 2 } });
+    for (let i = 1; i <= 5; i++) await deposit(first, i);
+    expect(ofType(t.events, 'failed')).toHaveLength(0);
+    expect(await store.loadSnapshot('account-l')).toBeUndefined();
+    await t.system.stopActor(first);
+
+    const second = await t.system.spawn(Account, { args: { id: 'l', store, snapshotEvery: 2 } });
+    expect(await second.ask({ type: 'get' })).toBe(15);
+  });
+
   it('uses the system store when its spawn args give none', async () => {
     const store = new MemoryStore();
     t = testSystem({ store });
@@ -310,6 +340,22 @@ describe('a durable state actor', () => {
     const third = await t.system.spawn(ProfileAgent, { args: { id: 'p', store } });
     expect(await third.ask({ type: 'get' })).toEqual({ name: 'anonymous', renames: 0 });
     expect(await store.loadState('profile-p')).toBeUndefined();
+  });
+
+  it('fails ERR_PERSIST_FAILED when a save fails; restarted by its supervisor, it has the last saved state', async () => {
+    const store = new FlakyStore();
+    t = testSystem();
+    await t.system.spawn(supervisor({ intensity: 5, children: [{ id: 'profile', name: 'prof', actor: ProfileAgent, args: { id: 's', store } }] }));
+    const ref = t.system.lookup<ProfileMsg, unknown>('prof')!;
+    await ref.ask({ type: 'rename', name: 'kept' });
+    store.failNextSave = new Error('disk full');
+
+    await expect(ref.ask({ type: 'rename', name: 'lost' })).rejects.toMatchObject({ code: ErrorCodes.ACTOR_FAILED, cause: { code: ErrorCodes.PERSIST_FAILED } });
+    await t.settle();
+
+    expect(ofType(t.events, 'restarted')).toHaveLength(1);
+    expect(await ref.ask({ type: 'get' })).toEqual({ name: 'kept', renames: 1 });
+    expect(await ref.ask({ type: 'version' })).toBe(1);
   });
 
   it('refuses the saves of a stale incarnation with ERR_PERSISTENCE_FENCED', async () => {
