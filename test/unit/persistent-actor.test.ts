@@ -16,6 +16,7 @@ interface AccountArgs {
   id: string;
   store?: Store;
   snapshotEvery?: number;
+  deleteEventsOnSnapshot?: boolean;
   /** Notes each message as it starts (to see what ran when). */
   started?: string[];
 }
@@ -28,6 +29,7 @@ class Account extends PersistentActor<Msg, number, number, number> {
     super(a);
     this.persistenceId = `account-${a.id}`;
     if (a.snapshotEvery !== undefined) this.snapshotEvery = a.snapshotEvery;
+    if (a.deleteEventsOnSnapshot !== undefined) this.deleteEventsOnSnapshot = a.deleteEventsOnSnapshot;
   }
 
   initialState(): number {
@@ -149,6 +151,21 @@ describe('an event-sourced actor', () => {
     expect(await second.ask({ type: 'get' })).toBe(28);
     // the replay read only the tail after the snapshot
     expect(store.reads.flat().map((e) => e.seq)).toEqual([7]);
+  });
+
+  it('with deleteEventsOnSnapshot drops the events a snapshot covers and still recovers', async () => {
+    const store = new MemoryStore();
+    t = testSystem();
+    const args = { id: 'm', store, snapshotEvery: 3, deleteEventsOnSnapshot: true };
+    const first = await t.system.spawn(Account, { args });
+    for (let i = 1; i <= 7; i++) await deposit(first, i);
+    await t.settle();
+    expect((await store.read('account-m', 1)).map((e) => e.seq)).toEqual([7]);
+    await t.system.stopActor(first);
+
+    const second = await t.system.spawn(Account, { args });
+    expect(await second.ask({ type: 'get' })).toBe(28);
+    expect(await deposit(second, 2)).toBe(30);
   });
 
   it('sends the reply only once the event is durable, and starts the next message only then', async () => {
