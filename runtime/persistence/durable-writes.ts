@@ -44,7 +44,7 @@ export function persistError(pid: string, what: string, err: unknown): ApiaryErr
 
 export class DurableWrites {
   /** The write failure that ended this incarnation, if any. */
-  failure: ApiaryError | undefined;
+  failure: unknown;
   /** Writes tracked and not yet settled. */
   private pending = 0;
   /** Writes tracked so far (to tell whether a message wrote). */
@@ -91,7 +91,7 @@ export class DurableWrites {
    * Records the failure that ends this incarnation. Outside a message (a write nobody waited
    * for) the actor exits with it at once; inside one, that message's `receive` rejects with it.
    */
-  fail(err: ApiaryError): ApiaryError {
+  fail(err: unknown): unknown {
     if (this.failure === undefined) {
       this.failure = err;
       if (!this.inMessage) this.context().stop(errorReason(err));

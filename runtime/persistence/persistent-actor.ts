@@ -183,10 +183,17 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
         for (const w of batch.waiters) w.reject(failure);
         continue;
       }
-      let state = this.#state as S;
-      for (const e of batch.events) state = this.applyEvent(state, e);
-      this.#state = state;
       this.#seq += batch.events.length;
+      try {
+        let state = this.#state as S;
+        for (const e of batch.events) state = this.applyEvent(state, e);
+        this.#state = state;
+      } catch (err) {
+        // durable but not applicable: a bug in applyEvent; the actor fails with its error
+        const failure = this.#writes.fail(err);
+        for (const w of batch.waiters) w.reject(failure);
+        continue;
+      }
       for (const w of batch.waiters) w.resolve();
       if (this.snapshotEvery > 0 && this.#seq - this.#snapshotSeq >= this.snapshotEvery) await this.#snapshot(store, pid);
     }

@@ -37,6 +37,7 @@ class Account extends PersistentActor<Msg, number, number, number> {
   }
 
   applyEvent(balance: number, amount: number): number {
+    if (amount === 13) throw new Error('unlucky'); // a bug in an event handler
     return balance + amount;
   }
 
@@ -269,6 +270,16 @@ describe('an event-sourced actor', () => {
 
     const second = await t.system.spawn(Account, { args: { id: 'l', store, snapshotEvery: 2 } });
     expect(await second.ask({ type: 'get' })).toBe(15);
+  });
+
+  it('fails with the error of an applyEvent that throws (the event is durable, the reply never sent)', async () => {
+    const store = new MemoryStore();
+    t = testSystem();
+    const ref = await t.system.spawn(Account, { args: { id: 'n', store } });
+    await expect(deposit(ref, 13)).rejects.toMatchObject({ code: ErrorCodes.ACTOR_FAILED, cause: { message: 'unlucky' } });
+    await t.settle();
+    expect(ofType(t.events, 'stopped').filter((e) => e.path === ref.path)).toHaveLength(1);
+    expect((await store.read('account-n', 1)).map((e) => e.event)).toEqual([13]);
   });
 
   it('uses the system store when its spawn args give none', async () => {
