@@ -80,6 +80,13 @@ export interface HostOptions extends DispatcherOptions {
    * deliver what arrives). Default: nothing beyond — every other address is a dead target.
    */
   connect?: (host: Host) => HostConnections;
+  /**
+   * Finds the persistence store actors on this thread use (runtime/persistence/store.ts;
+   * opaque to the actor core, called by runtime/persistence/store-of.ts when a persistent
+   * actor recovers — so a store opened after the host was made is seen). Default: none — a
+   * persistent actor then fails to start `ERR_STORE_UNAVAILABLE`. (Hook added for issue 15.)
+   */
+  store?: () => object | undefined;
 }
 
 /** Where a new cell sits (see {@link Host.createCell}); fixed when it is made. */
@@ -131,6 +138,8 @@ export class Host {
 
   /** How this thread reaches other threads and nodes (given at construction). */
   readonly routes: Routes;
+  /** Finds this thread's persistence store, if any (see {@link HostOptions.store}). */
+  readonly store: () => object | undefined;
   private readonly placer: ((req: PlacedChildRequest) => ChildHandle | undefined) | undefined;
   private readonly forwardEvent: ((event: SystemEvent) => void) | undefined;
 
@@ -143,6 +152,7 @@ export class Host {
     this.asks = new AskRegistry(options.clock, new LatencyHistogram());
     this.nextId = options.firstId ?? 1;
     this.events = options.events ?? NO_EVENTS;
+    this.store = options.store ?? (() => undefined);
     const connections = options.connect?.(this);
     this.routes = connections?.routes ?? { resolve: (address, path) => new DeadTarget(this, address, path).ref, sendTerminated() {} };
     this.placer = connections?.placeChild;

@@ -127,6 +127,7 @@ export class ActorSystem implements WorkflowHost {
       thread: 0,
       clock: this.clock,
       events,
+      store: () => this.store, // issue 15: persistent actors on thread 0 find the node's store here
       connect: (host) => (wired = this.connect(host, options)).connections,
     });
     this.routes = wired!.routes;

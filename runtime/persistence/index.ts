@@ -10,3 +10,6 @@ export { RedisStore, REDIS_STORE_FORMAT } from './redis-store.js';
 export type { RedisConnection, RedisStoreOptions } from './redis-store.js';
 export { openStore, parseStoreSpec, formatStoreSpec, defaultDataDir } from './open-store.js';
 export { STORE_DEFAULTS } from './store-defaults.js';
+export { PersistentActor, PERSISTENCE_DEFAULTS, stopIfFenced } from './persistent-actor.js';
+export type { PersistenceArgs } from './persistent-actor.js';
+export { DurableStateActor } from './durable-state-actor.js';

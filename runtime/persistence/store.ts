@@ -23,8 +23,10 @@
  * - A store that cannot be reached rejects `ERR_STORE_UNAVAILABLE` (nothing written); data
  *   that cannot be read rejects `ERR_STORE_CORRUPT`. Never a silent empty result.
  * - Values are plain data (what msgpack carries: see assertPlainData); the store copies them.
- * Threads: a store is used on the thread that opened it (thread 0 of a node); actors on
- *   worker threads reach it through their thread's link (persistent-actor.ts).
+ * Threads: a store is used on the thread that opened it; each worker thread of a node opens
+ *   the node's store from its spec (runtime/threads/worker-host.ts; LMDB shares one
+ *   environment between the threads of a process), and a persistent actor finds its thread's
+ *   store through store-of.ts.
  */
 
 /** One stored event of a persistence id. `seq` starts at 1 and has no gaps. */

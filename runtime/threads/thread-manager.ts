@@ -42,6 +42,7 @@ import { RemoteChild } from '../node/remote-child.js';
 import { HEARTBEAT_DEFAULTS } from '../observability/heartbeat.js';
 import type { HistogramData } from '../../actors/foundation/latency-histogram.js';
 import type { WorkerBoot, WorkerData } from './worker-host.js';
+import type { StoreSpec } from '../persistence/store.js';
 import type { MailboxOptions } from '../../actors/mailbox.js';
 
 interface Slot {
@@ -383,6 +384,7 @@ export class ThreadManager {
       turnBudget: this.host.dispatcher.turnBudget,
       lowLatency: this.options.lowLatency,
       askPollMicros: this.options.askPollMicros,
+      store: workerStoreSpec(this.host.store()),
     };
     const worker = this.spares.take();
     const message: BootMessage = { apiaryBoot: boot };
@@ -524,3 +526,13 @@ function delay(host: Host, ms: number): Promise<void> {
 }
 
 export type { ThreadOptions };
+
+/**
+ * The spec a worker thread opens the node's store from: that of thread 0's store, unless it
+ * lives only in thread 0's memory (a MemoryStore: a worker's own would be another store).
+ * (Hook for issue 15, persist branch.)
+ */
+function workerStoreSpec(store: object | undefined): StoreSpec | undefined {
+  const spec = (store as { spec?: StoreSpec } | undefined)?.spec;
+  return spec === undefined || spec.kind === 'memory' ? undefined : spec;
+}

@@ -29,6 +29,7 @@ import { RealClock } from '../../actors/foundation/clock.js';
 import { startHeartbeats } from '../observability/heartbeat.js';
 import { exposeWorkerApi, WORKER_LOADED, type BootMessage, type CreateRequest, type CreateResult, type WorkerApi } from './control-plane.js';
 import { serializeError } from '../../actors/foundation/errors.js';
+import type { Store, StoreSpec } from '../persistence/store.js';
 
 /** What every worker is made with (`workerData`), before it has an identity. */
 export interface WorkerData {
@@ -53,6 +54,12 @@ export interface WorkerBoot {
   turnBudget?: number;
   lowLatency?: LowLatencyOption;
   askPollMicros?: number;
+  /**
+   * The node's persistence store, as a spec this thread opens for its own actors (an LMDB
+   * directory is shared between the threads of a process; a Redis store gets a connection of
+   * its own). Absent: no store here. (Hook for issue 15, persist branch.)
+   */
+  store?: StoreSpec;
 }
 
 /** Phase two: says "loaded", then waits for the first message, this worker's identity. */
@@ -73,6 +80,23 @@ applyWorkerModuleHooks((workerData as WorkerData | undefined)?.moduleHooks ?? []
 const boot = await receiveBoot();
 const clock = new RealClock();
 /**
+ * This thread's store, opened from the boot's spec (loaded only then: a node without a
+ * store never loads the store modules here). An open that failed is the error every
+ * persistent actor here fails to start with.
+ */
+const store = await (async (): Promise<() => Store | undefined> => {
+  if (boot.store === undefined) return () => undefined;
+  try {
+    const { openStore } = await import('../persistence/open-store.js');
+    const opened = await openStore(boot.store);
+    return () => opened;
+  } catch (err) {
+    return () => {
+      throw err;
+    };
+  }
+})();
+/**
  * This thread's routes: a peer per other thread of the node (thread 0 and the workers already
  * up, from the boot message; later ones through `link`). Actors on other nodes are reached
  * through thread 0, which holds the node links; this thread's events go there too.
@@ -87,6 +111,7 @@ const host = new Host({
   firstId: boot.generation * 2 ** 32 + 1,
   throughput: boot.throughput,
   turnBudget: boot.turnBudget,
+  store,
   connect: (h) => {
     const spinner = threadSpinner(h.dispatcher, boot, () => {
       for (const p of routes.threadPeers()) p.endpoint.flush();

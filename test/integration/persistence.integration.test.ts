@@ -1,0 +1,130 @@
+/**
+ * Persistent actors on a real LMDB store on disk, in real node processes: an agent's
+ * acknowledged events survive a kill -9 of the whole node (on the main thread and on a worker
+ * thread) and a crash of its worker thread; the README's example runs as pasted.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startNode, type NodeProcess } from './processes.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const NODE = fileURLToPath(new URL('../fixtures/persist-node.mjs', import.meta.url));
+
+const nodes: NodeProcess[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const n of nodes.splice(0)) n.dispose();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'apiary-persist-'));
+  dirs.push(d);
+  return d;
+}
+
+async function startLedger(dir: string, thread: number): Promise<NodeProcess> {
+  const n = startNode([NODE, join(dir, 'store'), String(thread)]);
+  nodes.push(n);
+  await n.waitFor(/^ready$/m, 15_000);
+  return n;
+}
+
+/** Deposits acknowledged so far ("ok N …" lines): the amounts. */
+function acked(n: NodeProcess): number[] {
+  return [...n.stdout().matchAll(/^ok (\d+) \d+$/gm)].map((m) => Number(m[1]));
+}
+
+async function stateOf(n: NodeProcess): Promise<{ balance: number; deposits: number }> {
+  const before = n.stdout().length;
+  n.send('get');
+  await n.waitFor(/^state \{.*\}$/m, 10_000);
+  const line = /^state (\{.*\})$/m.exec(n.stdout().slice(before))![1]!;
+  return JSON.parse(line) as { balance: number; deposits: number };
+}
+
+/**
+ * Deposits `from`..`to` (the amounts of one series 1, 2, 3, …) and waits until the last is
+ * acknowledged, then sends `to+1`..`to+more` without waiting and kills the node with SIGKILL
+ * once a few more were acknowledged. Returns how many this process acknowledged in all.
+ */
+async function depositThenKill(n: NodeProcess, from: number, to: number, more: number): Promise<number> {
+  for (let i = from; i <= to; i++) n.send(`deposit ${i}`);
+  await n.waitFor(new RegExp(`^ok ${to} `, 'm'), 10_000);
+  for (let i = to + 1; i <= to + more; i++) n.send(`deposit ${i}`);
+  await n.waitFor(new RegExp(`^ok ${to + 3} `, 'm'), 10_000);
+  n.child.kill('SIGKILL');
+  expect(await n.exit(5000)).not.toBe('timeout');
+  return acked(n).length;
+}
+
+/** After a restart: every acknowledged deposit is there, and what is there is a prefix 1..k of what was sent. */
+function expectPrefixOfAtLeast(state: { balance: number; deposits: number }, ackedCount: number): void {
+  const k = state.deposits;
+  expect(k).toBeGreaterThanOrEqual(ackedCount);
+  expect(state.balance).toBe((k * (k + 1)) / 2);
+}
+
+describe('a persistent agent on LMDB', () => {
+  it.each([
+    ['the main thread', 0],
+    ['a worker thread', 1],
+  ])('on %s keeps every acknowledged event through a kill -9 of the node', async (_where, thread) => {
+    const dir = tempDir();
+    const first = await startLedger(dir, thread);
+    const ackedCount = await depositThenKill(first, 1, 20, 200);
+
+    const second = await startLedger(dir, thread);
+    expectPrefixOfAtLeast(await stateOf(second), ackedCount);
+  }, 40_000);
+
+  it('keeps its state through a crash of its worker thread, then through a kill -9', async () => {
+    const dir = tempDir();
+    const n = await startLedger(dir, 1);
+    for (let i = 1; i <= 10; i++) n.send(`deposit ${i}`);
+    await n.waitFor(/^ok 10 /m, 10_000);
+
+    n.send('exit-thread');
+    await n.waitFor(/^thread-exited$/m, 15_000);
+    expect(await stateOf(n)).toEqual({ balance: 55, deposits: 10 });
+
+    const ackedCount = await depositThenKill(n, 11, 20, 100);
+    const again = await startLedger(dir, 1);
+    expectPrefixOfAtLeast(await stateOf(again), ackedCount);
+  }, 60_000);
+});
+
+describe('the README example of persistent actors', () => {
+  it('is the same code as examples/persistent.mjs', () => {
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    const block = /## Persistent actors\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBe(readFileSync(`${root}examples/persistent.mjs`, 'utf8'));
+  });
+
+  it('keeps the balance through the crash and from one run to the next', () => {
+    const cwd = tempDir();
+    const run = () => execFileSync(process.execPath, [`${root}examples/persistent.mjs`], { cwd, encoding: 'utf8', timeout: 20_000 }).trim().split('\n');
+    expect(run()).toEqual(['10', 'ERR_ACTOR_FAILED', '15']);
+    expect(run()).toEqual(['25', 'ERR_ACTOR_FAILED', '30']);
+  });
+});
+
+describe('apiary bench persist', () => {
+  it('gives throughput, p50 and p99 for apiary and raw lmdb, 1,000 actors and one actor (bench contract rows)', () => {
+    const dir = tempDir();
+    const out = execFileSync(process.execPath, [`${root}bin/apiary.js`, 'bench', 'persist', '--quick', '--json', '--out', join(dir, 'rows.json')], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const rows = JSON.parse(out) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
+    const keys = rows.map((r) => `${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort();
+    const want = ['apiary', 'raw'].flatMap((s) => ['-', 'one-actor'].flatMap((v) => [`${s}/${v}/p50/us`, `${s}/${v}/p99/us`, `${s}/${v}/throughput/msg/s`]));
+    expect(keys).toEqual(want.sort());
+    expect(rows.every((r) => r.scenario === 'persist' && Number.isFinite(r.value) && r.value > 0)).toBe(true);
+  }, 60_000);
+});
