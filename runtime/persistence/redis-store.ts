@@ -341,3 +341,40 @@ export class RedisStore implements Store {
     }
   }
 }
+
+/** How {@link connectRedis} connects. */
+export interface RedisConnectOptions {
+  /** ms to wait for the first connection (default STORE_DEFAULTS.redisConnectTimeoutMs). */
+  connectTimeoutMs?: number;
+  /** Attempts per command while reconnecting (default 0: a command fails at once while the server is away). */
+  maxRetriesPerRequest?: number;
+  /** Longest wait between reconnects, ms (default STORE_DEFAULTS.redisMaxReconnectDelayMs). */
+  maxReconnectDelayMs?: number;
+}
+
+/**
+ * A connected client for other parts of the node that keep data on a Redis server (the task
+ * queue): the settings of the store's own — no offline queue (a command while the server is
+ * away fails at once, never waits unbounded), auto-pipelining, reconnects with a bounded
+ * backoff. `from`: a URL, or a client whose server and options to copy. Owned by the caller
+ * (`quit()`). Rejects `ERR_STORE_UNAVAILABLE` when the server does not answer in time.
+ */
+export async function connectRedis(from: string | RedisConnection, options: RedisConnectOptions = {}): Promise<RedisConnection> {
+  const settings = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 0,
+    enableAutoPipelining: true,
+    connectTimeout: options.connectTimeoutMs ?? STORE_DEFAULTS.redisConnectTimeoutMs,
+    retryStrategy: (n: number) => Math.min(50 * n, options.maxReconnectDelayMs ?? STORE_DEFAULTS.redisMaxReconnectDelayMs),
+  };
+  const client = typeof from === 'string' ? new Redis(from, settings) : from.duplicate(settings);
+  client.on('error', () => undefined); // reported through the calls that fail
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `Redis is unreachable: ${(err as Error).message}`, { cause: err });
+  }
+  return client;
+}

@@ -10,7 +10,7 @@
  * puts/s one at a time, ~500k/s batched).
  * Threads: the thread that opened it; one process per environment for tasks.
  */
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { LmdbStore, type LmdbDatabase, type LmdbRoot } from '../persistence/lmdb-store.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { LocalTaskStore, type TaskPersistence } from './local-task-store.js';
 import { TASK_STATES, type Task } from './task.js';
@@ -20,7 +20,7 @@ import type { TaskStore } from './task-store.js';
 export const LMDB_TASKS_DB = 'apiary-tasks';
 
 /** Where the LMDB task store lives: an opened environment (shared), or a directory of its own. */
-export type LmdbTaskStoreOptions = { root: RootDatabase } | { dir: string };
+export type LmdbTaskStoreOptions = { root: LmdbRoot } | { dir: string };
 
 /**
  * Opens the task store in LMDB and reads every task back. Rejects `ERR_STORE_UNAVAILABLE`
@@ -28,39 +28,35 @@ export type LmdbTaskStoreOptions = { root: RootDatabase } | { dir: string };
  * `ERR_STORE_CORRUPT` when a record cannot be read or is not a task — never starts empty.
  */
 export async function openLmdbTaskStore(options: LmdbTaskStoreOptions): Promise<TaskStore> {
-  let root: RootDatabase;
-  const own = !('root' in options);
+  // a directory of its own: an LmdbStore there (format checked, corrupt files refused), closed with the task store
+  const own = 'dir' in options ? await LmdbStore.open(options.dir) : undefined;
+  const root = own?.lmdbRoot ?? (options as { root: LmdbRoot }).root;
+  let db: LmdbDatabase;
   try {
-    root = 'root' in options ? options.root : open({ path: options.dir, maxDbs: 16 });
+    db = root.openDB({ name: LMDB_TASKS_DB, encoding: 'msgpack' });
   } catch (err) {
-    throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot open the task store in ${'dir' in options ? options.dir : 'the LMDB environment'}: ${(err as Error).message}`, { cause: err });
-  }
-  let db: Database<Task, string>;
-  try {
-    db = root.openDB<Task, string>({ name: LMDB_TASKS_DB, encoding: 'msgpack' });
-  } catch (err) {
-    if (own) await root.close();
+    await own?.close();
     throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot open the ${LMDB_TASKS_DB} database: ${(err as Error).message}`, { cause: err });
   }
-  const persistence = new LmdbPersistence(db, own ? root : undefined);
+  const persistence = new LmdbPersistence(db, own);
   try {
     return new LocalTaskStore('lmdb', persistence);
   } catch (err) {
-    if (own) await root.close();
+    await own?.close();
     throw err;
   }
 }
 
 class LmdbPersistence implements TaskPersistence {
   constructor(
-    private readonly db: Database<Task, string>,
-    private readonly ownRoot: RootDatabase | undefined,
+    private readonly db: LmdbDatabase,
+    private readonly own: LmdbStore | undefined,
   ) {}
 
   *load(): Iterable<Task> {
     let entries: Iterable<{ key: string; value: Task }>;
     try {
-      entries = this.db.getRange();
+      entries = this.db.getRange() as Iterable<{ key: string; value: Task }>;
       for (const { key, value } of entries) {
         if (!isTask(value) || value.id !== key) throw new Error(`record ${String(key)} is not a task`);
         yield value;
@@ -88,7 +84,7 @@ class LmdbPersistence implements TaskPersistence {
 
   async close(): Promise<void> {
     await this.db.flushed;
-    if (this.ownRoot !== undefined) await this.ownRoot.close();
+    await this.own?.close();
   }
 }
 

@@ -7,11 +7,10 @@
  * Owns: the choice only. Does not own opening the node's store (runtime/persistence/).
  * Rejects like the backends: `ERR_STORE_UNAVAILABLE`, `ERR_STORE_CORRUPT`.
  */
-import type { RootDatabase } from 'lmdb';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../actors/foundation/clock.js';
 import type { SystemEvent } from '../../actors/events.js';
-import { LmdbStore } from '../persistence/lmdb-store.js';
+import { LmdbStore, type LmdbRoot } from '../persistence/lmdb-store.js';
+import type { RedisConnection } from '../persistence/redis-store.js';
 import type { Store, StoreSpec } from '../persistence/store.js';
 import { createTaskQueue, type TaskQueue } from './task-queue.js';
 import { createMemoryTaskStore } from './local-task-store.js';
@@ -22,9 +21,9 @@ import type { TaskStore } from './task-store.js';
 /** What the node already opened, to share. */
 export interface SharedStoreHandles {
   /** The node's LMDB environment (opened with room for one more named database). */
-  lmdbRoot?: RootDatabase;
+  lmdbRoot?: LmdbRoot;
   /** The node's Redis client (the task store duplicates it: its own connection, no offline queue). */
-  redis?: Redis;
+  redis?: RedisConnection;
 }
 
 /** The task store for `spec`. */

@@ -18,7 +18,7 @@
  * idempotency key). The scripts name keys built from the prefix: one Redis server, not a
  * Redis Cluster. Time: callers pass `now` (the nodes' wall clocks should agree within a lease).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { connectRedis, type RedisConnection } from '../persistence/redis-store.js';
 import { ApiaryError, ErrorCodes, type SerializedError } from '../../actors/foundation/errors.js';
 import { priorityRank, TASK_DEFAULTS, TASK_STATES, type Task, type TaskPriority, type TaskRetry, type TaskState } from './task.js';
 import type { Claimed, ClaimRequest, CommitGuard, CommitRefusal, TaskFilter, TaskStore } from './task-store.js';
@@ -27,7 +27,7 @@ import { matches } from './local-task-store.js';
 /** Where the Redis task store is: a server URL, or a client to copy the connection settings of. */
 export interface RedisTaskStoreOptions {
   /** `redis://HOST:PORT` or an ioredis client (duplicated: the store keeps its own connection and settings). */
-  redis: string | Redis;
+  redis: string | RedisConnection;
   /** Key prefix shared by the nodes of one deployment (default `apiary:`). */
   prefix?: string;
   /** How long to wait for the first connection, ms (default {@link TASK_DEFAULTS}.redisConnectTimeoutMs, 2000). */
@@ -131,20 +131,14 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
  * server does not answer within `connectTimeoutMs`.
  */
 export async function openRedisTaskStore(options: RedisTaskStoreOptions): Promise<TaskStore> {
-  const settings: RedisOptions = {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
-    connectTimeout: options.connectTimeoutMs ?? TASK_DEFAULTS.redisConnectTimeoutMs,
-    retryStrategy: (n: number) => Math.min(50 * n, TASK_DEFAULTS.redisMaxReconnectDelayMs),
-  };
-  const client = typeof options.redis === 'string' ? new Redis(options.redis, settings) : options.redis.duplicate(settings);
-  client.on('error', () => undefined); // reported through the calls that fail
+  let client: RedisConnection;
   try {
-    await client.connect();
+    client = await connectRedis(options.redis, {
+      connectTimeoutMs: options.connectTimeoutMs ?? TASK_DEFAULTS.redisConnectTimeoutMs,
+      maxRetriesPerRequest: 1,
+      maxReconnectDelayMs: TASK_DEFAULTS.redisMaxReconnectDelayMs,
+    });
   } catch (err) {
-    client.disconnect();
     throw new ApiaryError(ErrorCodes.STORE_UNAVAILABLE, `cannot reach Redis for the task store: ${(err as Error).message}`, { cause: err });
   }
   return new RedisTaskStore(client, `${options.prefix ?? 'apiary:'}tasks:`);
@@ -156,7 +150,7 @@ class RedisTaskStore implements TaskStore {
   private readonly scripts: { insert: Script; claim: Script; commit: Script; remove: Script };
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisConnection,
     private readonly p: string,
   ) {
     client.defineCommand('apiaryTaskInsert', { numberOfKeys: 0, lua: LUA_INSERT });
