@@ -3,17 +3,23 @@
  * the embedded default store. The only file that imports `lmdb`.
  *
  * Owns: the environment of one directory (`<dir>/data.mdb` and its `-lock` file), its format
- * marker, and the sub-databases `apiary.journals` (pid → epoch, highest seq, writer),
- * `apiary.events` ([pid, seq] → encoded {event, at}), `apiary.snapshots`, `apiary.states`.
+ * marker, and the sub-databases `apiary.journals` (pid → epoch, highest seq as of the last
+ * claim or delete, writer; with an LMDB version bumped by every claim), `apiary.events`
+ * ([pid, seq] → encoded {event, at}; the last one's seq is the highest), `apiary.snapshots`,
+ * `apiary.states`.
  * Other users of the same environment (the task queue) open sub-databases of their own with
  * {@link LmdbStore.subDatabase}; their writes share the same group commits.
  * Does not own: what is stored (persistent actors, workflows, tasks).
  *
- * Group commit: every write is an lmdb-js async `transaction` callback; all callbacks queued
- * in one event-loop turn run in one LMDB write transaction, committed once. A callback checks
- * the fence (epoch) and the gap (seq) and writes only when both pass — the check and the write
- * are atomic because LMDB has one writer at a time. A callback never throws after writing
- * (lmdb-js does not roll back a throwing callback): it returns an outcome, thrown afterwards.
+ * Group commit: the checked writes asked for in one turn run in one lmdb-js `transaction`
+ * callback (one LMDB write transaction, committed once). A checked write verifies the fence
+ * (epoch) and the gap (seq) and writes only when both pass — the check and the write are
+ * atomic because LMDB has one writer at a time. It never throws after writing (lmdb-js does
+ * not roll back a throwing callback): it returns an outcome, thrown afterwards. Fast path: a
+ * writer's next append after its own claim or append is a conditional write (`ifVersion` on
+ * its journal record: nobody claimed since) of the events alone, batched with every other
+ * write of the turn and checked by LMDB in the transaction; if the condition fails, the
+ * checked write says why (fenced, or a gap).
  * Durable: a write resolves after its transaction is committed and flushed to disk (default
  * lmdb-js sync settings, then `flushed`), so it survives a kill -9 and a power loss.
  * Bad files: before LMDB maps the file, its two meta pages are checked (magic, version, page
@@ -42,7 +48,7 @@ export type LmdbRoot = RootDatabase;
 const MAX_DBS = 64;
 
 /** The format this code writes and reads; another value in the marker is refused. */
-export const LMDB_STORE_FORMAT = 1;
+export const LMDB_STORE_FORMAT = 2;
 
 /** Name of the data file inside the store's directory. */
 export const LMDB_DATA_FILE = 'data.mdb';
@@ -78,11 +84,20 @@ export class LmdbStore implements Store {
   private readonly states: Database;
   private readonly codec = new Codec();
   private closed = false;
+  /**
+   * Per journal this store wrote last: its record as written and the record's LMDB version
+   * (+1 on every write of it). The fast path of {@link append} writes on the condition that the
+   * version is still this one — nobody else (another incarnation's claim, another thread's
+   * store) wrote since — with no transaction callback; any other case takes the checked path.
+   */
+  private readonly heads = new Map<string, { epoch: number; highest: number; version: number }>();
+  /** Writes waiting for the next transaction (see {@link write}). */
+  private queued: { body: () => Outcome; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] | undefined;
 
   private constructor(dir: string, root: RootDatabase) {
     this.spec = { kind: 'lmdb', dir };
     this.root = root;
-    this.journals = root.openDB(`${OWN_PREFIX}journals`, {});
+    this.journals = root.openDB(`${OWN_PREFIX}journals`, { useVersions: true });
     this.events = root.openDB(`${OWN_PREFIX}events`, { encoding: 'binary' });
     this.snapshots = root.openDB(`${OWN_PREFIX}snapshots`, { encoding: 'binary' });
     this.states = root.openDB(`${OWN_PREFIX}states`, {});
@@ -170,24 +185,49 @@ export class LmdbStore implements Store {
 
   async claim(pid: string, writer: string): Promise<Claim> {
     const out = await this.write(() => {
-      const rec = this.journal(pid);
-      const next: JournalRecord = { epoch: rec.epoch + 1, highest: rec.highest, writer };
-      this.journals.put(pid, next);
+      const { rec, version } = this.journalEntry(pid);
+      const next: JournalRecord = { epoch: rec.epoch + 1, highest: this.highestOf(pid, rec), writer };
+      this.journals.put(pid, next, version + 1);
+      this.heads.set(pid, { epoch: next.epoch, highest: next.highest, version: version + 1 });
       return { ok: true, value: { epoch: next.epoch, highestSeq: next.highest } };
     });
     return out as Claim;
   }
 
+  /**
+   * Fast path (the writer's own next append, nobody else wrote since): the events and the new
+   * record are written on the condition that the record's version is the one this store wrote
+   * — checked by LMDB in the write transaction, no JS callback in it. A second append of the
+   * same id in the same turn chains on the first's version. Otherwise, or when the condition
+   * fails, the checked path reads the record in the transaction and says why it refuses.
+   */
   async append(pid: string, epoch: number, first: number, events: readonly unknown[], at: number): Promise<void> {
     this.open();
     const encoded = events.map((event) => this.codec.encode({ event, at }));
+    const head = this.heads.get(pid);
+    if (head !== undefined && head.epoch === epoch && head.highest === first - 1) {
+      head.highest += encoded.length;
+      let written: boolean;
+      try {
+        written = await this.journals.ifVersion(pid, head.version, () => {
+          for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
+        });
+        if (written) await this.root.flushed;
+      } catch (err) {
+        this.heads.delete(pid);
+        throw err instanceof ApiaryError ? err : this.failure(err);
+      }
+      if (written) return;
+      this.heads.delete(pid);
+    }
     await this.write(() => {
-      const rec = this.journal(pid);
+      const { rec, version } = this.journalEntry(pid);
       const refused = fenced(pid, rec.epoch, epoch);
       if (refused !== undefined) return refused;
-      if (first !== rec.highest + 1) return { ok: false, message: `${pid}: append at seq ${first}, but the journal is at ${rec.highest}` };
+      const highest = this.highestOf(pid, rec);
+      if (first !== highest + 1) return { ok: false, message: `${pid}: append at seq ${first}, but the journal is at ${highest}` };
       for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
-      this.journals.put(pid, { ...rec, highest: rec.highest + encoded.length });
+      this.heads.set(pid, { epoch: rec.epoch, highest: highest + encoded.length, version });
       return OK;
     });
   }
@@ -207,7 +247,7 @@ export class LmdbStore implements Store {
 
   async highestSeq(pid: string): Promise<number> {
     this.open();
-    return this.reading(pid, () => this.journal(pid).highest);
+    return this.reading(pid, () => this.highestOf(pid, this.journal(pid)));
   }
 
   async saveSnapshot(pid: string, epoch: number, snapshot: Snapshot): Promise<void> {
@@ -232,8 +272,12 @@ export class LmdbStore implements Store {
   async deleteTo(pid: string, epoch: number, to: number): Promise<void> {
     this.open();
     await this.write(() => {
-      const refused = fenced(pid, this.journal(pid).epoch, epoch);
+      const { rec, version } = this.journalEntry(pid);
+      const refused = fenced(pid, rec.epoch, epoch);
       if (refused !== undefined) return refused;
+      // the record keeps the highest seq once its events may be gone (same version: the writer's fast path holds)
+      const highest = this.highestOf(pid, rec);
+      if (highest !== rec.highest) this.journals.put(pid, { ...rec, highest }, version);
       for (const key of this.events.getKeys({ start: [pid, 0], end: [pid, to, 0] })) this.events.remove(key);
       return OK;
     });
@@ -337,19 +381,40 @@ export class LmdbStore implements Store {
   }
 
   /** Runs `body` in the next group commit; resolves with its value once durable. */
-  private async write(body: () => Outcome): Promise<unknown> {
+  /**
+   * Runs `body` in the next write transaction: every write asked for before the current
+   * microtasks end shares one lmdb-js transaction callback (so 1,000 appends of a turn cost one
+   * callback, not 1,000) and one durable commit. Resolves once that commit is flushed.
+   */
+  private write(body: () => Outcome): Promise<unknown> {
     this.open();
-    let outcome: Outcome;
+    return new Promise((resolve, reject) => {
+      if (this.queued === undefined) {
+        this.queued = [];
+        queueMicrotask(this.commitQueued);
+      }
+      this.queued.push({ body, resolve, reject });
+    });
+  }
+
+  private readonly commitQueued = async (): Promise<void> => {
+    const batch = this.queued!;
+    this.queued = undefined;
+    let outcomes: Outcome[];
     try {
-      outcome = (await this.root.transaction(body)) as Outcome;
+      outcomes = (await this.root.transaction(() => batch.map((w) => w.body()))) as Outcome[];
       await this.root.flushed;
     } catch (err) {
-      if (err instanceof ApiaryError) throw err;
-      throw this.failure(err);
+      const failure = err instanceof ApiaryError ? err : this.failure(err);
+      for (const w of batch) w.reject(failure);
+      return;
     }
-    if (!outcome.ok) throw new ApiaryError(ErrorCodes.PERSISTENCE_FENCED, outcome.message);
-    return outcome.value;
-  }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) w.resolve(outcome.value);
+      else w.reject(new ApiaryError(ErrorCodes.PERSISTENCE_FENCED, outcome.message));
+    });
+  };
 
   /** A read; an LMDB or decoding failure is corrupt data, never an empty answer. */
   private reading<T>(what: string, body: () => T): T {
@@ -374,6 +439,25 @@ export class LmdbStore implements Store {
 
   private journal(pid: string): JournalRecord {
     return (this.journals.get(pid) as JournalRecord | undefined) ?? { epoch: 0, highest: 0, writer: '' };
+  }
+
+  /** The journal record of `pid` and its LMDB version (0: none yet). */
+  private journalEntry(pid: string): { rec: JournalRecord; version: number } {
+    const e = this.journals.getEntry(pid) as { value: JournalRecord; version?: number } | undefined;
+    return e === undefined ? { rec: { epoch: 0, highest: 0, writer: '' }, version: 0 } : { rec: e.value, version: e.version ?? 0 };
+  }
+
+  /**
+   * The highest seq of `pid`: its last event's, or the record's (written by a claim, and by
+   * `deleteTo` before it removes events) when that is higher. Fast-path appends write events
+   * only, so the events are the truth between claims.
+   */
+  private highestOf(pid: string, rec: JournalRecord): number {
+    for (const key of this.events.getKeys({ start: [pid, Number.MAX_SAFE_INTEGER], end: [pid, 0], reverse: true, limit: 1 })) {
+      const seq = (key as [string, number])[1];
+      return Math.max(seq, rec.highest);
+    }
+    return rec.highest;
   }
 
   private state(pid: string): StateRecord {

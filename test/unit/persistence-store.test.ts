@@ -282,6 +282,51 @@ describe('the LMDB store on disk', () => {
     expect(err?.field).toBe(file);
   });
 
+  it('fences a writer whose id another store of the same directory (another thread) claimed since its last append', async () => {
+    const dir = tempDir();
+    const a = await LmdbStore.open(dir);
+    const b = await LmdbStore.open(dir);
+    try {
+      const first = await a.claim('agent', 'a');
+      await a.append('agent', first.epoch, 1, ['one'], 1);
+      await a.append('agent', first.epoch, 2, ['two'], 1);
+      const second = await b.claim('agent', 'b');
+      expect(second).toEqual({ epoch: first.epoch + 1, highestSeq: 2 });
+      await expect(a.append('agent', first.epoch, 3, ['stale'], 1)).rejects.toMatchObject({ code: ErrorCodes.PERSISTENCE_FENCED });
+      await b.append('agent', second.epoch, 3, ['three'], 1);
+      // a's next try with the right seq is still fenced; b's appends go on after a's refusals
+      await expect(a.append('agent', first.epoch, 4, ['stale'], 1)).rejects.toMatchObject({ code: ErrorCodes.PERSISTENCE_FENCED });
+      await b.append('agent', second.epoch, 4, ['four'], 1);
+      expect((await a.read('agent', 1)).map((e) => e.event)).toEqual(['one', 'two', 'three', 'four']);
+      expect(await a.highestSeq('agent')).toBe(4);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('keeps the highest seq when every event was deleted, across reopen, and a new claim continues after it', async () => {
+    const dir = tempDir();
+    const s = await LmdbStore.open(dir);
+    const { epoch } = await s.claim('p', 'w');
+    await s.append('p', epoch, 1, ['a', 'b', 'c'], 1);
+    await s.deleteTo('p', epoch, 3);
+    expect(await s.read('p', 1)).toEqual([]);
+    expect(await s.highestSeq('p')).toBe(3);
+    await s.append('p', epoch, 4, ['d'], 1);
+    await s.deleteTo('p', epoch, 4);
+    await s.close();
+    const again = await LmdbStore.open(dir);
+    try {
+      expect(await again.claim('p', 'w2')).toEqual({ epoch: epoch + 1, highestSeq: 4 });
+      await expect(again.append('p', epoch + 1, 4, ['dup'], 1)).rejects.toMatchObject({ code: ErrorCodes.PERSISTENCE_FENCED });
+      await again.append('p', epoch + 1, 5, ['e'], 1);
+      expect((await again.read('p', 1)).map((e) => e.seq)).toEqual([5]);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('refuses an LMDB file that is not an apiary store, and one of an unknown format', async () => {
     const dir = tempDir();
     const s = await LmdbStore.open(dir);
