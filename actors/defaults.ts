@@ -21,4 +21,9 @@ export const DEFAULTS = {
    * beyond it they are only counted (every dead letter is, on every thread).
    */
   deadLetterEventsPerSecond: 100,
+  /**
+   * `journal-write` events a worker thread forwards to the main thread's `events$` per second;
+   * beyond it they are only counted (every write is, on every thread).
+   */
+  journalEventsPerSecond: 100,
 } as const;

@@ -119,7 +119,26 @@ export type SystemEvent =
       messageType: string;
       reason: DeadLetterReason;
       at: number;
+    }
+  | {
+      /**
+       * A persistent actor's write became durable (runtime/persistence): `events` (seq `from`
+       * to `to` appended), `snapshot` (the state after seq `to`), `state` (a durable state saved
+       * as version `to`), `state-cleared`. Counted on every thread
+       * (`apiary_journal_writes_total{kind}`); from a worker thread forwarded at most
+       * `DEFAULTS.journalEventsPerSecond` a second (the rest only counted).
+       */
+      type: 'journal-write';
+      path: string;
+      persistenceId: string;
+      kind: JournalWriteKind;
+      from?: number;
+      to?: number;
+      at: number;
     };
+
+/** What a persistent actor wrote (see the `journal-write` event). */
+export type JournalWriteKind = 'events' | 'snapshot' | 'state' | 'state-cleared';
 
 /** Why a message could not be delivered. */
 export type DeadLetterReason =

@@ -17,7 +17,7 @@ import { isParentBehaviour, PARENT_BEHAVIOUR } from './system-message.js';
 import { ActorRef } from './actor-ref.js';
 import { AskRegistry } from './ask.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
-import { messageTypeOf, type DeadLetterReason, type SystemEvent } from './events.js';
+import { messageTypeOf, type DeadLetterReason, type JournalWriteKind, type SystemEvent } from './events.js';
 import { releaseCredit, type Envelope } from './mailbox.js';
 import { DEFAULTS } from './defaults.js';
 import { Registry } from './registry.js';
@@ -133,6 +133,8 @@ export class Host {
   readonly processing = new LatencyHistogram();
   /** Dead letters since start, by reason. */
   readonly deadLetterCounts = new Map<DeadLetterReason, number>();
+  /** Durable writes of persistent actors on this thread, by kind (the main thread's metrics add the workers'). */
+  readonly journalWriteCounts = new Map<JournalWriteKind, number>();
   /** Why the last actors that died here died (for a watch that arrives late). */
   private readonly recentExits = new RecentExits(DEFAULTS.recentExits);
 
@@ -179,8 +181,20 @@ export class Host {
   }
 
   emit(event: SystemEvent): void {
+    if (event.type === 'journal-write') return this.journalWritten(event);
     if (this.events.observed) this.events.next(event);
     if (this.forwardEvent !== undefined) this.forwardEvent(event);
+  }
+
+  /**
+   * A persistent actor's durable write: counted by kind in {@link journalWriteCounts} (on
+   * every thread), published on `events$` here, and from a worker thread forwarded at most
+   * `DEFAULTS.journalEventsPerSecond` a second.
+   */
+  private journalWritten(event: Extract<SystemEvent, { type: 'journal-write' }>): void {
+    this.journalWriteCounts.set(event.kind, (this.journalWriteCounts.get(event.kind) ?? 0) + 1);
+    if (this.events.observed) this.events.next(event);
+    if (this.forwardEvent !== undefined && this.eventDue(this.journalWindow, DEFAULTS.journalEventsPerSecond)) this.forwardEvent(event);
   }
 
   /** Publishes an event that happened on another thread of this node. */
@@ -200,7 +214,7 @@ export class Host {
     if (env.credit !== undefined) releaseCredit(env);
     this.deadLetterCounts.set(reason, (this.deadLetterCounts.get(reason) ?? 0) + 1);
     const local = this.events.observed;
-    const forward = this.forwardEvent !== undefined && this.deadLetterEventDue();
+    const forward = this.forwardEvent !== undefined && this.eventDue(this.deadLetterWindow, DEFAULTS.deadLetterEventsPerSecond);
     if (!local && !forward) return;
     const sender = env.sender as ActorRef | undefined;
     const event: SystemEvent = {
@@ -216,17 +230,18 @@ export class Host {
   }
 
   /** Start (clock ms) and count of this second's forwarded dead-letter events. */
-  private deadLetterWindow = { start: -Infinity, sent: 0 };
+  private readonly deadLetterWindow = { start: -Infinity, sent: 0 };
+  /** The same for journal-write events. */
+  private readonly journalWindow = { start: -Infinity, sent: 0 };
 
-  /** Whether one more dead-letter event may be forwarded this second. */
-  private deadLetterEventDue(): boolean {
-    const w = this.deadLetterWindow;
+  /** Whether one more sampled event may be forwarded in window `w` this second (at most `perSecond`). */
+  private eventDue(w: { start: number; sent: number }, perSecond: number): boolean {
     const now = this.clock.now();
     if (now - w.start >= 1000) {
       w.start = now;
       w.sent = 0;
     }
-    if (w.sent >= DEFAULTS.deadLetterEventsPerSecond) return false;
+    if (w.sent >= perSecond) return false;
     w.sent++;
     return true;
   }

@@ -477,6 +477,13 @@ export class ActorSystem implements WorkflowHost {
     return out;
   }
 
+  /** Durable writes of persistent actors on every thread of this node, by kind (`events`, `snapshot`, `state`, `state-cleared`). */
+  journalWriteCounts(): Map<string, number> {
+    const out = new Map<string, number>(this.host.journalWriteCounts);
+    for (const [kind, n] of this.threads?.journalWrites() ?? []) out.set(kind, (out.get(kind) ?? 0) + n);
+    return out;
+  }
+
   /**
    * Health of the node and its threads: heartbeat-based states (after `ready()`); a
    * stopped system is `failed`.

@@ -44,6 +44,9 @@ const BREAKER = { closed: 0, 'half-open': 1, open: 2 } as const;
 const DEGRADATION = { FULL: 0, REDUCED: 1, MINIMAL: 2, EMERGENCY: 3 } as const;
 /** prom-client defaults that are gauges ending `_total` (against the Prometheus conventions). */
 const NON_CONFORMING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+/** Kinds listed by `apiary_journal_writes_total` (every one present, 0 when none). */
+const JOURNAL_WRITE_KINDS = ['events', 'snapshot', 'state', 'state-cleared'] as const;
+
 /** Member states listed by `apiary_cluster_members` (every one present, 0 when none). */
 const MEMBER_STATES = ['joining', 'up', 'unreachable', 'down'] as const;
 
@@ -133,6 +136,16 @@ export class NodeMetrics {
       },
     });
 
+    counter({
+      name: 'apiary_journal_writes_total',
+      help: 'Durable writes of persistent actors on every thread, by kind: events (one per append), snapshot, state, state-cleared',
+      labelNames: ['kind'],
+      collect() {
+        const counts = system.journalWriteCounts();
+        this.reset();
+        for (const kind of JOURNAL_WRITE_KINDS) this.inc({ kind }, counts.get(kind) ?? 0);
+      },
+    });
     counter({
       name: 'apiary_cluster_rejoins_total',
       help: 'Times this node learnt it was downed and rejoined the cluster as a new incarnation',

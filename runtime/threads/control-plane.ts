@@ -60,6 +60,8 @@ export interface ThreadStats {
   depths: [number, number][];
   /** Dead letters on the thread since it started, `[reason, count]`. */
   deadLetters: [string, number][];
+  /** Durable journal writes of persistent actors on the thread since it started, `[kind, count]`. */
+  journalWrites: [string, number][];
 }
 
 /** What a worker host offers the main thread. */

@@ -64,6 +64,8 @@ interface Slot {
   processed: number;
   /** Dead letters on this thread by reason, as of the last stats poll. */
   deadLetters: [string, number][];
+  /** Journal writes on this thread by kind, as of the last stats poll. */
+  journalWrites: [string, number][];
   histograms: { processing: HistogramData; askLatency: HistogramData } | undefined;
   whenReady: Promise<void>;
   /** Fails `whenReady` if the thread dies before it answers. */
@@ -147,6 +149,7 @@ export class ThreadManager {
           slot.mailbox = stats.mailbox;
           slot.processed = stats.processed;
           slot.deadLetters = stats.deadLetters;
+          slot.journalWrites = stats.journalWrites;
           slot.histograms = { processing: stats.processing, askLatency: stats.askLatency };
           const depth = new Map(stats.depths);
           for (const child of this.routes.thread(slot.thread)?.children.values() ?? []) {
@@ -316,12 +319,22 @@ export class ThreadManager {
    * last reports (≤ `statsIntervalMs` old).
    */
   deadLetters(): Map<string, number> {
-    const out = new Map(this.deadLettersByDead);
-    for (const s of this.slots) if (s) for (const [reason, n] of s.deadLetters) out.set(reason, (out.get(reason) ?? 0) + n);
+    return this.counts(this.deadLettersByDead, (s) => s.deadLetters);
+  }
+
+  /** Journal writes on the workers by kind: those of threads that died, plus the live ones' last reports. */
+  journalWrites(): Map<string, number> {
+    return this.counts(this.journalWritesByDead, (s) => s.journalWrites);
+  }
+
+  private counts(byDead: Map<string, number>, of: (s: Slot) => [string, number][]): Map<string, number> {
+    const out = new Map(byDead);
+    for (const s of this.slots) if (s) for (const [key, n] of of(s)) out.set(key, (out.get(key) ?? 0) + n);
     return out;
   }
 
   private readonly deadLettersByDead = new Map<string, number>();
+  private readonly journalWritesByDead = new Map<string, number>();
 
   /** The workers' latest histograms (live threads only). */
   histograms(): { processing: HistogramData; askLatency: HistogramData }[] {
@@ -403,6 +416,7 @@ export class ThreadManager {
       mailbox: 0,
       processed: 0,
       deadLetters: [],
+      journalWrites: [],
       histograms: undefined,
       whenReady: Promise.resolve(),
       failBoot: () => {},
@@ -468,7 +482,9 @@ export class ThreadManager {
     this.processedByDead += slot.processed;
     slot.processed = 0;
     for (const [reason, n] of slot.deadLetters) this.deadLettersByDead.set(reason, (this.deadLettersByDead.get(reason) ?? 0) + n);
+    for (const [kind, n] of slot.journalWrites) this.journalWritesByDead.set(kind, (this.journalWritesByDead.get(kind) ?? 0) + n);
     slot.deadLetters = [];
+    slot.journalWrites = [];
     this.host.emit({ type: 'thread-down', thread: slot.thread, reason: why, at: this.host.clock.now() });
     this.routes.threadDown(slot.thread);
     this.threadDown(slot.thread);

@@ -197,6 +197,7 @@ const api: WorkerApi = {
       processing: host.processing.data(),
       askLatency: host.asks.latency.data(),
       deadLetters: [...host.deadLetterCounts],
+      journalWrites: [...host.journalWriteCounts],
     };
   },
 

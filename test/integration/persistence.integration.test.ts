@@ -39,6 +39,23 @@ function acked(n: NodeProcess): number[] {
   return [...n.stdout().matchAll(/^ok (\d+) \d+$/gm)].map((m) => Number(m[1]));
 }
 
+/** Polls `writes` until `check` holds (bounded); the last answer. */
+async function writesUntil(n: NodeProcess, check: (w: { counts: Record<string, number>; events: number }) => boolean): Promise<{ counts: Record<string, number>; events: number }> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const before = n.stdout().length;
+    n.send('writes');
+    let line: RegExpExecArray | null = null;
+    while ((line = /^writes (\{.*\})$/m.exec(n.stdout().slice(before))) === null) {
+      if (performance.now() > deadline) throw new Error(`no answer to writes:\n${n.stdout()}${n.stderr()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const w = JSON.parse(line[1]!) as { counts: Record<string, number>; events: number };
+    if (check(w) || performance.now() > deadline) return w;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function stateOf(n: NodeProcess): Promise<{ balance: number; deposits: number }> {
   const before = n.stdout().length;
   n.send('get');
@@ -87,10 +104,16 @@ describe('a persistent agent on LMDB', () => {
     const n = await startLedger(dir, 1);
     for (let i = 1; i <= 10; i++) n.send(`deposit ${i}`);
     await n.waitFor(/^ok 10 /m, 10_000);
+    // the worker's journal writes are counted on the main thread (10 events, a snapshot at 7) and reach its events$
+    const onWorker = await writesUntil(n, (w) => (w.counts.events ?? 0) >= 10);
+    expect(onWorker.counts).toEqual({ events: 10, snapshot: 1 });
+    expect(onWorker.events).toBe(11);
 
     n.send('exit-thread');
     await n.waitFor(/^thread-exited$/m, 15_000);
     expect(await stateOf(n)).toEqual({ balance: 55, deposits: 10 });
+    // the dead thread's counts are kept
+    expect((await writesUntil(n, () => true)).counts).toEqual({ events: 10, snapshot: 1 });
 
     const ackedCount = await depositThenKill(n, 11, 20, 100);
     const again = await startLedger(dir, 1);

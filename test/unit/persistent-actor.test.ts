@@ -152,6 +152,21 @@ describe('an event-sourced actor', () => {
     expect(await second.ask({ type: 'get' })).toBe(28);
     // the replay read only the tail after the snapshot
     expect(store.reads.flat().map((e) => e.seq)).toEqual([7]);
+    // every durable write is a journal-write event and counted
+    const writes = ofType(t.events, 'journal-write').filter((e) => e.persistenceId === 'account-c');
+    expect(writes.map((e) => [e.kind, e.from, e.to])).toEqual([
+      ['events', 1, 1],
+      ['events', 2, 2],
+      ['events', 3, 3],
+      ['snapshot', undefined, 3],
+      ['events', 4, 4],
+      ['events', 5, 5],
+      ['events', 6, 6],
+      ['snapshot', undefined, 6],
+      ['events', 7, 7],
+    ]);
+    expect(writes.every((e) => e.path === first.path)).toBe(true);
+    expect(Object.fromEntries(t.system.journalWriteCounts())).toEqual({ events: 7, snapshot: 2 });
   });
 
   it('with deleteEventsOnSnapshot drops the events a snapshot covers and still recovers', async () => {
@@ -368,6 +383,11 @@ describe('a durable state actor', () => {
     const third = await t.system.spawn(ProfileAgent, { args: { id: 'p', store } });
     expect(await third.ask({ type: 'get' })).toEqual({ name: 'anonymous', renames: 0 });
     expect(await store.loadState('profile-p')).toBeUndefined();
+    expect(ofType(t.events, 'journal-write').map((e) => [e.kind, e.to])).toEqual([
+      ['state', 1],
+      ['state', 2],
+      ['state-cleared', undefined],
+    ]);
   });
 
   it('fails ERR_PERSIST_FAILED when a save fails; restarted by its supervisor, it has the last saved state', async () => {
