@@ -15,7 +15,7 @@
  */
 import { Actor } from '../../actors/actor.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { DurableWrites, persistError } from './durable-writes.js';
+import { DurableWrites, journaled, persistError } from './durable-writes.js';
 import { explicitStore, writerOf } from './persistent-actor.js';
 import { storeOf } from './store-of.js';
 import type { Store } from './store.js';
@@ -77,7 +77,7 @@ export abstract class DurableStateActor<M = any, R = unknown, S = unknown> exten
       await store.saveState(pid, this.#epoch, version, next, this.context.clock.wallTime());
       this.#version = version;
       this.#state = next;
-      this.#journaled('state', version);
+      journaled(this.context, pid, 'state', undefined, version);
     });
   }
 
@@ -86,14 +86,8 @@ export abstract class DurableStateActor<M = any, R = unknown, S = unknown> exten
     return this.#enqueue('clear', async (store, pid) => {
       await store.clearState(pid, this.#epoch);
       this.#state = this.initialState();
-      this.#journaled('state-cleared', undefined);
+      journaled(this.context, pid, 'state-cleared');
     });
-  }
-
-  /** Tells the node a write is durable: a `journal-write` event, counted in `apiary_journal_writes_total`. */
-  #journaled(kind: 'state' | 'state-cleared', version: number | undefined): void {
-    const c = this.context;
-    c.publish({ type: 'journal-write', path: c.path, persistenceId: this.persistenceId, kind, ...(version === undefined ? {} : { to: version }), at: c.clock.now() });
   }
 
   #enqueue(what: string, write: (store: Store, pid: string) => Promise<void>): Promise<void> {

@@ -16,6 +16,7 @@
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { ActorContext } from '../../actors/actor.js';
 import { errorReason } from '../../actors/exit-reason.js';
+import type { JournalWriteKind } from '../../actors/events.js';
 
 /** The wrapped entry points of one actor instance: what the cell calls. */
 export interface GuardedActor {
@@ -25,6 +26,15 @@ export interface GuardedActor {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Tells the node a write of `persistenceId` is durable: a `journal-write` event on `events$`,
+ * counted in `apiary_journal_writes_total{kind}` (actors/host.ts). `from`/`to`: the seqs
+ * appended, the snapshot's seq, or the state's version.
+ */
+export function journaled(context: ActorContext, persistenceId: string, kind: JournalWriteKind, from?: number, to?: number): void {
+  context.publish({ type: 'journal-write', path: context.path, persistenceId, kind, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), at: context.clock.now() });
 }
 
 /** Is `err` the store's refusal of a stale writer? */

@@ -24,7 +24,7 @@ import { Actor, type ActorContext } from '../../actors/actor.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { Decider } from '../../supervisor/child-spec.js';
-import { DurableWrites, persistError } from './durable-writes.js';
+import { DurableWrites, journaled, persistError } from './durable-writes.js';
 import { isStore, storeOf } from './store-of.js';
 import type { Store } from './store.js';
 
@@ -183,7 +183,7 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
         for (const w of batch.waiters) w.reject(failure);
         continue;
       }
-      this.#journaled('events', this.#seq + 1, this.#seq + batch.events.length);
+      journaled(this.context, pid, 'events', this.#seq + 1, this.#seq + batch.events.length);
       this.#seq += batch.events.length;
       try {
         let state = this.#state as S;
@@ -201,19 +201,13 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
     this.#writing = false;
   }
 
-  /** Tells the node a write is durable: a `journal-write` event, counted in `apiary_journal_writes_total`. */
-  #journaled(kind: 'events' | 'snapshot', from: number | undefined, to: number): void {
-    const c = this.context;
-    c.publish({ type: 'journal-write', path: c.path, persistenceId: this.persistenceId, kind, ...(from === undefined ? {} : { from }), to, at: c.clock.now() });
-  }
-
   /** Saves a snapshot of the state now; its failure is not the actor's (events stay the truth), except fencing. */
   async #snapshot(store: Store, pid: string): Promise<void> {
     const seq = this.#seq;
     try {
       await store.saveSnapshot(pid, this.#epoch, { seq, state: this.#state, at: this.context.clock.wallTime() });
       this.#snapshotSeq = seq;
-      this.#journaled('snapshot', undefined, seq);
+      journaled(this.context, pid, 'snapshot', undefined, seq);
       if (this.deleteEventsOnSnapshot) await store.deleteTo(pid, this.#epoch, seq);
     } catch (err) {
       if (persistError(pid, 'snapshot', err).code === ErrorCodes.PERSISTENCE_FENCED) this.#writes.fail(err as ApiaryError);

@@ -1,6 +1,8 @@
 /**
  * Test harness: a real redis-server (the Debian package) as a child process on 127.0.0.1 and
- * a random free port, without persistence, stopped (and awaited) at the end. Tests that need
+ * a random free port, without persistence (or, with `dir`, an append-only file there fsynced
+ * on every write, so a stopped server comes back with what it acknowledged), stopped (and
+ * awaited) at the end. Tests that need
  * Redis start one in beforeAll and stop it in afterAll; `restart()` stops and starts it on the
  * same port (the "Redis lost mid-run, back later" case).
  */
@@ -17,10 +19,11 @@ export interface RedisServer {
 }
 
 /** Starts redis-server on a free loopback port; rejects with how to install it if missing. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: { dir?: string } = {}): Promise<RedisServer> {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error !== undefined) throw new Error('redis-server is not installed: apt-get install redis-server (the Redis store tests need a real server)');
   const port = await freePort();
+  const persistence = options.dir === undefined ? ['--save', '', '--appendonly', 'no'] : ['--save', '', '--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always'];
   let child: ChildProcess | undefined;
   const server: RedisServer = {
     port,
@@ -34,7 +37,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       await exited;
     },
     async start() {
-      const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+      const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--daemonize', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
       child = c;
       await waitForPong(port, c);
     },

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLmdbTaskStore, openRedisTaskStore, createTaskQueue, type Task } from '../../dist/index.js';
 import { startNode, type NodeProcess } from './processes.js';
-import { startRedis, type RedisServer } from './task-redis.js';
+import { startRedisServer as startRedis, type RedisServer } from './redis-server.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/tasks-crash-node.mjs', import.meta.url));
 const KEYS = Array.from({ length: 2000 }, (_, i) => `k${i}`);

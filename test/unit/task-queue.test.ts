@@ -22,7 +22,7 @@ import type { TaskStore } from '../../runtime/tasks/task-store.js';
 import { openTaskStore } from '../../runtime/tasks/open-task-store.js';
 import { open as openLmdb } from 'lmdb';
 import type { Task } from '../../runtime/tasks/task.js';
-import { startRedis, type RedisServer } from '../integration/task-redis.js';
+import { startRedisServer as startRedis, type RedisServer } from '../integration/redis-server.js';
 
 const T0 = 1_800_000_000_000;
 
