@@ -29,6 +29,7 @@ import { openRedisTaskStore } from '../runtime/tasks/redis-task-store.js';
 import { createTaskQueue } from '../runtime/tasks/task-queue.js';
 import type { TaskStore } from '../runtime/tasks/task-store.js';
 import { Latency, round, yieldToLoop, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
+import { notInstalled, peerInstalled } from './peers/load.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const RECOVERY_NODE = fileURLToPath(new URL('./tasks-recovery-node.js', import.meta.url));
@@ -176,11 +177,17 @@ export async function tasksBench(options: TasksBenchOptions): Promise<ScenarioRe
       const shared = await submitToDone(await openRedisTaskStore({ redis: redis.url }), options.tasks, options.inFlight);
       rows.push(rateRow('apiary', shared.rate, 'redis'), ...shared.latency.rows('tasks', 'apiary', 'redis'));
       rows.push(...(await oneAtATime(await openRedisTaskStore({ redis: redis.url, prefix: 'idle:' }), options.oneByOne)).rows('tasks', 'apiary', 'redis-one-at-a-time'));
+      // the peer on the same server: BullMQ, as apiary's queue on Redis above
+      if (!peerInstalled('bullmq')) notes.push(notInstalled('bullmq', 'tasks'));
+      else {
+        const { bullmqSubmitToDone } = await import('./peers/bullmq.js');
+        const bull = await bullmqSubmitToDone(redis.url, options.tasks, options.inFlight);
+        rows.push(rateRow('bullmq', bull.rate, 'redis'), ...bull.latency.rows('tasks', 'bullmq', 'redis'));
+      }
     } finally {
       redis.stop();
     }
   }
-  notes.push({ scenario: 'tasks', system: 'bullmq', note: 'not installed here: no peer figure' });
   return { rows, notes };
 }
 

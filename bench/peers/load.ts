@@ -1,5 +1,5 @@
 /**
- * Loading the peer libraries (nact, comedy) that the bench compares against. They are
+ * Loading the peer libraries (nact, comedy, bullmq) that the bench compares against. They are
  * devDependencies: present in a checkout, usually absent where apiary-runtime is installed
  * as a package. A scenario asks {@link peerInstalled} before making a peer's subject and,
  * when it is missing, reports {@link notInstalled} instead of a row — never a crash.
@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import type { BenchNote } from '../stats.js';
 
 /** The peers and the versions the figures in bench/README.md were measured with (package.json devDependencies). */
-export const PEER_VERSIONS = { nact: '7.6.2', comedy: '2.1.7' } as const;
+export const PEER_VERSIONS = { nact: '7.6.2', comedy: '2.1.7', bullmq: '6.7.0' } as const;
 
 export type PeerName = keyof typeof PEER_VERSIONS;
 
