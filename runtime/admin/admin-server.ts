@@ -123,6 +123,11 @@ export async function startAdminServer(system: ActorSystem, listen: AdminServerO
     },
     (req, res) => {
       handle(system, metrics, access, req, res, listen.tasks).catch((err: unknown) => {
+        if (err instanceof BodyTooLarge && !res.headersSent) {
+          // answered, then the connection goes: the rest of the body is never read
+          res.once('finish', () => req.destroy());
+          return send(res, 413, { error: { code: 'ERR_BODY_TOO_LARGE', message: err.message } }, 'application/json', { connection: 'close' });
+        }
         if (!res.headersSent) fail(res, 500, 'ERR_INTERNAL', err instanceof Error ? err.message : 'internal error');
         else res.end();
       });
@@ -191,8 +196,16 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
     }
     return send(res, 200, await metrics.render(), metrics.contentType);
   }
+  // a body past its limit is answered 413 whatever the route made of the failed read
+  let overflow: BodyTooLarge | undefined;
+  const body = (limit: number) => () =>
+    readBody(req, limit).catch((err: unknown) => {
+      if (err instanceof BodyTooLarge) overflow = err;
+      throw err;
+    });
   if (isTaskPath(path)) {
-    const answer = await taskRoute(tasks, method, url, () => readBody(req, TASK_BODY_LIMIT));
+    const answer = await taskRoute(tasks, method, url, body(TASK_BODY_LIMIT));
+    if (overflow !== undefined) throw overflow;
     return send(res, answer.status, answer.body);
   }
   const kill = /^\/actors\/(.+)\/kill$/.exec(path);
@@ -217,7 +230,8 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
     try {
       actorPath = `/${decodeURIComponent(ask[1]!).replace(/^\/+/, '')}`;
       message = JSON.parse((await readBody(req, ASK_BODY_LIMIT)) || 'null');
-    } catch {
+    } catch (err) {
+      if (err instanceof BodyTooLarge) throw err;
       return fail(res, 400, 'ERR_BAD_REQUEST', 'malformed actor path or JSON body');
     }
     const ref = system.at(actorPath);
@@ -231,10 +245,18 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
   }
   const workflowRoute = matchWorkflowRoute(path);
   if (workflowRoute !== undefined) {
-    const answer = await answerWorkflowRoute(system.workflows, workflowRoute, method, url, () => readBody(req, ASK_BODY_LIMIT));
+    const answer = await answerWorkflowRoute(system.workflows, workflowRoute, method, url, body(ASK_BODY_LIMIT));
+    if (overflow !== undefined) throw overflow;
     return send(res, answer.status, answer.body);
   }
   return fail(res, 404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/** A request body past its route's limit: answered 413 `ERR_BODY_TOO_LARGE`, and the connection closed. */
+class BodyTooLarge extends Error {
+  constructor(limit: number) {
+    super(`the request body is larger than ${limit} bytes`);
+  }
 }
 
 /** Largest JSON body `POST /actors/{path}/ask` accepts. */
@@ -245,13 +267,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
+      if (size <= limit) return void chunks.push(c);
+      // nothing more is read or kept; the handler answers 413 and closes the connection
+      req.off('data', onData);
+      req.pause();
+      chunks.length = 0;
+      reject(new BodyTooLarge(limit));
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });

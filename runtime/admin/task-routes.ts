@@ -8,7 +8,8 @@
  *   POST   /tasks/{id}/retry                → 200 Task (dead or failed → queued) | 400 | 404
  *   DELETE /tasks/{id}                      → 200 { purged: 1 } | 404
  *   POST   /tasks/purge?queue=Q&state=S     → 200 { purged: n } (default states: done, failed, dead)
- * Bad input → 400 with `ERR_BAD_REQUEST` (not JSON) or `ERR_INVALID_ARGUMENT` and `field`;
+ * Bad input → 400 with `ERR_BAD_REQUEST` (not JSON), `ERR_INVALID_ARGUMENT` and `field`, or
+ * `ERR_UNSERIALIZABLE` (a payload nested deeper than the codec allows);
  * the store away → 503 `ERR_STORE_UNAVAILABLE`; a node without a task queue → 404 `ERR_NOT_FOUND`.
  *
  * Owns: turning these requests into TaskQueue calls and their outcomes into status + JSON.
@@ -44,7 +45,7 @@ export async function taskRoute(tasks: TaskQueue | undefined, method: string, ur
   } catch (err) {
     if (err instanceof ApiaryError) {
       if (err.code === ErrorCodes.TASK_NOT_FOUND) return error(404, err.code, err.message);
-      if (err.code === ErrorCodes.INVALID_ARGUMENT) return error(400, err.code, err.message, err.field);
+      if (err.code === ErrorCodes.INVALID_ARGUMENT || err.code === ErrorCodes.UNSERIALIZABLE) return error(400, err.code, err.message, err.field);
       if (err.code === ErrorCodes.STORE_UNAVAILABLE) return error(503, err.code, err.message);
     }
     throw err;

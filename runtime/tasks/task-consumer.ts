@@ -169,10 +169,9 @@ export class TaskConsumer {
     extender = undefined;
     try {
       if (lost) this.stats.lost++;
-      else if (ok) {
-        await this.tasks.complete(held, value);
-        this.stats.done++;
-      } else {
+      else if (ok && (await this.completeOrFail(held, value))) this.stats.done++;
+      else if (ok) this.stats.failed++;
+      else {
         await this.tasks.fail(held, value);
         this.stats.failed++;
       }
@@ -183,6 +182,18 @@ export class TaskConsumer {
       this.inflight--;
       if (this.stopped) this.settleIdle();
       else this.wake();
+    }
+  }
+
+  /** Completes with the handler's value; a value no store can encode fails the attempt instead (false). */
+  private async completeOrFail(held: Task, value: unknown): Promise<boolean> {
+    try {
+      await this.tasks.complete(held, value);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ApiaryError && err.code === ErrorCodes.UNSERIALIZABLE)) throw err;
+      await this.tasks.fail(held, err);
+      return false;
     }
   }
 

@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RealClock, type Clock } from '../../actors/foundation/clock.js';
+import { assertPlainData } from '../../transport/codec.js';
 import { ApiaryError, ErrorCodes, serializeError } from '../../actors/foundation/errors.js';
 import type { SystemEvent } from '../../actors/events.js';
 import type { ActorRef } from '../../actors/actor-ref.js';
@@ -109,6 +110,8 @@ export class TaskQueue {
   async submitted(task: { queue: string; payload: unknown }, options: SubmitOptions = {}): Promise<{ task: Task; created: boolean }> {
     checkQueueName(task.queue);
     checkSubmit(options);
+    // plain data, nested at most CODEC_DEFAULTS.maxDepth: what every store can encode (ERR_UNSERIALIZABLE, nothing stored)
+    assertPlainData(task.payload, 'payload');
     const now = this.now();
     const record: Task = {
       id: randomUUID(),
@@ -219,6 +222,8 @@ export class TaskQueue {
    * done, durable when it resolves. Rejects `ERR_LEASE_LOST` if the lease was taken over.
    */
   async complete(claimed: Task, result?: unknown): Promise<Task> {
+    // a result no store can encode fails the attempt (ERR_UNSERIALIZABLE), never the store
+    if (result !== undefined) assertPlainData(result, 'result');
     const now = this.now();
     const next = strip({ ...claimed, state: 'done', updatedAt: now, finishedAt: now }, ['lease', 'error']);
     if (result !== undefined) next.result = result;

@@ -69,6 +69,16 @@ describe('the /tasks routes', () => {
     expect((await fetch(`${base}/tasks`)).status).toBe(401);
     expect((await fetch(`${base}/tasks?state=lost`, { headers: auth })).status).toBe(400);
   });
+
+  it('refuses a payload nested past the codec depth (400 ERR_UNSERIALIZABLE) and a body past 1 MiB (413 ERR_BODY_TOO_LARGE, connection closed); the node serves on', async () => {
+    const deep = `{"queue":"q","payload":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+    expect(await post('/tasks', deep)).toMatchObject({ status: 400, json: { error: { code: 'ERR_UNSERIALIZABLE' } } });
+    const big = await fetch(`${base}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: 'a'.repeat(2 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+    expect(big.headers.get('connection')).toBe('close');
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('ERR_BODY_TOO_LARGE');
+    expect((await fetch(`${base}/tasks?queue=q`, { headers: auth })).status).toBe(200);
+  });
 });
 
 describe('apiary tasks', () => {

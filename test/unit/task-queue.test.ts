@@ -210,6 +210,12 @@ describe.each(BACKENDS)('the task queue on the $name store', ({ open }) => {
     expect(await fieldOf(tasks.submit({ queue: 'q', payload: 1 }, { priority: 'urgent' as never }))).toBe('ERR_INVALID_ARGUMENT:priority');
     expect(await fieldOf(tasks.submit({ queue: 'q', payload: 1 }, { retry: { shape: { kind: 'fixed', delay: 1 }, maxAttempts: 0 } }))).toBe('ERR_INVALID_ARGUMENT:retry.maxAttempts');
     expect(await fieldOf(tasks.list({ state: 'lost' as never }))).toBe('ERR_INVALID_ARGUMENT:state');
+    // a payload no store can encode: refused before anything is stored
+    let deep: unknown = 0;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(await fieldOf(tasks.submit({ queue: 'q', payload: deep }))).toMatch(/^ERR_UNSERIALIZABLE:payload/);
+    expect(await fieldOf(tasks.submit({ queue: 'q', payload: { run: () => 1 } }))).toBe('ERR_UNSERIALIZABLE:payload.run');
+    expect(await tasks.list()).toEqual([]);
   });
 
   it('rejects every call ERR_STORE_UNAVAILABLE once the store is closed', async () => {
@@ -271,6 +277,15 @@ describe.each(BACKENDS)('consumers on the $name store', ({ open }) => {
     expect(await Promise.all(good.map(async (t) => (await tasks.get(t.id)).result))).toEqual([2, 4, 6]);
     expect((await tasks.get(bad.id)).attempts).toBe(2);
     expect(consumer.stats).toMatchObject({ done: 3, failed: 2, lost: 0 });
+    await consumer.stop();
+  });
+
+  it('a handler whose result no store can encode fails its attempt (ERR_UNSERIALIZABLE), the task is not left running', async () => {
+    const consumer = tasks.consume('odd', () => ({ callback: () => 1 }), { concurrency: 1, leaseMs: 60_000, pollMs: 20 });
+    const t = await tasks.submit({ queue: 'odd', payload: 1 }, { retry: { shape: { kind: 'fixed', delay: 1 }, maxAttempts: 1 } });
+    await until(async () => (await tasks.get(t.id)).state === 'dead');
+    expect((await tasks.get(t.id)).error).toMatchObject({ code: 'ERR_UNSERIALIZABLE' });
+    expect(consumer.stats).toMatchObject({ done: 0, failed: 1, storeErrors: 0 });
     await consumer.stop();
   });
 
