@@ -30,6 +30,7 @@ import { createTaskQueue } from '../runtime/tasks/task-queue.js';
 import type { TaskStore } from '../runtime/tasks/task-store.js';
 import { Latency, round, yieldToLoop, type BenchNote, type BenchRow, type ScenarioResult } from './stats.js';
 import { notInstalled, peerInstalled } from './peers/load.js';
+import { SubmitLoad } from './submit-load.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const RECOVERY_NODE = fileURLToPath(new URL('./tasks-recovery-node.js', import.meta.url));
@@ -43,45 +44,17 @@ export interface TasksBenchOptions {
 
 /** Submit → done through one queue on `store`: the rate and each task's latency. */
 async function submitToDone(store: TaskStore, n: number, inFlight: number): Promise<{ rate: number; latency: Latency }> {
-  const started = new Map<string, number>();
-  const latency = new Latency();
-  let done = 0;
-  let allDone: () => void = () => undefined;
-  const finished = new Promise<void>((r) => (allDone = r));
+  const load = new SubmitLoad(n, inFlight);
   const clock = new RealClock();
   const publish = (e: SystemEvent) => {
-    if (e.type !== 'task' || e.state !== 'done') return;
-    const t0 = started.get(e.id);
-    if (t0 !== undefined) {
-      latency.recordMs(performance.now() - t0);
-      started.delete(e.id);
-    }
-    if (++done === n) allDone();
+    if (e.type === 'task' && e.state === 'done') load.completed(e.id);
   };
   const tasks = createTaskQueue({ store, clock, system: { clock, publish } });
   const consumer = tasks.consume('bench', () => 'ok', { concurrency: 1024, leaseMs: 30_000, pollMs: 5 });
-  const t0 = performance.now();
-  let submitted = 0;
-  while (submitted < n) {
-    if (submitted - done >= inFlight) {
-      await new Promise((r) => setTimeout(r, 1));
-      continue;
-    }
-    const slice = Math.min(500, n - submitted);
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < slice; i++) {
-      const at = performance.now();
-      pending.push(tasks.submit({ queue: 'bench', payload: { i: submitted + i } }).then((t) => void started.set(t.id, at)));
-    }
-    submitted += slice;
-    await Promise.all(pending);
-    await yieldToLoop();
-  }
-  await finished;
-  const rate = n / ((performance.now() - t0) / 1000);
+  const rate = await load.run(async (i) => (await tasks.submit({ queue: 'bench', payload: { i } })).id);
   await consumer.stop();
   await tasks.close();
-  return { rate, latency };
+  return { rate, latency: load.latency };
 }
 
 /** One task at a time: submit, wait for its `done` event, the next — the queue's latency unloaded. */

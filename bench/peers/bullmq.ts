@@ -7,7 +7,8 @@
  * in this process). Loaded when run, not on import: it may not be installed (load.ts).
  */
 import { loadPeer } from './load.js';
-import { Latency, yieldToLoop } from '../stats.js';
+import type { Latency } from '../stats.js';
+import { SubmitLoad } from '../submit-load.js';
 
 interface BullJob {
   id?: string;
@@ -34,42 +35,13 @@ export async function bullmqSubmitToDone(redisUrl: string, n: number, inFlight: 
   const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
   const name = `bench-${process.pid}`;
   const queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
-  const started = new Map<string, number>();
-  const latency = new Latency();
-  let done = 0;
-  let allDone: () => void = () => undefined;
-  const finished = new Promise<void>((r) => (allDone = r));
+  const load = new SubmitLoad(n, inFlight);
   const worker = new Worker(name, async () => 'ok', { connection, concurrency: 1024 });
-  worker.on('completed', (job) => {
-    const t0 = job.id === undefined ? undefined : started.get(job.id);
-    if (t0 !== undefined) {
-      latency.recordMs(performance.now() - t0);
-      started.delete(job.id!);
-    }
-    if (++done === n) allDone();
-  });
+  worker.on('completed', (job) => load.completed(job.id));
   await worker.waitUntilReady();
-  const t0 = performance.now();
-  let added = 0;
-  while (added < n) {
-    if (added - done >= inFlight) {
-      await new Promise((r) => setTimeout(r, 1));
-      continue;
-    }
-    const slice = Math.min(500, n - added);
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < slice; i++) {
-      const at = performance.now();
-      pending.push(queue.add('task', { i: added + i }).then((job) => void (job.id !== undefined && started.set(job.id, at))));
-    }
-    added += slice;
-    await Promise.all(pending);
-    await yieldToLoop();
-  }
-  await finished;
-  const rate = n / ((performance.now() - t0) / 1000);
+  const rate = await load.run(async (i) => (await queue.add('task', { i })).id);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { rate, latency };
+  return { rate, latency: load.latency };
 }
