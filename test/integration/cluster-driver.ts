@@ -3,6 +3,7 @@
  * JSON commands on its stdin, `RESULT {json}` lines back, member events as they happen.
  */
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { startNode, type NodeProcess } from './processes.js';
 
 const script = fileURLToPath(new URL('../fixtures/cluster-node.mjs', import.meta.url));
@@ -112,4 +113,26 @@ export async function metric(http: string, series: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+}
+
+/**
+ * The processes of one test file's tests, every one killed after each test: `node` starts a
+ * driven node (with `env`, default the file's), `track` adds any other process.
+ */
+export function nodesOfTest(fileEnv: NodeJS.ProcessEnv = process.env) {
+  const running: { dispose(): void }[] = [];
+  afterEach(() => {
+    for (const p of running.splice(0)) p.dispose();
+  });
+  return {
+    async node(options: Record<string, unknown> & { name: string }, env: NodeJS.ProcessEnv = fileEnv): Promise<DrivenNode> {
+      const n = await startDriven(options, env);
+      running.push(n.proc);
+      return n;
+    },
+    track<T extends { dispose(): void }>(p: T): T {
+      running.push(p);
+      return p;
+    },
+  };
 }

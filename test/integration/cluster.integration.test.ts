@@ -3,25 +3,13 @@
  * real signals. Each test starts its own nodes and kills them all when it ends.
  */
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { membersUntil, startDriven, type DrivenNode } from './cluster-driver.js';
+import { allUp, membersUntil, nodesOfTest } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
-const running: { dispose(): void }[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.dispose();
-});
-
-async function node(options: Record<string, unknown> & { name: string }): Promise<DrivenNode> {
-  const n = await startDriven(options);
-  running.push(n.proc);
-  return n;
-}
-
-const allUp = (names: string[]) => (ms: { node: string; state: string }[]) =>
-  names.every((n) => ms.some((m) => m.node === n && m.state === 'up')) && ms.length === names.length;
+const { node, track } = nodesOfTest();
 
 describe('joining', () => {
   it('three `apiary start` nodes join through one seed and each lists all three up in /members within 5 s', async () => {
@@ -29,8 +17,7 @@ describe('joining', () => {
     const start = (name: string, seeds?: string): NodeProcess => {
       const args = [cli, 'start', '--name', name, '--threads', '0', '--http', '127.0.0.1:0', '--listen', '127.0.0.1:0'];
       const p = startNode(seeds ? [...args, '--seeds', seeds] : args, env);
-      running.push(p);
-      return p;
+      return track(p);
     };
     const addresses = async (p: NodeProcess) => {
       await p.waitFor(/ready/, 20_000);

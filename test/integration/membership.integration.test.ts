@@ -5,21 +5,12 @@
  */
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { allUp, membersUntil, metric, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
+import { describe, expect, it } from 'vitest';
+import { allUp, membersUntil, metric, nodesOfTest, sleep, until } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
-const running: { dispose(): void }[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.dispose();
-});
-
-async function node(options: Record<string, unknown> & { name: string }): Promise<DrivenNode> {
-  const n = await startDriven(options);
-  running.push(n.proc);
-  return n;
-}
+const { node, track } = nodesOfTest();
 
 
 /** A short heartbeat and detector: a silent node is unreachable in about a second, downed ~2.5 s later. */
@@ -41,8 +32,7 @@ describe('healing', () => {
     const n1Args = [cli, 'start', '--name', 'n1', '--threads', '0', '--http', `127.0.0.1:${n1Http}`, '--listen', `127.0.0.1:${n1Port}`];
     const start = (args: string[]): NodeProcess => {
       const p = startNode(args, env);
-      running.push(p);
-      return p;
+      return track(p);
     };
     const n1 = start(n1Args);
     await n1.waitFor(/ready/, 20_000);

@@ -3,20 +3,10 @@
  * test-only link fault injector (APIARY_TEST_FAULTS=1) cut into a majority and a minority,
  * then healed. Slow: three processes for ~15 s.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { allUp, membersUntil, sleep, startDriven, until, type DrivenNode } from './cluster-driver.js';
+import { describe, expect, it } from 'vitest';
+import { allUp, membersUntil, nodesOfTest, sleep, until } from './cluster-driver.js';
 
-const running: { dispose(): void }[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.dispose();
-});
-
-const env = { ...process.env, APIARY_TEST_FAULTS: '1' };
-async function node(options: Record<string, unknown> & { name: string }, withFaults: NodeJS.ProcessEnv = env): Promise<DrivenNode> {
-  const n = await startDriven(options, withFaults);
-  running.push(n.proc);
-  return n;
-}
+const { node } = nodesOfTest({ ...process.env, APIARY_TEST_FAULTS: '1' });
 
 
 /** A short detector; the majority waits 1 s longer than the minority before it downs it. */
