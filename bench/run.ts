@@ -61,7 +61,7 @@ const GROUPS: Record<string, Group> = {
   backpressure: { scenarios: ['backpressure'], run: (q) => backpressure({ seconds: q ? 1 : 5 }) },
   tasks: { scenarios: ['tasks'], run: (q) => tasksBench({ tasks: q ? 5000 : 30_000, inFlight: 10_000, oneByOne: q ? 100 : 1000 }) },
   recovery: { scenarios: ['recovery'], run: () => recoveryBench({ tasks: 10_000 }) },
-  persist: { scenarios: ['persist'], run: (q) => persist({ oneActorEvents: q ? 100 : 500, actors: 1000, rounds: q ? 5 : 20 }) },
+  persist: { scenarios: ['persist'], run: (q) => persist({ oneActorEvents: q ? 100 : 500, actors: 1000, rounds: q ? 5 : 40 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */

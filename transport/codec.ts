@@ -149,6 +149,16 @@ export class Codec {
   }
 
   /**
+   * Encodes `value` into memory that stays valid until dropped — for a caller that keeps the
+   * bytes a while (a store reads them at its commit) — cheaper than {@link encode}: small
+   * results share one pooled ArrayBuffer, so never transfer the result or its `buffer`.
+   * Throws `ERR_UNSERIALIZABLE` or `ERR_MESSAGE_TOO_LARGE`.
+   */
+  encodeRetained(value: unknown): Buffer {
+    return Buffer.from(this.packChecked(value));
+  }
+
+  /**
    * Packs into msgpackr's scratch buffer and checks the size cap. The bytes are valid until the
    * next pack (`RESET_BUFFER_MODE`: every pack reuses the same region, so msgpackr does not
    * allocate a fresh 8 KiB buffer every few messages); callers copy them out at once.

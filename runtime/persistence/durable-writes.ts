@@ -16,7 +16,9 @@
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { ActorContext } from '../../actors/actor.js';
 import { errorReason } from '../../actors/exit-reason.js';
-import type { JournalWriteKind } from '../../actors/events.js';
+import type { JournalWriteKind, SystemEvent } from '../../actors/events.js';
+
+type JournalWriteEvent = Extract<SystemEvent, { type: 'journal-write' }>;
 
 /** The wrapped entry points of one actor instance: what the cell calls. */
 export interface GuardedActor {
@@ -34,7 +36,10 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * appended, the snapshot's seq, or the state's version.
  */
 export function journaled(context: ActorContext, persistenceId: string, kind: JournalWriteKind, from?: number, to?: number): void {
-  context.publish({ type: 'journal-write', path: context.path, persistenceId, kind, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), at: context.clock.now() });
+  const event: JournalWriteEvent = { type: 'journal-write', path: context.path, persistenceId, kind, at: context.clock.now() };
+  if (from !== undefined) event.from = from;
+  if (to !== undefined) event.to = to;
+  context.publish(event);
 }
 
 /** Is `err` the store's refusal of a stale writer? */

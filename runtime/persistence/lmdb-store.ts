@@ -6,7 +6,8 @@
  * marker, and the sub-databases `apiary.journals` (pid → epoch, highest seq as of the last
  * claim or delete, writer; with an LMDB version bumped by every claim), `apiary.events`
  * ([pid, seq] → encoded {event, at}; the last one's seq is the highest), `apiary.snapshots`,
- * `apiary.states`.
+ * `apiary.states`, `apiary.claims` (one record, its version bumped by every claim of any
+ * journal: the fence of the fast path).
  * Other users of the same environment (the task queue) open sub-databases of their own with
  * {@link LmdbStore.subDatabase}; their writes share the same group commits.
  * Does not own: what is stored (persistent actors, workflows, tasks).
@@ -16,10 +17,13 @@
  * (epoch) and the gap (seq) and writes only when both pass — the check and the write are
  * atomic because LMDB has one writer at a time. It never throws after writing (lmdb-js does
  * not roll back a throwing callback): it returns an outcome, thrown afterwards. Fast path: a
- * writer's next append after its own claim or append is a conditional write (`ifVersion` on
- * its journal record: nobody claimed since) of the events alone, batched with every other
- * write of the turn and checked by LMDB in the transaction; if the condition fails, the
- * checked write says why (fenced, or a gap).
+ * writer's next append after its own claim or append needs no check of its own as long as
+ * nobody claimed any journal since this store last looked — every claim bumps the version of
+ * one record (`apiary.claims`). The fast appends of a turn are written together as one
+ * conditional write (`ifVersion` on that record, checked by LMDB in the transaction, no JS
+ * callback in it); if the condition fails (a claim anywhere — this store's own, another
+ * thread's or process's), each of them takes the checked path, which says why if it refuses
+ * (fenced, or a gap), and the store forgets every fast-path head it knew.
  * Durable: a write resolves after its transaction is committed and flushed to disk (default
  * lmdb-js sync settings, then `flushed`), so it survives a kill -9 and a power loss.
  * Bad files: before LMDB maps the file, its two meta pages are checked (magic, version, page
@@ -55,6 +59,8 @@ export const LMDB_DATA_FILE = 'data.mdb';
 
 const FORMAT_KEY = 'apiary:format';
 const OWN_PREFIX = 'apiary.';
+/** The record of `apiary.claims` whose version every claim bumps. */
+const CLAIMS_KEY = 'all';
 
 interface JournalRecord {
   epoch: number;
@@ -68,6 +74,23 @@ interface StateRecord {
   writer: string;
   /** The saved state, encoded (absent: none or cleared). */
   current?: Uint8Array;
+}
+
+/**
+ * The fast appends of one turn: written by one conditional write; `written` resolves true once
+ * durable, false if the condition failed (nothing written), or rejects — for all of them.
+ */
+class FastAppends {
+  readonly appends: { pid: string; first: number; encoded: Uint8Array[] }[] = [];
+  readonly written: Promise<boolean>;
+  settle!: (written: boolean) => void;
+  fail!: (err: unknown) => void;
+  constructor() {
+    this.written = new Promise<boolean>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+  }
 }
 
 /** What a write callback found: done, or why it wrote nothing. */
@@ -84,15 +107,20 @@ export class LmdbStore implements Store {
   private readonly states: Database;
   private readonly codec = new Codec();
   private closed = false;
+  private readonly claims: Database;
   /**
-   * Per journal this store wrote last: its record as written and the record's LMDB version
-   * (+1 on every write of it). The fast path of {@link append} writes on the condition that the
-   * version is still this one — nobody else (another incarnation's claim, another thread's
-   * store) wrote since — with no transaction callback; any other case takes the checked path.
+   * Per journal this store wrote last: its epoch and highest seq as written. Valid while the
+   * claims record is at version {@link claimsSeen}: then nobody (another incarnation's claim,
+   * another thread's or process's store) can have fenced it, and {@link append} takes the fast
+   * path; any other case takes the checked path.
    */
-  private readonly heads = new Map<string, { epoch: number; highest: number; version: number }>();
+  private readonly heads = new Map<string, { epoch: number; highest: number }>();
+  /** The claims record's version as of this store's last claim or check (undefined: not seen). */
+  private claimsSeen: number | undefined;
   /** Writes waiting for the next transaction (see {@link write}). */
   private queued: { body: () => Outcome; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] | undefined;
+  /** Fast-path appends waiting for this turn's conditional write (see {@link append}). */
+  private fast: FastAppends | undefined;
 
   private constructor(dir: string, root: RootDatabase) {
     this.spec = { kind: 'lmdb', dir };
@@ -101,6 +129,7 @@ export class LmdbStore implements Store {
     this.events = root.openDB(`${OWN_PREFIX}events`, { encoding: 'binary' });
     this.snapshots = root.openDB(`${OWN_PREFIX}snapshots`, { encoding: 'binary' });
     this.states = root.openDB(`${OWN_PREFIX}states`, {});
+    this.claims = root.openDB(`${OWN_PREFIX}claims`, { useVersions: true });
   }
 
   /**
@@ -188,48 +217,85 @@ export class LmdbStore implements Store {
       const { rec, version } = this.journalEntry(pid);
       const next: JournalRecord = { epoch: rec.epoch + 1, highest: this.highestOf(pid, rec), writer };
       this.journals.put(pid, next, version + 1);
-      this.heads.set(pid, { epoch: next.epoch, highest: next.highest, version: version + 1 });
+      const claims = this.seeClaims() + 1;
+      this.claims.put(CLAIMS_KEY, null, claims);
+      this.claimsSeen = claims;
+      this.heads.set(pid, { epoch: next.epoch, highest: next.highest });
       return { ok: true, value: { epoch: next.epoch, highestSeq: next.highest } };
     });
     return out as Claim;
   }
 
   /**
-   * Fast path (the writer's own next append, nobody else wrote since): the events and the new
-   * record are written on the condition that the record's version is the one this store wrote
-   * — checked by LMDB in the write transaction, no JS callback in it. A second append of the
-   * same id in the same turn chains on the first's version. Otherwise, or when the condition
-   * fails, the checked path reads the record in the transaction and says why it refuses.
+   * Fast path (the writer's own next append, and no claim anywhere since this store last
+   * looked): the events join this turn's one conditional write, on the condition that the
+   * claims record is still at the version this store saw — checked by LMDB in the write
+   * transaction, no JS callback in it. A second append of the same id in the same turn chains
+   * on the first. Otherwise, or when the condition fails, the checked path reads the journal
+   * in the transaction and says why it refuses.
    */
   async append(pid: string, epoch: number, first: number, events: readonly unknown[], at: number): Promise<void> {
     this.open();
-    const encoded = events.map((event) => this.codec.encode({ event, at }));
+    const encoded = events.map((event) => this.codec.encodeRetained({ event, at }));
     const head = this.heads.get(pid);
-    if (head !== undefined && head.epoch === epoch && head.highest === first - 1) {
+    if (head !== undefined && head.epoch === epoch && head.highest === first - 1 && this.claimsSeen !== undefined) {
       head.highest += encoded.length;
-      let written: boolean;
-      try {
-        written = await this.journals.ifVersion(pid, head.version, () => {
-          for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
-        });
-        if (written) await this.root.flushed;
-      } catch (err) {
-        this.heads.delete(pid);
-        throw err instanceof ApiaryError ? err : this.failure(err);
+      let fast = this.fast;
+      if (fast === undefined) {
+        fast = this.fast = new FastAppends();
+        queueMicrotask(this.writeFast);
       }
-      if (written) return;
-      this.heads.delete(pid);
+      fast.appends.push({ pid, first, encoded });
+      if (await fast.written) return;
     }
-    await this.write(() => {
-      const { rec, version } = this.journalEntry(pid);
-      const refused = fenced(pid, rec.epoch, epoch);
-      if (refused !== undefined) return refused;
-      const highest = this.highestOf(pid, rec);
-      if (first !== highest + 1) return { ok: false, message: `${pid}: append at seq ${first}, but the journal is at ${highest}` };
-      for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
-      this.heads.set(pid, { epoch: rec.epoch, highest: highest + encoded.length, version });
-      return OK;
-    });
+    await this.write(() => this.checkedAppend(pid, epoch, first, encoded));
+  }
+
+  /** Writes this turn's fast appends as one write conditional on the claims version; false: each takes the checked path. */
+  private readonly writeFast = async (): Promise<void> => {
+    const batch = this.fast!;
+    this.fast = undefined;
+    const appends = batch.appends;
+    let written: boolean;
+    try {
+      written = await this.claims.ifVersion(CLAIMS_KEY, this.claimsSeen!, () => {
+        for (const a of appends) for (let i = 0; i < a.encoded.length; i++) this.events.put([a.pid, a.first + i], a.encoded[i]);
+      });
+      if (written) await this.root.flushed;
+    } catch (err) {
+      for (const a of appends) this.heads.delete(a.pid);
+      batch.fail(err instanceof ApiaryError ? err : this.failure(err));
+      return;
+    }
+    if (!written) for (const a of appends) this.heads.delete(a.pid);
+    batch.settle(written);
+  };
+
+  /** An append checked in the write transaction: the fence, then the gap; writes only when both pass. */
+  private checkedAppend(pid: string, epoch: number, first: number, encoded: readonly Uint8Array[]): Outcome {
+    this.seeClaims();
+    const { rec } = this.journalEntry(pid);
+    const refused = fenced(pid, rec.epoch, epoch);
+    if (refused !== undefined) return refused;
+    const highest = this.highestOf(pid, rec);
+    if (first !== highest + 1) return { ok: false, message: `${pid}: append at seq ${first}, but the journal is at ${highest}` };
+    for (let i = 0; i < encoded.length; i++) this.events.put([pid, first + i], encoded[i]);
+    this.heads.set(pid, { epoch: rec.epoch, highest: highest + encoded.length });
+    return OK;
+  }
+
+  /**
+   * In a write transaction: the claims record's version now. A version this store has not
+   * seen means a claim it did not make: every head it knew may be fenced, so it forgets them
+   * (their writers take the checked path once).
+   */
+  private seeClaims(): number {
+    const version = (this.claims.getEntry(CLAIMS_KEY) as { version?: number } | undefined)?.version ?? 0;
+    if (version !== this.claimsSeen) {
+      this.heads.clear();
+      this.claimsSeen = version;
+    }
+    return version;
   }
 
   async read(pid: string, from: number, to = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
@@ -252,7 +318,7 @@ export class LmdbStore implements Store {
 
   async saveSnapshot(pid: string, epoch: number, snapshot: Snapshot): Promise<void> {
     this.open();
-    const encoded = this.codec.encode(snapshot);
+    const encoded = this.codec.encodeRetained(snapshot);
     await this.write(() => {
       const refused = fenced(pid, this.journal(pid).epoch, epoch);
       if (refused !== undefined) return refused;
@@ -275,7 +341,7 @@ export class LmdbStore implements Store {
       const { rec, version } = this.journalEntry(pid);
       const refused = fenced(pid, rec.epoch, epoch);
       if (refused !== undefined) return refused;
-      // the record keeps the highest seq once its events may be gone (same version: the writer's fast path holds)
+      // the record keeps the highest seq once its events may be gone
       const highest = this.highestOf(pid, rec);
       if (highest !== rec.highest) this.journals.put(pid, { ...rec, highest }, version);
       for (const key of this.events.getKeys({ start: [pid, 0], end: [pid, to, 0] })) this.events.remove(key);
@@ -323,7 +389,7 @@ export class LmdbStore implements Store {
 
   async saveState(pid: string, epoch: number, version: number, state: unknown, at: number): Promise<void> {
     this.open();
-    const encoded = this.codec.encode({ version, state, at });
+    const encoded = this.codec.encodeRetained({ version, state, at });
     await this.write(() => {
       const rec = this.state(pid);
       const refused = fenced(pid, rec.epoch, epoch);

@@ -66,9 +66,18 @@ export function writerOf(context: ActorContext): string {
 export const stopIfFenced: Decider = (reason: ExitReason) =>
   typeof reason === 'object' && reason.error.code === ErrorCodes.PERSISTENCE_FENCED ? 'stop' : 'restart';
 
-interface Batch<E> {
-  events: E[];
-  waiters: { resolve(): void; reject(err: unknown): void }[];
+/** Events persisted while the previous append was in flight: written together, settled together. */
+class Batch<E> {
+  readonly events: E[] = [];
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: unknown) => void;
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 /**
@@ -146,7 +155,10 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
     return this.#enqueue(undefined, events);
   }
 
-  /** Adds `one` (or `many`) to the pending batch; the first of a batch schedules its flush. */
+  /**
+   * Adds `one` (or `many`) to the pending batch; the first of a batch schedules its flush and
+   * has the message wait for it. Every persist of a batch returns the batch's one promise.
+   */
   #enqueue(one: E | undefined, many: readonly E[] | undefined): Promise<void> {
     try {
       this.#writes.check();
@@ -154,17 +166,22 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
     } catch (err) {
       return Promise.reject(err);
     }
-    const batch = (this.#pending ??= { events: [], waiters: [] });
+    let batch = this.#pending;
+    if (batch === undefined) {
+      batch = this.#pending = new Batch<E>();
+      this.#writes.track(batch.done);
+      if (!this.#writing) {
+        this.#writing = true;
+        // events persisted in the rest of this turn join the same append
+        queueMicrotask(this.#flushSoon);
+      }
+    }
     if (many === undefined) batch.events.push(one as E);
     else for (const e of many) batch.events.push(e);
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (!this.#writing) {
-      this.#writing = true;
-      // events persisted in the rest of this turn join the same append
-      queueMicrotask(() => void this.#flush());
-    }
-    return this.#writes.track(done);
+    return batch.done;
   }
+
+  readonly #flushSoon = (): void => void this.#flush();
 
   /** Writes the pending batch, then the next one (if persisted meanwhile), until none. */
   async #flush(): Promise<void> {
@@ -173,29 +190,28 @@ export abstract class PersistentActor<M = any, R = unknown, S = unknown, E = unk
     for (let batch = this.#pending; batch !== undefined; batch = this.#pending) {
       this.#pending = undefined;
       if (this.#writes.failure !== undefined) {
-        for (const w of batch.waiters) w.reject(this.#writes.failure);
+        batch.reject(this.#writes.failure);
         continue;
       }
+      const first = this.#seq + 1;
       try {
-        await store.append(pid, this.#epoch, this.#seq + 1, batch.events, this.context.clock.wallTime());
+        await store.append(pid, this.#epoch, first, batch.events, this.context.clock.wallTime());
       } catch (err) {
-        const failure = this.#writes.fail(persistError(pid, 'append', err));
-        for (const w of batch.waiters) w.reject(failure);
+        batch.reject(this.#writes.fail(persistError(pid, 'append', err)));
         continue;
       }
-      journaled(this.context, pid, 'events', this.#seq + 1, this.#seq + batch.events.length);
       this.#seq += batch.events.length;
+      journaled(this.context, pid, 'events', first, this.#seq);
       try {
         let state = this.#state as S;
         for (const e of batch.events) state = this.applyEvent(state, e);
         this.#state = state;
       } catch (err) {
         // durable but not applicable: a bug in applyEvent; the actor fails with its error
-        const failure = this.#writes.fail(err);
-        for (const w of batch.waiters) w.reject(failure);
+        batch.reject(this.#writes.fail(err));
         continue;
       }
-      for (const w of batch.waiters) w.resolve();
+      batch.resolve();
       if (this.snapshotEvery > 0 && this.#seq - this.#snapshotSeq >= this.snapshotEvery) await this.#snapshot(store, pid);
     }
     this.#writing = false;

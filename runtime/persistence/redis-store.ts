@@ -225,7 +225,7 @@ export class RedisStore implements Store {
 
   async append(pid: string, epoch: number, first: number, events: readonly unknown[], at: number): Promise<void> {
     this.open();
-    const encoded = events.map((event) => Buffer.from(this.codec.encode({ event, at })));
+    const encoded = events.map((event) => this.codec.encodeRetained({ event, at }));
     this.fenced(pid, await this.script('apiaryAppend', [this.key(`j:${pid}`), this.key(`e:${pid}`), epoch, first, ...encoded]), `append at seq ${first}, but the journal is at`);
   }
 
@@ -246,7 +246,7 @@ export class RedisStore implements Store {
 
   async saveSnapshot(pid: string, epoch: number, snapshot: Snapshot): Promise<void> {
     this.open();
-    const encoded = Buffer.from(this.codec.encode(snapshot));
+    const encoded = this.codec.encodeRetained(snapshot);
     this.fenced(pid, await this.script('apiarySnapshot', [this.key(`j:${pid}`), this.key(`s:${pid}`), epoch, encoded]), '');
   }
 
@@ -280,7 +280,7 @@ export class RedisStore implements Store {
 
   async saveState(pid: string, epoch: number, version: number, state: unknown, at: number): Promise<void> {
     this.open();
-    const encoded = Buffer.from(this.codec.encode({ version, state, at }));
+    const encoded = this.codec.encodeRetained({ version, state, at });
     const reply = await this.script('apiarySaveState', [this.key(`st:${pid}`), this.key(`sv:${pid}`), this.key('ids:s'), epoch, version, encoded, pid]);
     this.fenced(pid, reply, `save as version ${version}, but the state is at`);
   }

@@ -64,6 +64,12 @@ describe('batches', () => {
     expect(codec.decodeBatch(first)).toEqual([[12, 7_340_032]]);
   });
 
+  it('encodeRetained returns bytes that stay as they were through thousands of later encodes (a store reads them at its commit)', () => {
+    const codec = new Codec();
+    const kept = Array.from({ length: 2000 }, (_, i) => codec.encodeRetained({ event: { n: i, note: 'x'.repeat(i % 50) }, at: i }));
+    kept.forEach((bytes, i) => expect(codec.decode(bytes)).toEqual({ event: { n: i, note: 'x'.repeat(i % 50) }, at: i }));
+  });
+
   it('round-trips frames in order through one buffer', () => {
     const codec = new Codec();
     const batch = new BatchWriter(64);

@@ -305,6 +305,30 @@ describe('the LMDB store on disk', () => {
     }
   });
 
+  it('goes on appending for every writer of a turn when another store of the directory claims an unrelated id meanwhile', async () => {
+    const dir = tempDir();
+    const a = await LmdbStore.open(dir);
+    const b = await LmdbStore.open(dir);
+    try {
+      const ids = Array.from({ length: 50 }, (_, i) => `w-${i}`);
+      const epochs = await Promise.all(ids.map((id) => a.claim(id, 'a')));
+      await Promise.all(ids.map((id, i) => a.append(id, epochs[i]!.epoch, 1, ['one'], 1)));
+      // b's claim of another id bumps the claims record: a's next turn falls back to the checked path, and succeeds
+      await b.claim('other', 'b');
+      await Promise.all(ids.map((id, i) => a.append(id, epochs[i]!.epoch, 2, ['two'], 1)));
+      // same turn: a claim of a new id among appends of the others
+      const [, ...rest] = await Promise.all([a.claim('late', 'a'), ...ids.map((id, i) => a.append(id, epochs[i]!.epoch, 3, ['three'], 1))]);
+      expect(rest).toHaveLength(ids.length);
+      await Promise.all(ids.map((id, i) => a.append(id, epochs[i]!.epoch, 4, ['four'], 1)));
+      for (const id of ids) expect((await b.read(id, 1)).map((e) => e.event)).toEqual(['one', 'two', 'three', 'four']);
+      // and a gap is still refused after all that
+      await expect(a.append('w-0', epochs[0]!.epoch, 9, ['gap'], 1)).rejects.toMatchObject({ code: ErrorCodes.PERSISTENCE_FENCED });
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
   it('keeps the highest seq when every event was deleted, across reopen, and a new claim continues after it', async () => {
     const dir = tempDir();
     const s = await LmdbStore.open(dir);
