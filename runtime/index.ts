@@ -6,6 +6,7 @@
 export { ActorSystem } from './node/actor-system.js';
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions } from './node/actor-system.js';
 export type { WorkflowSource, WorkflowHost } from './node/workflow-source.js';
+export type { AppNode, AppSetup } from './node/app-setup.js';
 export { stopOnSignals } from './node/signals.js';
 export type { SignalOptions } from './node/signals.js';
 export type { PoolOptions } from './threads/pool.js';

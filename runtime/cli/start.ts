@@ -56,7 +56,7 @@ function planOrRefuse(...args: Parameters<typeof planNode>): ReturnType<typeof p
 export async function start(argv: string[]): Promise<void> {
   const inputs: ResolveInputs = { argv, env: process.env, cwd: process.cwd() };
   const resolved = await resolveForCli(inputs);
-  const { config, supervisor, file } = resolved;
+  const { config, supervisor, file, setup } = resolved;
   const log = createLogger({ node: config.name, level: config.logLevel, format: config.logFormat });
   const clock = new RealClock();
   const alerts = logChannel(log);
@@ -94,10 +94,16 @@ export async function start(argv: string[]): Promise<void> {
   }
   const reloader = new ConfigReloader(resolved, inputs, system, log, { consoleChannel: alerts }).start();
   const name = config.name;
+  let teardown: (() => unknown) | undefined;
   stopOnSignals(system, {
     beforeStop: async () => {
       reloader.close();
       await admin.close();
+      try {
+        await teardown?.();
+      } catch (err) {
+        log.error(`the app's setup teardown failed: ${(err as Error)?.message ?? String(err)}`, { event: 'teardown-failed' });
+      }
       await tasks?.close();
     },
     onStopped: () => log.info(`apiary node ${name} stopped`, { event: 'stopped' }),
@@ -108,6 +114,18 @@ export async function start(argv: string[]): Promise<void> {
     const { startDemo, demoLog } = await import('../../examples/demo-swarm.js');
     // supervision is logged by the node itself (system `logger`); the demo adds its progress lines
     await startDemo(system, { log: demoLog(log), logSupervision: false, useThreads: (system.threads?.count ?? 0) > 0, ...config.demo });
+  }
+  if (setup !== undefined) {
+    try {
+      const returned = await setup({ system, tasks, log });
+      if (typeof returned === 'function') teardown = returned;
+    } catch (err) {
+      reloader.close();
+      await admin.close();
+      await tasks?.close();
+      await system.stop();
+      throw new Error(`the app's setup failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
   const what = supervisor !== undefined ? `config ${displayPath(file!, inputs.cwd)}` : file !== undefined ? `demo swarm · config ${displayPath(file, inputs.cwd)}` : 'demo swarm';
   // plaintext links show as host:port, TLS ones as their wss:// URL

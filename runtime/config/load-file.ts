@@ -1,10 +1,11 @@
 /**
  * Finding and reading a node's config file (yaml is imported here and nowhere else).
  *
- * Formats: a JS/TS module (`.js .mjs .cjs .ts .mts .cts`) exporting `{ supervisor, options }`
- * (default export, or named exports), where `options` holds config fields; or a JSON/YAML
- * file (`.json .yaml .yml`) holding the config fields at top level, with the app's tree
- * named by `app: "./tree.mjs"` (a module whose default or `supervisor` export is the spec).
+ * Formats: a JS/TS module (`.js .mjs .cjs .ts .mts .cts`) exporting `{ supervisor, options,
+ * setup }` (default export, or named exports), where `options` holds config fields; or a
+ * JSON/YAML file (`.json .yaml .yml`) holding the config fields at top level, with the app's
+ * tree named by `app: "./tree.mjs"` (a module whose default or `supervisor` export is the spec,
+ * and whose `setup` export, if any, is the app's setup: runtime/node/app-setup.ts).
  * Owns: discovery in the working directory, parsing, module import (fresh on reload), the
  * app module, and turning every failure into a ConfigIssue about the file.
  * Does not own: checking the fields (schema.ts) or merging sources (resolve.ts).
@@ -31,6 +32,8 @@ export interface LoadedFile {
   fields: unknown;
   /** A module's `supervisor` export (not yet checked). */
   supervisor: unknown;
+  /** A module's `setup` export (not yet checked: runtime/node/app-setup.ts). */
+  setup: unknown;
   /** sha256 of the file's bytes: a watch event with the same digest changed nothing. */
   digest: string;
 }
@@ -92,7 +95,7 @@ export async function loadConfigFile(choice: FileChoice, cwd: string, fresh = 0)
       throw new ConfigError([{ field: 'config', source, expected: `valid ${what}`, received: reason, message: `${displayPath(file, cwd)} is not valid ${what}: ${reason}` }]);
     }
     if (fields === null || fields === undefined) fields = {}; // an empty YAML file
-    return { file, format, fields, supervisor: undefined, digest };
+    return { file, format, fields, supervisor: undefined, setup: undefined, digest };
   }
   if (!MODULE_EXTS.has(ext)) throw fileError(choice, 'a .js, .mjs, .ts, .mts, .json, .yaml or .yml file', file, cwd);
   let mod: Record<string, unknown>;
@@ -113,23 +116,24 @@ export async function loadConfigFile(choice: FileChoice, cwd: string, fresh = 0)
   const exported = (mod.default ?? mod) as Record<string, unknown>;
   if (exported === null || typeof exported !== 'object') throw fileError(choice, 'a module exporting { supervisor, options }', exported, cwd);
   if (mod.default !== undefined) {
-    const extra = Object.keys(exported).filter((k) => k !== 'supervisor' && k !== 'options');
+    const extra = Object.keys(exported).filter((k) => k !== 'supervisor' && k !== 'options' && k !== 'setup');
     if (extra.length > 0) {
       const source: ConfigSource = { kind: 'file', from: file };
       throw new ConfigError(
-        extra.map((k) => issue(k, source, 'not a known export (a config module exports { supervisor, options }; put config fields under options)', exported[k], cwd)),
+        extra.map((k) => issue(k, source, 'not a known export (a config module exports { supervisor, options, setup }; put config fields under options)', exported[k], cwd)),
       );
     }
   }
-  return { file, format: 'module', fields: exported.options ?? {}, supervisor: exported.supervisor, digest };
+  return { file, format: 'module', fields: exported.options ?? {}, supervisor: exported.supervisor, setup: exported.setup, digest };
 }
 
 /**
  * Imports the app module named by `app` (relative to the config file's folder) and returns
- * its supervisor spec (default export, `supervisor` export, or a default `{ supervisor }`).
+ * its supervisor spec (default export, `supervisor` export, or a default `{ supervisor }`)
+ * and its `setup` export (named, or in a default `{ supervisor, setup }`; not yet checked).
  * Throws ConfigError (field `app`) otherwise.
  */
-export async function loadApp(app: string, configFile: string, cwd: string): Promise<SupervisorSpec> {
+export async function loadApp(app: string, configFile: string, cwd: string): Promise<{ supervisor: SupervisorSpec; setup: unknown }> {
   const path = isAbsolute(app) ? app : resolve(dirname(configFile), app);
   const source: ConfigSource = { kind: 'file', from: configFile };
   if (!existsSync(path)) throw new ConfigError([issue('app', source, `an existing module (looked for ${path})`, app, cwd)]);
@@ -139,12 +143,12 @@ export async function loadApp(app: string, configFile: string, cwd: string): Pro
   } catch (err) {
     throw new ConfigError([issue('app', source, `a module that loads (${`${(err as Error)?.message ?? err}`.split('\n')[0]})`, app, cwd)]);
   }
-  const def = mod.default as { supervisor?: unknown } | undefined;
+  const def = mod.default as { supervisor?: unknown; setup?: unknown } | undefined;
   const spec = isSupervisorSpec(def) ? def : isSupervisorSpec(mod.supervisor) ? mod.supervisor : def?.supervisor;
   if (!isSupervisorSpec(spec)) {
     throw new ConfigError([issue('app', source, 'a module whose default (or `supervisor`) export is supervisor({...})', app, cwd)]);
   }
-  return spec;
+  return { supervisor: spec, setup: mod.setup ?? (isSupervisorSpec(def) ? undefined : def?.setup) };
 }
 
 function issue(field: string, source: ConfigSource, expected: string, received: unknown, cwd: string): ConfigIssue {

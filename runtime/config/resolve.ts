@@ -13,6 +13,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
+import type { AppSetup } from '../node/app-setup.js';
 import { ConfigError, issueLine, type ConfigIssue, type ConfigSource } from './config-error.js';
 import { configDefaults } from './defaults.js';
 import { isPlainObject } from './live-settings.js';
@@ -44,6 +45,8 @@ export interface ResolvedConfig {
   digest: string | undefined;
   /** The app's supervisor tree (the module's `supervisor` or `app`'s export); undefined: the demo swarm. */
   supervisor: SupervisorSpec | undefined;
+  /** The app's `setup` (the config module's or `app`'s export), called once the node runs; undefined: none. */
+  setup: AppSetup | undefined;
 }
 
 /** `apiary start`'s flags, for node:util parseArgs (shared with verbs that take the same flags). */
@@ -54,6 +57,8 @@ export const START_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromE
 
 /** Fields holding a file path. */
 const PATH_FIELDS = ['secretFile', 'adminTokenFile', 'tlsCert', 'tlsKey', 'tlsCa'] as const;
+
+const SETUP_EXPECTED = 'a function (node) => … (runtime/node/app-setup.ts)';
 
 const RANK: Record<ConfigSource['kind'], number> = { default: 0, file: 1, env: 2, flag: 3 };
 
@@ -91,6 +96,7 @@ export async function resolveConfig(inputs: ResolveInputs): Promise<ResolvedConf
     if (loaded.supervisor !== undefined && isPlainObject(fileFields) && fileFields.app !== undefined) {
       issues.push(toIssue('app', fileSource!, 'not given with a supervisor export (one tree per node)', fileFields.app, cwd));
     }
+    if (loaded.setup !== undefined && typeof loaded.setup !== 'function') issues.push(toIssue('setup', fileSource!, SETUP_EXPECTED, loaded.setup, cwd));
   }
   add(checkConfig(envLayer.value), (path) => sourceOf(envLayer.sources, path) ?? envLayer.source);
   add(checkConfig(flagLayer.value), (path) => sourceOf(flagLayer.sources, path) ?? flagLayer.source);
@@ -149,8 +155,17 @@ export async function resolveConfig(inputs: ResolveInputs): Promise<ResolvedConf
 
   const config = merged as unknown as EffectiveConfig;
   let supervisor = loaded?.supervisor as SupervisorSpec | undefined;
-  if (config.app !== undefined && (inputs.loadApp ?? true)) supervisor = await loadApp(config.app, loaded!.file, cwd);
-  return { config, sources, file: loaded?.file, digest: loaded?.digest, supervisor };
+  let setup = loaded?.setup as AppSetup | undefined;
+  if (config.app !== undefined && (inputs.loadApp ?? true)) {
+    const app = await loadApp(config.app, loaded!.file, cwd);
+    supervisor = app.supervisor;
+    if (app.setup !== undefined) {
+      if (typeof app.setup !== 'function') throw new ConfigError([toIssue('app', fileSource!, `a module whose \`setup\` export is ${SETUP_EXPECTED}`, app.setup, cwd)]);
+      if (setup !== undefined) throw new ConfigError([toIssue('app', fileSource!, 'not given with a setup export (one setup per node)', config.app, cwd)]);
+      setup = app.setup as AppSetup;
+    }
+  }
+  return { config, sources, file: loaded?.file, digest: loaded?.digest, supervisor, setup };
 }
 
 /** The source of `path` or of the nearest enclosing field that has one. */

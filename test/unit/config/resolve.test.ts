@@ -103,6 +103,21 @@ describe('config files', () => {
     expect((await resolve(['--config', 'conf/node.yaml'], {}, { loadApp: false })).supervisor).toBeUndefined();
   });
 
+  it("takes the app's setup from the config module, or from the module named by app (named or in its default export)", async () => {
+    write('with-setup.mjs', "export const options = { threads: 0 }; export function setup() { return 'from config'; }");
+    expect((await resolve(['--config', 'with-setup.mjs'])).setup?.({} as never)).toBe('from config');
+    mkdirSync(join(dir, 'conf'));
+    write('conf/tree.mjs', "export default { supervisor: { kind: 'supervisor', strategy: 'one-for-one', children: [] }, setup: () => 'from app' };");
+    write('conf/node.yaml', 'app: ./tree.mjs\n');
+    expect((await resolve(['--config', 'conf/node.yaml'])).setup?.({} as never)).toBe('from app');
+    write('conf/bad-tree.mjs', "export default { kind: 'supervisor', strategy: 'one-for-one', children: [] }; export const setup = 7;");
+    write('conf/bad.yaml', 'app: ./bad-tree.mjs\n');
+    const issues = await issuesOf(resolve(['--config', 'conf/bad.yaml']));
+    expect(issues.map((i) => i.field)).toEqual(['app']);
+    expect(issues[0]!.message).toMatch(/`setup` export is a function/);
+    expect((await resolve(['--config', 'conf/node.yaml'], {}, { loadApp: false })).setup).toBeUndefined();
+  });
+
   it.each<[string, string, string, string, RegExp]>([
     ['an app module that does not exist', 'node.yaml', 'app: ./nowhere.mjs\n', 'app', /an existing module/],
     ['an app module without a supervisor spec', 'node.yaml', 'app: ./tree.mjs\n', 'app', /default \(or `supervisor`\) export is supervisor/],
@@ -111,6 +126,7 @@ describe('config files', () => {
     ['a file of an unknown kind', 'node.toml', 'threads = 1', 'config', /a \.js, \.mjs, \.ts/],
     ['a module exporting fields beside supervisor and options', 'node.mjs', 'export default { threads: 1 };', 'threads', /not a known export/],
     ['a module whose supervisor is not a spec', 'node.mjs', 'export default { supervisor: 42 };', 'supervisor', /supervisor\(\{\.\.\.\}\)/],
+    ['a module whose setup is not a function', 'node.mjs', "export const setup = 'later';", 'setup', /a function \(node\)/],
   ])('rejects %s', async (_, name, text, field, message) => {
     write(name, text);
     write('tree.mjs', 'export const notATree = 1;');
