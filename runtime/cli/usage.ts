@@ -57,7 +57,9 @@ Runs one node until SIGINT/SIGTERM (then stops the tree in reverse order and exi
 Without --config (and without apiary.config.js/.mjs in the current folder) it runs the demo swarm.
 
 options:
-  --config FILE          a module exporting { supervisor, options } (default export or named)
+  --config FILE          a module exporting { supervisor, options, setup? } (default export or
+                         named), or JSON/YAML with app: ./tree.mjs; setup({ system, tasks, log })
+                         runs once the tree runs (README: Configuration)
   --name NAME            the node's name (default: demo, or apiary with a config)
   --threads N            worker threads (default: one per core; 0 keeps everything on the main thread)
   --http HOST:PORT       the admin API (default 127.0.0.1:9464; port 0 picks a free one;
