@@ -1,7 +1,8 @@
 /**
  * Persistent actors on a real LMDB store on disk, in real node processes: an agent's
  * acknowledged events survive a kill -9 of the whole node (on the main thread and on a worker
- * thread) and a crash of its worker thread; the README's example runs as pasted.
+ * thread) and a crash of its worker thread; the README's example runs as pasted; on another
+ * node over a shared Redis store it fails over with its journal.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { allUp, membersUntil, nodesOfTest, until } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NODE = fileURLToPath(new URL('../fixtures/persist-node.mjs', import.meta.url));
@@ -150,4 +153,40 @@ describe('apiary bench persist', () => {
     expect(keys).toEqual(want.sort());
     expect(rows.every((r) => r.scenario === 'persist' && Number.isFinite(r.value) && r.value > 0)).toBe(true);
   }, 60_000);
+});
+
+describe('a persistent actor on another node, over a shared Redis store', () => {
+  const { node } = nodesOfTest();
+  let redis: RedisServer | undefined;
+  afterEach(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  it('fails over when its node is killed -9: it recovers every acknowledged event on the node that takes it, and goes on (slow: two processes and redis-server, ~2 s)', async () => {
+    redis = await startRedisServer();
+    const store = { kind: 'redis', url: redis.url, prefix: `failover-${process.pid}:` };
+    const cluster = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 1000, downRemovalMarginMs: 500 };
+    const a = await node({ name: 'a', store, cluster });
+    const b = await node({ name: 'b', seeds: [a.url], store, cluster });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    await a.cmd({ cmd: 'supervise', node: 'b', actor: 'Ledger' });
+    const balances: number[] = [];
+    for (let amount = 1; amount <= 10; amount++) {
+      const { node: where, reply } = await a.cmd<{ node: string; reply: number }>({ cmd: 'childAsk', msg: { type: 'deposit', amount } });
+      expect(where).toBe('b');
+      balances.push(reply);
+    }
+    expect(balances.at(-1)).toBe(55);
+    b.proc.child.kill('SIGKILL');
+    await a.waitResult((v) => v.member === 'b' && v.state === 'down', 8000);
+    const moved = await until(
+      () => a.cmd<{ node: string; reply: { balance: number; deposits: number } }>({ cmd: 'childAsk', msg: { type: 'get' } }).catch(() => undefined),
+      (r) => r?.node === 'a',
+      8000,
+      'the ledger restarted on a',
+    );
+    expect(moved!.reply).toEqual({ balance: 55, deposits: 10 });
+    expect(await a.cmd({ cmd: 'childAsk', msg: { type: 'deposit', amount: 45 } })).toEqual({ node: 'a', reply: 100 });
+  });
 });
