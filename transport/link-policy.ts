@@ -3,7 +3,8 @@
  *
  * Owns: the rule of docs/architecture.md § Security defaults for listening — no listening
  * without a cluster secret unless `insecure` says so, and then on loopback only; no plaintext
- * (`ws://`) listening beyond loopback unless TLS is configured or `insecure` says so — and the
+ * (`ws://`) listening beyond loopback unless TLS is configured or `insecure` says so — the
+ * same rule for dialling (no `ws://` link to a host beyond loopback unless `insecure`), and the
  * shape of the TLS material a node holds ({@link LinkTls}: its certificate and key, and the CA
  * that, when given, every peer's certificate must be signed by, both ways: mutual TLS).
  * Does not own: sockets (transport/link-listener.ts, node-link.ts) or reading files named by
@@ -85,5 +86,35 @@ export function checkListenPolicy(input: ListenPolicyInput): void {
       `plaintext node links beyond loopback: refusing to listen on ${at} without TLS (give tls { cert, key, ca }; insecure: true allows ws:// there)`,
       { field: 'cluster.tls' },
     );
+  }
+}
+
+/** The host of a `ws://` / `wss://` node URL (brackets of an IPv6 literal kept), or undefined if it is not one. */
+function hostOf(url: string): { scheme: string; host: string } | undefined {
+  const m = /^(wss?):\/\/(\[[^\]]*\]|[^:/]+)(?::\d+)?\/?$/.exec(url);
+  return m === null ? undefined : { scheme: m[1]!, host: m[2]! };
+}
+
+/**
+ * Why this node must not dial `url` (`'plaintext'`: a `ws://` link to a host beyond loopback,
+ * which anyone on the path could read and hijack — TLS or `insecure` needed), or undefined
+ * when it may. A URL that is not a node URL is not this function's to refuse.
+ */
+export function dialRefusal(url: string, insecure: boolean): 'plaintext' | undefined {
+  if (insecure) return undefined;
+  const at = hostOf(url);
+  return at !== undefined && at.scheme === 'ws' && !isLoopbackHost(at.host) ? 'plaintext' : undefined;
+}
+
+/** Throws `ERR_INSECURE_DIAL` (`field`: `cluster.seeds`) for the first seed {@link dialRefusal} refuses. */
+export function checkSeedsPolicy(seeds: readonly string[], insecure: boolean): void {
+  for (const seed of seeds) {
+    if (dialRefusal(seed, insecure) !== undefined) {
+      throw new ApiaryError(
+        ErrorCodes.INSECURE_DIAL,
+        `plaintext node link beyond loopback: refusing to dial the seed ${seed} (use wss:// with TLS on both nodes; insecure: true allows ws:// there)`,
+        { field: 'cluster.seeds' },
+      );
+    }
   }
 }

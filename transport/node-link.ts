@@ -75,9 +75,9 @@ export const NODE_LINK_DEFAULTS = {
  * - `tls`: the TLS handshake failed: a plaintext client on a `wss://` port, a certificate not
  *   signed by the node's CA, or (connecting side) a server certificate that does not verify.
  */
-export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'quarantined' | 'protocol' | 'timeout' | 'malformed' | 'closed' | AcceptRefusal;
+export type HandshakeRefusal = 'bad-secret' | 'name-taken' | 'quarantined' | 'protocol' | 'timeout' | 'malformed' | 'closed' | 'plaintext' | AcceptRefusal;
 
-export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'quarantined', 'protocol', 'timeout', 'malformed', 'closed', 'origin', 'busy', 'tls'];
+export const HANDSHAKE_REFUSALS: readonly HandshakeRefusal[] = ['bad-secret', 'name-taken', 'quarantined', 'protocol', 'timeout', 'malformed', 'closed', 'plaintext', 'origin', 'busy', 'tls'];
 
 /** The WebSocket close code that carries each refusal reason to the other side (4000–4999: private use). */
 export const REFUSAL_CLOSE_CODES = {

@@ -75,6 +75,12 @@ export const ErrorCodes = {
    * without `insecure`. `field` names the option to give. Nothing listens.
    */
   INSECURE_LISTEN: 'ERR_INSECURE_LISTEN',
+  /**
+   * A node was asked to dial a node link in plaintext (`ws://`) to a host beyond loopback
+   * without `insecure`: a seed is refused when the node starts (`field`: `cluster.seeds`); a
+   * gossiped address is never dialled (counted as a `plaintext` refusal).
+   */
+  INSECURE_DIAL: 'ERR_INSECURE_DIAL',
   /** An argument has the wrong type or range; `field` names it. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   /**

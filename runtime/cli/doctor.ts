@@ -25,7 +25,7 @@ import type { ActorClass } from '../../actors/actor.js';
 import { RealClock, type Clock } from '../../actors/foundation/clock.js';
 import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { PROTOCOL_VERSION, probeNodeLink, type ProbeResult } from '../../transport/node-link.js';
-import { pemOf, type LinkTls } from '../../transport/link-policy.js';
+import { dialRefusal, pemOf, type LinkTls } from '../../transport/link-policy.js';
 import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
 import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resolve.js';
@@ -286,19 +286,24 @@ export function checkTls(input: Pick<DoctorInput, 'listen' | 'seeds' | 'insecure
   return { ...base, status: 'pass', detail: `wss:// · ${names} · valid until ${cert.validTo}${mutual}`, data: { validTo: cert.validTo, mutual: tls.ca !== undefined } };
 }
 
-/** What probing one seed found. */
+/** What probing one seed found (`plaintext`: not dialled — ws:// beyond loopback without --insecure). */
 export interface SeedProbe {
   url: string;
-  result: ProbeResult;
+  result: ProbeResult | { ok: false; failure: 'plaintext'; reason: string };
 }
 
 /** Probes every seed with the real handshake, in parallel (never joins: see probeNodeLink). */
-export async function probeSeeds(input: Pick<DoctorInput, 'seeds' | 'secret' | 'name' | 'tls'>, options: DoctorOptions = {}): Promise<SeedProbe[]> {
+export async function probeSeeds(input: Pick<DoctorInput, 'seeds' | 'secret' | 'name' | 'tls' | 'insecure'>, options: DoctorOptions = {}): Promise<SeedProbe[]> {
   const clock = options.clock ?? new RealClock();
   const self = { name: `${input.name}-doctor`, incarnation: Math.floor(clock.wallTime()), secret: input.secret ?? new Uint8Array(0) };
   const timeout = options.probeTimeoutMs ?? DOCTOR_DEFAULTS.probeTimeoutMs;
   const tls = input.tls === undefined ? {} : { tls: input.tls };
-  return Promise.all(input.seeds.map(async (url) => ({ url, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout, ...tls }) })));
+  return Promise.all(
+    input.seeds.map(async (url): Promise<SeedProbe> => {
+      if (dialRefusal(url, input.insecure === true) !== undefined) return { url, result: { ok: false, failure: 'plaintext', reason: 'a plaintext (ws://) link beyond loopback: not dialled' } };
+      return { url, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout, ...tls }) };
+    }),
+  );
 }
 
 /** Each seed reachable and its handshake accepted. */
@@ -315,8 +320,9 @@ export function checkSeeds(probes: SeedProbe[]): CheckResult[] {
       refused: 'the seed refused our handshake: use the same cluster secret on every node (--secret-file or APIARY_SECRET)',
       protocol: `point --seeds at the --listen address of a node running this apiary version (node protocol ${PROTOCOL_VERSION})`,
       unauthenticated: `the node at ${url} does not hold our secret: use the same secret on every node (or something else answers at that address)`,
+      plaintext: 'start refuses it: give every node --tls-cert and --tls-key and use a wss:// seed, or --insecure to allow ws:// there',
     }[r.failure];
-    const what = { unreachable: 'unreachable', timeout: 'no answer', refused: 'handshake refused', protocol: 'not a compatible apiary node', unauthenticated: 'handshake not authenticated' }[r.failure];
+    const what = { unreachable: 'unreachable', timeout: 'no answer', refused: 'handshake refused', protocol: 'not a compatible apiary node', unauthenticated: 'handshake not authenticated', plaintext: 'refused' }[r.failure];
     return { ...base, status: 'fail', detail: `${what}: ${r.reason}`, fix, data: { failure: r.failure } };
   });
 }

@@ -48,7 +48,7 @@ function planOrRefuse(...args: Parameters<typeof planNode>): ReturnType<typeof p
   try {
     return planNode(...args);
   } catch (err) {
-    if (err instanceof ApiaryError && err.code === ErrorCodes.INSECURE_LISTEN) throw new UsageError(err.message);
+    if (err instanceof ApiaryError && (err.code === ErrorCodes.INSECURE_LISTEN || err.code === ErrorCodes.INSECURE_DIAL)) throw new UsageError(err.message);
     throw err;
   }
 }

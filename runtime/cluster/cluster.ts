@@ -55,7 +55,7 @@ import {
   type NodeLinkOptions,
   type NodeLinkServer,
 } from '../../transport/node-link.js';
-import type { LinkTls } from '../../transport/link-policy.js';
+import { dialRefusal, type LinkTls } from '../../transport/link-policy.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
 import { linkTraffic, type LinkTraffic } from '../../transport/endpoint.js';
 import { NodeSession, type SessionHandler } from '../../transport/node-session.js';
@@ -434,6 +434,11 @@ export class Cluster implements SessionHandler, NodePeers {
    */
   private async dial(url: string, key: string): Promise<'ok' | 'refused' | 'failed'> {
     if (this.dialing.has(key)) return 'failed';
+    if (dialRefusal(url, this.options.insecure === true) !== undefined) {
+      // a gossiped ws:// address beyond loopback (seeds were checked at construction): never dialled
+      this.refused('connecting', { reason: 'plaintext', peer: url, ...(key === url ? {} : { node: key }), detail: 'a plaintext (ws://) node link beyond loopback: not dialled (TLS on both nodes, or insecure: true)' });
+      return 'failed';
+    }
     const faults = this.faults;
     if (faults !== undefined) {
       const node = this.membership.get(key) !== undefined ? key : this.nodeAt(url);

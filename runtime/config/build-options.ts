@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { isLoopbackHost, type LinkTls } from '../../transport/link-policy.js';
+import { dialRefusal, isLoopbackHost, type LinkTls } from '../../transport/link-policy.js';
 import { parseHostPort, type AdminServerOptions } from '../admin/admin-server.js';
 import { consoleChannel, webhookChannel, type AlertChannel } from '../observability/alerts.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
@@ -60,8 +60,8 @@ export function readTlsFiles(config: Pick<EffectiveConfig, 'tlsCert' | 'tlsKey' 
  * The ActorSystem options and addresses for `config`; `clock` is the system's (webhooks time
  * out on it). Throws `ERR_INSECURE_LISTEN` (worded with the flags) when the node would listen
  * without a secret and without `--insecure`, or in plaintext beyond loopback without TLS or
- * `--insecure`. Without a secret but with `--insecure`, node links are held to loopback (a
- * notice says so).
+ * `--insecure`; `ERR_INSECURE_DIAL` for a `ws://` seed beyond loopback without `--insecure`.
+ * Without a secret but with `--insecure`, node links are held to loopback (a notice says so).
  */
 export function planNode(config: EffectiveConfig, clock: Clock, console?: AlertChannel): NodePlan {
   const notices: NodePlan['notices'] = [];
@@ -93,6 +93,14 @@ export function planNode(config: EffectiveConfig, clock: Clock, console?: AlertC
     }
   }
   const seeds = config.seeds ?? [];
+  const plaintextSeed = seeds.find((seed) => dialRefusal(seed, insecure) !== undefined);
+  if (plaintextSeed !== undefined) {
+    throw new ApiaryError(
+      ErrorCodes.INSECURE_DIAL,
+      `plaintext node link beyond loopback: refusing to dial the seed ${plaintextSeed} (give --tls-cert and --tls-key on both nodes and a wss:// seed; or --insecure for ws:// there)`,
+      { field: 'seeds' },
+    );
+  }
   const system: ActorSystemOptions = {
     name: config.name,
     clock,

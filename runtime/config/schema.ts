@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import { checkListenPolicy } from '../../transport/link-policy.js';
+import { checkListenPolicy, checkSeedsPolicy } from '../../transport/link-policy.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
 import type { MetricsSnapshot } from '../observability/node-stats.js';
 import type { LogFormat, LogLevel } from '../logging/logger.js';
@@ -368,9 +368,10 @@ export function checkCombined(c: NodeConfig): SchemaIssue[] {
 
 /**
  * Checks the options of `new ActorSystem(...)`; throws `ERR_INVALID_ARGUMENT` whose `field`
- * names the first bad field (message: every one), and `ERR_INSECURE_LISTEN` when the cluster
+ * names the first bad field (message: every one), `ERR_INSECURE_LISTEN` when the cluster
  * would listen unprotected (transport/link-policy.ts: no secret without `insecure`, or beyond
- * loopback; plaintext beyond loopback without `insecure`). Runs once per system, never per spawn.
+ * loopback; plaintext beyond loopback without `insecure`), and `ERR_INSECURE_DIAL` for a
+ * `ws://` seed beyond loopback without `insecure`. Runs once per system, never per spawn.
  */
 export function checkSystemOptions(options: ActorSystemOptions): void {
   const r = schemas().systemOptions.safeParse(options);
@@ -379,6 +380,7 @@ export function checkSystemOptions(options: ActorSystemOptions): void {
     if (cluster?.listen !== undefined) {
       checkListenPolicy({ host: cluster.listen.host, secret: cluster.secret, tls: cluster.tls !== undefined, insecure: cluster.insecure === true });
     }
+    if (cluster?.seeds !== undefined) checkSeedsPolicy(cluster.seeds, cluster.insecure === true);
     return;
   }
   const issues = toIssues(r.error, options);

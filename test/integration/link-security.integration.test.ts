@@ -103,6 +103,13 @@ describe('listening without a secret', () => {
     expect(refused.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(/^apiary: plaintext node links beyond loopback: .*--tls-cert and --tls-key/)]);
   });
 
+  it('apiary start refuses to dial a ws:// seed beyond loopback (exit 2, one line) before it dials anything', async () => {
+    const refused = startNode([cli, 'start', '--name', 'far', '--config', app, '--threads', '0', '--http', '127.0.0.1:0', '--seeds', 'ws://192.0.2.10:7401'], env({ APIARY_SECRET: SECRET }));
+    running.push(refused);
+    expect(await refused.exit(20_000)).toBe(2);
+    expect(refused.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(/^apiary: plaintext node link beyond loopback: refusing to dial the seed ws:\/\/192\.0\.2\.10:7401 .*--insecure/)]);
+  });
+
   it('new ActorSystem throws ERR_INSECURE_LISTEN without a secret (or beyond loopback in plaintext), and listens on loopback with insecure: true', async () => {
     const listen = { host: '127.0.0.1', port: 0 };
     expect(() => new ActorSystem({ name: 'a', cluster: { listen, secret: new Uint8Array(0) } })).toThrow(

@@ -10,6 +10,7 @@ import {
   checkPorts,
   checkSecret,
   checkSeeds,
+  probeSeeds,
   checkSkew,
   checkStores,
   checkTls,
@@ -109,6 +110,13 @@ describe('doctor: seeds and clock skew', () => {
     expect(results[2]!.fix).toMatch(/same cluster secret on every node/);
     expect(results[3]!.fix).toMatch(/firewall/);
     expect(checkSeeds([])[0]!.status).toBe('skip');
+  });
+
+  it('does not dial a ws:// seed beyond loopback: the seed check fails with the TLS fix', async () => {
+    const probes = await probeSeeds({ seeds: ['ws://192.0.2.10:7401'], name: 'n', secret: undefined, tls: undefined, insecure: false });
+    expect(probes).toEqual([{ url: 'ws://192.0.2.10:7401', result: expect.objectContaining({ ok: false, failure: 'plaintext' }) }]);
+    const [seed] = checkSeeds(probes);
+    expect(seed).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^refused: .*not dialled/), fix: expect.stringMatching(/--tls-cert .* wss:\/\/ seed, or --insecure/) });
   });
 
   it('reports skew against the midpoint of the round trip and fails past the limit with the NTP fix', () => {
