@@ -12,7 +12,7 @@ const badSecret = (peer: string): LinkRefusal => ({ reason: 'bad-secret', peer, 
 describe('Refusals', () => {
   it('counts every refusal by reason, with every reason present from the start', () => {
     const refusals = new Refusals(new ManualClock());
-    expect(refusals.counts()).toEqual({ 'bad-secret': 0, 'name-taken': 0, quarantined: 0, protocol: 0, timeout: 0, malformed: 0, closed: 0, origin: 0, busy: 0, tls: 0 });
+    expect(refusals.counts()).toEqual({ 'bad-secret': 0, 'name-taken': 0, quarantined: 0, protocol: 0, timeout: 0, malformed: 0, closed: 0, plaintext: 0, origin: 0, busy: 0, tls: 0 });
     refusals.record('accepting', badSecret('10.0.0.1:5000'));
     refusals.record('connecting', badSecret('10.0.0.2:7001'));
     refusals.record('accepting', { reason: 'timeout', peer: '10.0.0.3:5000', detail: 'silent' });
