@@ -76,6 +76,8 @@ export interface CellInit {
   remoteParent?: RemoteParent;
   /** A runtime-internal actor: no lifecycle events, not in the tree, not addressable by peers. */
   internal?: boolean;
+  /** An internal actor other nodes may address (by its registered name): a runtime service such as the topics scope. */
+  service?: boolean;
   /** False: parentless here, yet not a top-level actor of this thread (see Host.createCell). */
   topLevel?: boolean;
 }
@@ -94,6 +96,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 class CellExtras {
   name: string | undefined = undefined;
   internal = false;
+  /** Internal, but peers may address it (see {@link ActorCell.peerAddressable}). */
+  service = false;
   offTopLevel = false;
   remoteParent: RemoteParent | undefined = undefined;
   restarts = 0;
@@ -145,6 +149,7 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
     this.parent = init.parent;
     if (init.name !== undefined) this.more.name = init.name;
     if (init.internal === true) this.more.internal = true;
+    if (init.service === true) this.more.service = true;
     if (init.topLevel === false) this.more.offTopLevel = true;
     if (init.remoteParent !== undefined) this.more.remoteParent = init.remoteParent;
     // a bounded or otherwise configured mailbox is made now, with the options as given
@@ -195,6 +200,12 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
   /** A runtime-internal actor: no lifecycle events, not in the tree. */
   get internal(): boolean {
     return this.extras !== undefined && this.extras.internal;
+  }
+
+  /** Other nodes may send to it and look it up: a user actor, or an internal runtime service. */
+  get peerAddressable(): boolean {
+    const x = this.extras;
+    return x === undefined || !x.internal || x.service;
   }
 
   /** Its parent lives on another thread or node: exits are reported through this. */

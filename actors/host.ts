@@ -101,6 +101,8 @@ export interface CellPlacement {
   remoteParent?: RemoteParent;
   /** A runtime-internal actor: no lifecycle events, not in the tree, not addressable by peers. */
   internal?: boolean;
+  /** With `internal`: peers may still address it by its registered name (a runtime service: the topics scope). */
+  service?: boolean;
   /**
    * False: a parentless cell that is not one of this thread's top-level actors (it was made
    * for a parent on another thread of this node, which lists and stops it). Default true.
@@ -274,6 +276,7 @@ export class Host {
       mailbox: options?.mailbox,
       remoteParent: placement.remoteParent,
       internal: placement.internal,
+      service: placement.service,
       topLevel: placement.topLevel,
     });
     this.cells.set(id, cell);

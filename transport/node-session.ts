@@ -7,7 +7,7 @@
  * the watches its actors hold there (peer.ts), the peer's watches of actors on this node's
  * worker threads (relayed to them), and what this node does with the peer's frames: they are
  * checked field by field before they get here (the endpoint decodes them within budgets),
- * may address user actors only (runtime-internal actors are not reachable: dropped and
+ * may address user actors and runtime services only (other runtime-internal actors are not reachable: dropped and
  * counted), reach actors on worker threads through their thread's peer (asks relayed; the
  * peer's window here is held until that thread's link takes a message on, so a slow worker
  * slows the peer; a thread link past its bound refuses: dead letter `link-overflow`, an ask
@@ -157,7 +157,7 @@ export class NodeSession implements Peer, FrameHandler {
         cell.deliver(env);
         return;
       }
-      if (host.cell(id)?.internal) {
+      if (host.cell(id)?.peerAddressable === false) {
         if (env.ask !== 0) this.endpoint.reject(env.ask, new ApiaryError(ErrorCodes.ACTOR_STOPPED, `${recipient} is not addressable from other nodes`));
         return host.deadLetter(recipient, env, 'not-addressable');
       }
@@ -245,10 +245,10 @@ export class NodeSession implements Peer, FrameHandler {
     this.link.close(1008, 'link overflow');
   }
 
-  /** A user actor of this thread by id, or undefined (and counted if it is internal). */
+  /** A user actor or runtime service of this thread by id, or undefined (and counted if it is internal). */
   private addressable(id: number): ActorCell | undefined {
     const cell = this.host.cell(id);
-    if (cell !== undefined && cell.internal) {
+    if (cell !== undefined && !cell.peerAddressable) {
       this.notAddressable++;
       return undefined;
     }
@@ -260,11 +260,11 @@ export class NodeSession implements Peer, FrameHandler {
     return host.resolveRef({ node: host.node, incarnation: host.incarnation, thread, id }, `t${thread}/${id}`);
   }
 
-  /** A peer's name lookup; names of runtime-internal actors are not for it. */
+  /** A peer's name lookup; names of runtime-internal actors (other than services) are not for it. */
   private lookup(name: string): ResPayload {
     const ref = this.host.registry.lookup(name);
     if (ref === undefined) return { ok: true, ref: null };
-    if (ref.thread === this.host.thread && this.host.cell(ref.id)?.internal) {
+    if (ref.thread === this.host.thread && this.host.cell(ref.id)?.peerAddressable === false) {
       this.notAddressable++;
       return { ok: true, ref: null };
     }

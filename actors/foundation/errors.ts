@@ -94,6 +94,8 @@ export const ErrorCodes = {
   CIRCUIT_OPEN: 'ERR_CIRCUIT_OPEN',
   /** A rate limiter had no token for this call within its wait budget; nothing was sent. */
   RATE_LIMITED: 'ERR_RATE_LIMITED',
+  /** A bounded table is full (e.g. topics: `maxTopics`, `maxSubscribers`); nothing was added. `field` names what. */
+  LIMIT_REACHED: 'ERR_LIMIT_REACHED',
   /** A bulkhead's slots and wait queue were full; nothing was sent. */
   BULKHEAD_FULL: 'ERR_BULKHEAD_FULL',
   /** A retry policy gave up (attempts, deadline or a stop-on predicate); `cause` is the last error. */

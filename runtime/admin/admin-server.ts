@@ -3,8 +3,9 @@
  * recently refused node links, `refusals`), /health/live and /health/ready (probes), /metrics,
  * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
  * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`), and
- * the durable-workflow routes of workflow-routes.ts (GET /workflows, …), and the durable
- * tasks' routes under /tasks (task-routes.ts) when given a task queue.
+ * the durable-workflow routes of workflow-routes.ts (GET /workflows, …), the topic routes of
+ * topic-routes.ts (GET /topics, POST /topics/{topic}/publish, …), and the durable tasks'
+ * routes under /tasks (task-routes.ts) when given a task queue.
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
  * 400 malformed request, 421/403/401 refused by admin-access.ts — never a stack trace),
@@ -22,6 +23,7 @@ import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type AdminAccess, type Refusal } from './admin-access.js';
 import { answerWorkflowRoute, matchWorkflowRoute } from './workflow-routes.js';
+import { answerTopicRoute, matchTopicRoute } from './topic-routes.js';
 import { isTaskPath, TASK_BODY_LIMIT, taskRoute } from './task-routes.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 
@@ -246,6 +248,12 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
   const workflowRoute = matchWorkflowRoute(path);
   if (workflowRoute !== undefined) {
     const answer = await answerWorkflowRoute(system.workflows, workflowRoute, method, url, body(ASK_BODY_LIMIT));
+    if (overflow !== undefined) throw overflow;
+    return send(res, answer.status, answer.body);
+  }
+  const topicRoute = matchTopicRoute(path);
+  if (topicRoute !== undefined) {
+    const answer = await answerTopicRoute(system.name, system.topics, topicRoute, method, body(ASK_BODY_LIMIT));
     if (overflow !== undefined) throw overflow;
     return send(res, answer.status, answer.body);
   }

@@ -54,6 +54,7 @@ import { DEFAULT_RULES } from '../observability/alerts.js';
 import { isStore, openStore } from '../persistence/open-store.js';
 import type { Store, StoreSpec } from '../persistence/store.js';
 import type { WorkflowHost, WorkflowSource } from './workflow-source.js';
+import { TOPIC_SCOPE_NAME, TopicScope, Topics } from '../cluster/topics.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -144,7 +145,29 @@ export class ActorSystem implements WorkflowHost {
       this.watcherCell = this.host.createCell(SystemWatcher, { args: this.waiters }, { segment: WATCHER_NAME, internal: true });
       void this.watcherCell.startNow();
     }
+    const host = this.host;
+    this.topics = new Topics({
+      node: this.name,
+      get incarnation() {
+        return host.incarnation;
+      },
+      watch: (ref) => this.watch(ref),
+      lookupScope: (node) => this.lookupOn(node, TOPIC_SCOPE_NAME),
+      members$: options.cluster === undefined ? undefined : this.members$,
+    });
+    if (options.cluster !== undefined) {
+      // the node's topics scope: the one runtime service peers address (by name)
+      const scope = this.host.createCell(TopicScope, { args: this.topics, name: TOPIC_SCOPE_NAME }, { segment: '$topics', internal: true, service: true });
+      void scope.startNow();
+      this.topics.attach(scope.ref, []);
+    }
   }
+
+  /**
+   * Cluster-wide publish/subscribe (OTP `pg` groups with a `publish`): subscribe actors of this
+   * node to named topics, publish to every subscriber on every node (runtime/cluster/topics.ts).
+   */
+  readonly topics: Topics;
 
   /**
    * How thread 0 reaches beyond itself, made with the host: its routes (peers of the worker
@@ -526,6 +549,7 @@ export class ActorSystem implements WorkflowHost {
       for (const cell of [...this.host.topLevel].reverse()) {
         await stopWithin(cell, 'shutdown', this.shutdowns.get(cell) ?? 5000, this.clock);
       }
+      this.topics.close();
       await this.cluster?.stop();
       this.memberEvents.complete();
       this.observability.stop();

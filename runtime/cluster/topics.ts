@@ -1,0 +1,397 @@
+/**
+ * Topics: cluster-wide publish/subscribe over named groups of actors — Erlang/OTP's `pg`
+ * (process groups: join, leave, members, each node the authority on its own members) with
+ * Akka Distributed Pub-Sub's `publish` on top.
+ *
+ * Owns: this node's table — its own subscribers by topic (actors of this node, any thread;
+ * each watched once, dropped from every topic when it dies) and what every other member
+ * last told about its own subscribers — and the protocol between nodes, carried by one
+ * runtime-service actor per node ({@link TopicScope}, registered as {@link TOPIC_SCOPE_NAME},
+ * the one internal actor peers may address besides user actors):
+ * - a member coming up is looked up and sent `discover`; a `discover` from a node not known
+ *   yet is answered with one back; every `discover` is answered with `sync`, this node's whole
+ *   table of its own subscribers (so both sides end up with each other's);
+ * - a subscribe or unsubscribe here is sent to every known peer as `join` / `leave`; links
+ *   are FIFO, so a peer applies this node's changes in the order they were made;
+ * - a member down or removed takes its subscribers with it; a new incarnation starts afresh.
+ * Publishing: to this node's subscribers directly, and one message per other node that has
+ * subscribers of the topic (as this node last heard), whose scope fans it out to its own —
+ * with the publisher's `sender` kept. At most once, as `tell`; per publisher and subscriber
+ * in order (one link, one scope, FIFO).
+ * Bounds: topic names of 1–256 characters; at most `maxTopics` topics with subscribers here
+ * and per peer, `maxSubscribers` subscribers per topic here and per peer; a peer's entries
+ * past those, or naming actors not on that peer, are dropped and counted
+ * (`rejectedFromPeers`). A peer may only speak for its own actors.
+ * Does not own: membership (cluster.ts: `members$`), watching (the system's `watch`), the
+ * HTTP route (runtime/admin).
+ * Threads: thread 0 of a node (its `system.topics`). Time: none.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import { Actor } from '../../actors/actor.js';
+import type { ActorRef } from '../../actors/actor-ref.js';
+import type { ExitReason } from '../../actors/exit-reason.js';
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import type { MemberEvent } from '../../transport/membership.js';
+
+/** The bounds of a node's topics table. */
+export interface TopicLimits {
+  /** Longest topic name, characters. */
+  maxTopicLength: number;
+  /** Topics with subscribers on one node (here, and as told by each peer). */
+  maxTopics: number;
+  /** Subscribers of one topic on one node (here, and as told by each peer). */
+  maxSubscribers: number;
+}
+
+/** Defaults of topics (OTP's `pg` has no limits; these bound what a peer can make a node hold). */
+export const TOPIC_DEFAULTS: Readonly<TopicLimits> = Object.freeze({
+  /** Longest topic name, characters. */
+  maxTopicLength: 256,
+  /** Topics with subscribers on one node (here, and as told by each peer). */
+  maxTopics: 10_000,
+  /** Subscribers of one topic on one node (here, and as told by each peer). */
+  maxSubscribers: 100_000,
+});
+
+/** The registered name of every node's topics scope. */
+export const TOPIC_SCOPE_NAME = '$apiary.topics';
+
+/** One topic as `topics()` lists it. */
+export interface TopicInfo {
+  topic: string;
+  /** Subscribers on this node. */
+  local: number;
+  /** Subscribers on each other node, as it last told this one. */
+  nodes: Record<string, number>;
+}
+
+/** What `publish` did: tells queued to this node's subscribers, messages sent to other nodes' scopes. */
+export interface PublishResult {
+  local: number;
+  nodes: number;
+}
+
+/** The messages between scopes (plain data and refs). */
+type ScopeMessage =
+  | { $t: 'discover'; node: string; incarnation: number; scope: ActorRef }
+  | { $t: 'sync'; node: string; incarnation: number; topics: [string, ActorRef[]][] }
+  | { $t: 'join' | 'leave'; node: string; incarnation: number; topic: string; refs: ActorRef[] }
+  | { $t: 'publish'; topic: string; message: unknown };
+
+interface Peer {
+  incarnation: number;
+  /** Its scope, once it told (discover) or was looked up. */
+  scope: ActorRef | undefined;
+  topics: Map<string, ActorRef[]>;
+}
+
+/** What {@link Topics} needs of its node. */
+export interface TopicsHost {
+  readonly node: string;
+  readonly incarnation: number;
+  /** Resolves with the exit reason when `ref` dies (the system's `watch`). */
+  watch(ref: ActorRef): Promise<ExitReason>;
+  /** The topics scope registered on `node`, or undefined (the system's `lookupOn`). */
+  lookupScope(node: string): Promise<ActorRef | undefined>;
+  /** Member changes of the cluster; undefined outside one. */
+  readonly members$: Observable<MemberEvent> | undefined;
+}
+
+const keyOf = (ref: ActorRef): string => `${ref.node}#${ref.incarnation}/${ref.thread}/${ref.id}`;
+
+export class Topics {
+  private readonly local = new Map<string, ActorRef[]>();
+  /** Refs of this node watched (once each, for as long as they live). */
+  private readonly watching = new Set<string>();
+  private readonly peers = new Map<string, Peer>();
+  private readonly limits: TopicLimits;
+  private scope: ActorRef | undefined;
+  private readonly subscription: Subscription | undefined;
+  private closed = false;
+  /** Entries of peers' messages dropped: malformed, past a bound, or naming actors not on that peer. */
+  rejectedFromPeers = 0;
+
+  constructor(
+    private readonly host: TopicsHost,
+    limits: Partial<TopicLimits> = {},
+  ) {
+    this.limits = { ...TOPIC_DEFAULTS, ...limits };
+    this.subscription = host.members$?.subscribe((e) => this.memberChanged(e));
+  }
+
+  /** Called once the scope actor runs: from now on peers are discovered and told. */
+  attach(scope: ActorRef, upNow: readonly string[]): void {
+    this.scope = scope;
+    for (const node of upNow) void this.discover(node);
+  }
+
+  /**
+   * Adds `ref` — an actor of this node, on any thread — to `topic` (once: subscribing again
+   * changes nothing) and tells every peer. It leaves every topic when it dies. Throws
+   * `ERR_INVALID_ARGUMENT` (`field` `topic` or `ref`) for a bad name or an actor elsewhere,
+   * `ERR_LIMIT_REACHED` past `maxTopics` / `maxSubscribers`.
+   */
+  subscribe(topic: string, ref: ActorRef): void {
+    this.checkTopic(topic);
+    if (ref === null || typeof ref !== 'object' || typeof ref.tell !== 'function') throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'subscribe needs an ActorRef', { field: 'ref' });
+    if (ref.node !== this.host.node || ref.incarnation !== this.host.incarnation) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${ref.path} is on node ${ref.node}: subscribe an actor of this node (its own node subscribes the others)`, { field: 'ref' });
+    }
+    let list = this.local.get(topic);
+    if (list?.some((r) => r.equals(ref))) return;
+    if (list === undefined && this.local.size >= this.limits.maxTopics) {
+      throw new ApiaryError(ErrorCodes.LIMIT_REACHED, `this node has subscribers on ${this.local.size} topics, the most it keeps (maxTopics)`, { field: 'topic' });
+    }
+    if (list !== undefined && list.length >= this.limits.maxSubscribers) {
+      throw new ApiaryError(ErrorCodes.LIMIT_REACHED, `topic ${topic} has ${list.length} subscribers on this node, the most it keeps (maxSubscribers)`, { field: 'ref' });
+    }
+    if (list === undefined) this.local.set(topic, (list = []));
+    list.push(ref);
+    this.watchOnce(ref);
+    this.broadcast({ $t: 'join', node: this.host.node, incarnation: this.host.incarnation, topic, refs: [ref] });
+  }
+
+  /** Removes `ref` from `topic` and tells every peer; false if it was not subscribed. */
+  unsubscribe(topic: string, ref: ActorRef): boolean {
+    if (!this.removeLocal(topic, ref)) return false;
+    this.broadcast({ $t: 'leave', node: this.host.node, incarnation: this.host.incarnation, topic, refs: [ref] });
+    return true;
+  }
+
+  /**
+   * Tells `message` to every subscriber of `topic`: this node's directly, each other node's
+   * through one message to that node's scope. At most once (as `tell`); in order per publisher
+   * and subscriber. `sender` reaches the subscribers as `context.sender`. Throws
+   * `ERR_INVALID_ARGUMENT` for a bad topic name.
+   */
+  publish(topic: string, message: unknown, options: { sender?: ActorRef } = {}): PublishResult {
+    this.checkTopic(topic);
+    const local = this.deliverLocally(topic, message, options.sender);
+    let nodes = 0;
+    for (const peer of this.peers.values()) {
+      if (peer.scope === undefined || !peer.topics.has(topic)) continue;
+      peer.scope.tell({ $t: 'publish', topic, message }, options.sender === undefined ? undefined : { sender: options.sender });
+      nodes++;
+    }
+    return { local, nodes };
+  }
+
+  /** Every subscriber of `topic` this node knows of: its own first, then each peer's as last told. */
+  subscribers(topic: string): ActorRef[] {
+    const out = [...(this.local.get(topic) ?? [])];
+    for (const peer of this.peers.values()) out.push(...(peer.topics.get(topic) ?? []));
+    return out;
+  }
+
+  /** Every topic with subscribers anywhere (as this node knows), sorted by name. */
+  topics(): TopicInfo[] {
+    const all = new Map<string, TopicInfo>();
+    const info = (topic: string): TopicInfo => {
+      let i = all.get(topic);
+      if (i === undefined) all.set(topic, (i = { topic, local: 0, nodes: {} }));
+      return i;
+    };
+    for (const [topic, refs] of this.local) info(topic).local = refs.length;
+    for (const [node, peer] of this.peers) for (const [topic, refs] of peer.topics) info(topic).nodes[node] = refs.length;
+    return [...all.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  }
+
+  /** Stops listening to membership; later subscribes still work locally. */
+  close(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+  }
+
+  /** A message for the scope actor (from a peer's scope). */
+  received(msg: unknown, sender: ActorRef | undefined): void {
+    if (msg === null || typeof msg !== 'object') return;
+    const m = msg as ScopeMessage;
+    switch (m.$t) {
+      case 'publish':
+        if (typeof m.topic === 'string') this.deliverLocally(m.topic, m.message, sender);
+        return;
+      case 'discover':
+        return this.onDiscover(m);
+      case 'sync':
+        return this.onSync(m);
+      case 'join':
+      case 'leave':
+        return this.onChange(m);
+      default:
+        this.rejectedFromPeers++;
+    }
+  }
+
+  private deliverLocally(topic: string, message: unknown, sender: ActorRef | undefined): number {
+    const list = this.local.get(topic);
+    if (list === undefined) return 0;
+    const options = sender === undefined ? undefined : { sender };
+    let n = 0;
+    for (const ref of list) if (ref.tell(message, options)) n++;
+    return n;
+  }
+
+  private checkTopic(topic: string): void {
+    if (typeof topic !== 'string' || topic.length === 0 || topic.length > this.limits.maxTopicLength) {
+      throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `a topic is a name of 1 to ${this.limits.maxTopicLength} characters`, { field: 'topic' });
+    }
+  }
+
+  private watchOnce(ref: ActorRef): void {
+    const key = keyOf(ref);
+    if (this.watching.has(key)) return;
+    this.watching.add(key);
+    void this.host.watch(ref).then(() => {
+      this.watching.delete(key);
+      for (const topic of [...this.local.keys()]) {
+        if (this.removeLocal(topic, ref)) this.broadcast({ $t: 'leave', node: this.host.node, incarnation: this.host.incarnation, topic, refs: [ref] });
+      }
+    });
+  }
+
+  private removeLocal(topic: string, ref: ActorRef): boolean {
+    const list = this.local.get(topic);
+    const i = list === undefined ? -1 : list.findIndex((r) => r.equals(ref));
+    if (i < 0) return false;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.local.delete(topic);
+    return true;
+  }
+
+  private broadcast(msg: ScopeMessage): void {
+    if (this.scope === undefined) return; // not attached yet: `sync` will carry it
+    for (const peer of this.peers.values()) peer.scope?.tell(msg);
+  }
+
+  private memberChanged(e: MemberEvent): void {
+    if (e.node === this.host.node || this.closed) return;
+    if (e.state === 'up') {
+      const known = this.peers.get(e.node);
+      if (known === undefined || known.incarnation !== e.incarnation || known.scope === undefined) void this.discover(e.node);
+    } else if (e.state === 'down' || e.state === 'removed') {
+      const known = this.peers.get(e.node);
+      if (known !== undefined && known.incarnation <= e.incarnation) this.peers.delete(e.node);
+    }
+  }
+
+  /** Looks up `node`'s scope and sends it `discover` (it answers with `sync`). */
+  private async discover(node: string): Promise<void> {
+    const self = this.scope;
+    if (self === undefined) return;
+    let scope: ActorRef | undefined;
+    try {
+      scope = await this.host.lookupScope(node);
+    } catch {
+      return; // not up any more, or stopping: a later `up` discovers it again
+    }
+    if (scope === undefined || this.closed) return; // its scope is not running yet: it discovers this node when it starts
+    this.peerOf(node, scope.incarnation).scope = scope;
+    scope.tell({ $t: 'discover', node: this.host.node, incarnation: this.host.incarnation, scope: self });
+  }
+
+  /** The entry of `node` at `incarnation`: made, or made afresh when the incarnation is newer. */
+  private peerOf(node: string, incarnation: number): Peer {
+    let peer = this.peers.get(node);
+    if (peer === undefined || peer.incarnation < incarnation) this.peers.set(node, (peer = { incarnation, scope: undefined, topics: new Map() }));
+    return peer;
+  }
+
+  /** A message from `node` that is not from its current incarnation or a node name at all: ignored. */
+  private fromPeer(m: { node?: unknown; incarnation?: unknown }): Peer | undefined {
+    if (typeof m.node !== 'string' || m.node === this.host.node || !Number.isSafeInteger(m.incarnation)) {
+      this.rejectedFromPeers++;
+      return undefined;
+    }
+    const known = this.peers.get(m.node);
+    if (known !== undefined && known.incarnation > (m.incarnation as number)) return undefined; // an old incarnation's late word
+    return this.peerOf(m.node, m.incarnation as number);
+  }
+
+  private onDiscover(m: Extract<ScopeMessage, { $t: 'discover' }>): void {
+    const peer = this.fromPeer(m);
+    if (peer === undefined || this.scope === undefined) return;
+    if (!isRefOn(m.scope, m.node, m.incarnation)) {
+      this.rejectedFromPeers++;
+      return;
+    }
+    const isNew = peer.scope === undefined;
+    peer.scope = m.scope;
+    if (isNew) m.scope.tell({ $t: 'discover', node: this.host.node, incarnation: this.host.incarnation, scope: this.scope });
+    m.scope.tell({ $t: 'sync', node: this.host.node, incarnation: this.host.incarnation, topics: [...this.local].map(([t, refs]) => [t, [...refs]]) });
+  }
+
+  private onSync(m: Extract<ScopeMessage, { $t: 'sync' }>): void {
+    const peer = this.fromPeer(m);
+    if (peer === undefined) return;
+    peer.topics.clear();
+    if (!Array.isArray(m.topics)) {
+      this.rejectedFromPeers++;
+      return;
+    }
+    for (const entry of m.topics) {
+      if (!Array.isArray(entry)) {
+        this.rejectedFromPeers++;
+        continue;
+      }
+      this.addRemote(peer, m.node, entry[0], entry[1]);
+    }
+  }
+
+  private onChange(m: Extract<ScopeMessage, { $t: 'join' | 'leave' }>): void {
+    const peer = this.fromPeer(m);
+    if (peer === undefined) return;
+    if (m.$t === 'join') return this.addRemote(peer, m.node, m.topic, m.refs);
+    if (typeof m.topic !== 'string' || !Array.isArray(m.refs)) {
+      this.rejectedFromPeers++;
+      return;
+    }
+    const list = peer.topics.get(m.topic);
+    if (list === undefined) return;
+    const kept = list.filter((r) => !m.refs.some((gone) => isRef(gone) && gone.equals(r)));
+    if (kept.length === 0) peer.topics.delete(m.topic);
+    else peer.topics.set(m.topic, kept);
+  }
+
+  /** Adds a peer's subscribers of `topic`, within the bounds; anything else is counted and dropped. */
+  private addRemote(peer: Peer, node: string, topic: unknown, refs: unknown): void {
+    if (typeof topic !== 'string' || topic.length === 0 || topic.length > this.limits.maxTopicLength || !Array.isArray(refs)) {
+      this.rejectedFromPeers++;
+      return;
+    }
+    let list = peer.topics.get(topic);
+    if (list === undefined) {
+      if (peer.topics.size >= this.limits.maxTopics) {
+        this.rejectedFromPeers++;
+        return;
+      }
+      peer.topics.set(topic, (list = []));
+    }
+    for (const ref of refs) {
+      if (!isRefOn(ref, node, peer.incarnation) || list.length >= this.limits.maxSubscribers) {
+        this.rejectedFromPeers++;
+        continue;
+      }
+      if (!list.some((r) => r.equals(ref))) list.push(ref);
+    }
+    if (list.length === 0) peer.topics.delete(topic);
+  }
+}
+
+function isRef(v: unknown): v is ActorRef {
+  return v !== null && typeof v === 'object' && typeof (v as ActorRef).tell === 'function' && typeof (v as ActorRef).equals === 'function';
+}
+
+function isRefOn(v: unknown, node: string, incarnation: number): v is ActorRef {
+  return isRef(v) && v.node === node && v.incarnation === incarnation;
+}
+
+/** The scope actor of a node: hands what peers send to its {@link Topics}. */
+export class TopicScope extends Actor<unknown, void> {
+  constructor(private readonly topics: Topics) {
+    super();
+  }
+
+  receive(msg: unknown): void {
+    this.topics.received(msg, this.context.sender);
+  }
+}
