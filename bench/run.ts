@@ -20,6 +20,7 @@ import { crossThread } from './cross-thread.js';
 import { httpBench } from './http.js';
 import { inThreadPingPong, inThreadThroughput } from './in-thread.js';
 import { persist } from './persist.js';
+import { topicFanout } from './topic-fanout.js';
 import { crossNode } from './cross-node.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
@@ -62,6 +63,7 @@ const GROUPS: Record<string, Group> = {
   tasks: { scenarios: ['tasks'], run: (q) => tasksBench({ tasks: q ? 5000 : 30_000, inFlight: 10_000, oneByOne: q ? 100 : 1000 }) },
   recovery: { scenarios: ['recovery'], run: () => recoveryBench({ tasks: 10_000 }) },
   persist: { scenarios: ['persist'], run: (q) => persist({ oneActorEvents: q ? 100 : 500, actors: 1000, rounds: q ? 5 : 40 }) },
+  'topic-fanout': { scenarios: ['topic-fanout'], run: (q) => topicFanout({ subscribers: 100, messages: q ? 500 : 5000 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */

@@ -143,6 +143,25 @@ describe('bench output', () => {
     }
   });
 
+  it('apiary bench topic-fanout --quick --json: publish and direct-tells throughput against a second process, and the sync time', async () => {
+    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
+    const outDir = mkdtempSync(join(tmpdir(), 'apiary-bench-fanout-'));
+    const run = startNode([cli, 'bench', 'topic-fanout', '--quick', '--json', '--out', join(outDir, 'fanout.json')]);
+    try {
+      expect(await run.exit(30_000), run.stderr()).toBe(0);
+      const rows = JSON.parse(run.stdout()) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
+      expect(rows.map((r) => `${r.scenario}/${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort()).toEqual([
+        'topic-fanout/apiary/-/throughput/msg/s',
+        'topic-fanout/apiary/direct-tells/throughput/msg/s',
+        'topic-fanout/apiary/sync/time/ms',
+      ]);
+      expect(rows.every((r) => Number.isFinite(r.value) && r.value > 0)).toBe(true);
+    } finally {
+      run.dispose();
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown scenario name as bad usage, before running anything or writing a file', async () => {
     const { runBench } = await import('../../dist/bench/run.js');
     const file = join(outDir, 'never.json');
