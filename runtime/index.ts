@@ -32,8 +32,8 @@ export { createLogger, SILENT_LOGGER, LOG_LEVELS, LOG_FORMATS, LOG_DEFAULTS } fr
 export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './logging/logger.js';
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
-export { TOPIC_DEFAULTS } from './cluster/topics.js';
-export type { Topics, TopicInfo, TopicLimits, PublishResult } from './cluster/topics.js';
+export { TOPIC_DEFAULTS, topicsOf } from './cluster/topics.js';
+export type { Topics, TopicInfo, TopicLimits, PublishResult, ActorTopics } from './cluster/topics.js';
 export type { LinkFaults } from './cluster/link-faults.js';
 export * from './persistence/index.js';
 export { createTaskQueue, TaskQueue } from './tasks/task-queue.js';

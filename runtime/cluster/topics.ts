@@ -22,15 +22,16 @@
  * and per peer, `maxSubscribers` subscribers per topic here and per peer; a peer's entries
  * past those, or naming actors not on that peer, are dropped and counted
  * (`rejectedFromPeers`). A peer may only speak for its own actors.
+ * Actors on any thread use it through {@link topicsOf} (asks and tells to the node's scope).
  * Does not own: membership (cluster.ts: `members$`), watching (the system's `watch`), the
  * HTTP route (runtime/admin).
  * Threads: thread 0 of a node (its `system.topics`). Time: none.
  */
 import type { Observable, Subscription } from 'rxjs';
-import { Actor } from '../../actors/actor.js';
+import { Actor, type ActorContext } from '../../actors/actor.js';
 import type { ActorRef } from '../../actors/actor-ref.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
-import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { ApiaryError, ErrorCodes, type ErrorCode } from '../../actors/foundation/errors.js';
 import type { MemberEvent } from '../../transport/membership.js';
 
 /** The bounds of a node's topics table. */
@@ -76,7 +77,13 @@ type ScopeMessage =
   | { $t: 'discover'; node: string; incarnation: number; scope: ActorRef }
   | { $t: 'sync'; node: string; incarnation: number; topics: [string, ActorRef[]][] }
   | { $t: 'join' | 'leave'; node: string; incarnation: number; topic: string; refs: ActorRef[] }
-  | { $t: 'publish'; topic: string; message: unknown };
+  | { $t: 'publish'; topic: string; message: unknown }
+  // from an actor of this node (any thread), through topicsOf(context)
+  | { $t: 'subscribe' | 'unsubscribe'; topic: string; ref: ActorRef }
+  | { $t: 'publish-all'; topic: string; message: unknown };
+
+/** The scope's answer to a subscribe or unsubscribe asked by an actor of this node. */
+type ScopeAnswer = { ok: true; value?: unknown } | { ok: false; code: string; message: string; field?: string };
 
 interface Peer {
   incarnation: number;
@@ -202,23 +209,49 @@ export class Topics {
     this.subscription?.unsubscribe();
   }
 
-  /** A message for the scope actor (from a peer's scope). */
-  received(msg: unknown, sender: ActorRef | undefined): void {
-    if (msg === null || typeof msg !== 'object') return;
+  /**
+   * A message for the scope actor: from a peer's scope, or from an actor of this node
+   * ({@link topicsOf}); answers what an actor's subscribe or unsubscribe asked for.
+   */
+  received(msg: unknown, sender: ActorRef | undefined): ScopeAnswer | undefined {
+    if (msg === null || typeof msg !== 'object') return undefined;
     const m = msg as ScopeMessage;
     switch (m.$t) {
       case 'publish':
         if (typeof m.topic === 'string') this.deliverLocally(m.topic, m.message, sender);
-        return;
+        return undefined;
+      case 'subscribe':
+      case 'unsubscribe':
+      case 'publish-all':
+        return this.forActor(m, sender);
       case 'discover':
-        return this.onDiscover(m);
+        this.onDiscover(m);
+        return undefined;
       case 'sync':
-        return this.onSync(m);
+        this.onSync(m);
+        return undefined;
       case 'join':
       case 'leave':
-        return this.onChange(m);
+        this.onChange(m);
+        return undefined;
       default:
         this.rejectedFromPeers++;
+        return undefined;
+    }
+  }
+
+  /** A subscribe, unsubscribe or publish an actor of this node asked for; a refusal is answered, never thrown. */
+  private forActor(m: Extract<ScopeMessage, { $t: 'subscribe' | 'unsubscribe' | 'publish-all' }>, sender: ActorRef | undefined): ScopeAnswer {
+    try {
+      if (m.$t === 'publish-all') return { ok: true, value: this.publish(m.topic, m.message, sender === undefined ? {} : { sender }) };
+      if (m.$t === 'subscribe') {
+        this.subscribe(m.topic, m.ref);
+        return { ok: true };
+      }
+      return { ok: true, value: this.unsubscribe(m.topic, m.ref) };
+    } catch (err) {
+      if (!(err instanceof ApiaryError)) throw err;
+      return { ok: false, code: err.code, message: err.message, ...(err.field === undefined ? {} : { field: err.field }) };
     }
   }
 
@@ -385,13 +418,62 @@ function isRefOn(v: unknown, node: string, incarnation: number): v is ActorRef {
   return isRef(v) && v.node === node && v.incarnation === incarnation;
 }
 
-/** The scope actor of a node: hands what peers send to its {@link Topics}. */
-export class TopicScope extends Actor<unknown, void> {
+/** The scope actor of a node: hands what peers and this node's actors send to its {@link Topics}. */
+export class TopicScope extends Actor<unknown, unknown> {
   constructor(private readonly topics: Topics) {
     super();
   }
 
-  receive(msg: unknown): void {
-    this.topics.received(msg, this.context.sender);
+  receive(msg: unknown): unknown {
+    return this.topics.received(msg, this.context.sender);
   }
+}
+
+/** Topics as an actor uses them ({@link topicsOf}). */
+export interface ActorTopics {
+  /** Subscribes this actor to `topic`; resolves once this node's table has it (peers hear of it next). Rejects as `system.topics.subscribe` throws. */
+  subscribe(topic: string): Promise<void>;
+  /** Unsubscribes this actor from `topic`; resolves false if it was not subscribed. */
+  unsubscribe(topic: string): Promise<boolean>;
+  /**
+   * Publishes `message` to every subscriber of `topic` on every node, with this actor as the
+   * sender — a tell to this node's topics scope, which publishes it (in order after this
+   * actor's earlier publishes). Throws `ERR_INVALID_ARGUMENT` for a bad topic name; false if
+   * the scope did not take it (a dead letter).
+   */
+  publish(topic: string, message: unknown): boolean;
+}
+
+/**
+ * Topics from inside an actor, on any thread of a node (Akka's `DistributedPubSub.mediator`):
+ * its own subscriptions and publishing go through the node's topics scope on thread 0
+ * (`$apiary.topics`, found by `context.lookup`). Call it in `started()` or `receive`.
+ * Throws `ERR_UNSUPPORTED` if this node has no topics scope (a system made before topics).
+ *
+ * ```ts
+ * class Watcher extends Actor {
+ *   async started() { await topicsOf(this.context).subscribe('prices'); }
+ *   receive(msg) { … }
+ * }
+ * ```
+ */
+export function topicsOf(context: ActorContext): ActorTopics {
+  const scope = context.lookup(TOPIC_SCOPE_NAME);
+  if (scope === undefined) throw new ApiaryError(ErrorCodes.UNSUPPORTED, `${context.path}: this node has no topics scope`);
+  const self = context.self;
+  const ask = async (msg: ScopeMessage): Promise<unknown> => {
+    const answer = (await scope.ask(msg, { sender: self })) as ScopeAnswer;
+    if (!answer.ok) throw new ApiaryError(answer.code as ErrorCode, answer.message, answer.field === undefined ? {} : { field: answer.field });
+    return answer.value;
+  };
+  return {
+    subscribe: async (topic) => void (await ask({ $t: 'subscribe', topic, ref: self })),
+    unsubscribe: async (topic) => (await ask({ $t: 'unsubscribe', topic, ref: self })) as boolean,
+    publish: (topic, message) => {
+      if (typeof topic !== 'string' || topic.length === 0 || topic.length > TOPIC_DEFAULTS.maxTopicLength) {
+        throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `a topic is a name of 1 to ${TOPIC_DEFAULTS.maxTopicLength} characters`, { field: 'topic' });
+      }
+      return scope.tell({ $t: 'publish-all', topic, message }, { sender: self });
+    },
+  };
 }

@@ -155,12 +155,10 @@ export class ActorSystem implements WorkflowHost {
       lookupScope: (node) => this.lookupOn(node, TOPIC_SCOPE_NAME),
       members$: options.cluster === undefined ? undefined : this.members$,
     });
-    if (options.cluster !== undefined) {
-      // the node's topics scope: the one runtime service peers address (by name)
-      const scope = this.host.createCell(TopicScope, { args: this.topics, name: TOPIC_SCOPE_NAME }, { segment: '$topics', internal: true, service: true });
-      void scope.startNow();
-      this.topics.attach(scope.ref, []);
-    }
+    // the node's topics scope: what actors on any thread reach by name (topicsOf), and the one runtime service peers address
+    const scope = this.host.createCell(TopicScope, { args: this.topics, name: TOPIC_SCOPE_NAME }, { segment: '$topics', internal: true, service: true });
+    void scope.startNow();
+    this.topics.attach(scope.ref, []);
   }
 
   /**

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, startAdminServer, type ActorRef, type AdminServer } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
+import { Publisher, SelfSubscriber } from '../fixtures/topic-agents.mjs';
 
 const secret = new TextEncoder().encode('topics test secret, 32 bytes long');
 const systems: ActorSystem[] = [];
@@ -88,6 +89,34 @@ describe('topics across nodes', () => {
     await b.stop();
     await until('b’s subscribers gone with b', () => where(a, 'alerts').length === 1);
     expect(a.topics.topics()).toEqual([{ topic: 'alerts', local: 1, nodes: {} }]);
+  });
+});
+
+describe('topics from inside actors (topicsOf), on worker threads', () => {
+  it('an actor subscribes itself when it starts, an actor on another node’s worker publishes with itself as sender, and an unsubscribe is heard everywhere', async () => {
+    const a = await node('a', [], 1);
+    const b = await node('b', [a], 1);
+    const onB = await b.spawn(SelfSubscriber, { thread: 1, args: { topic: 'work' } });
+    const onA = await a.spawn(SelfSubscriber, { args: { topic: 'work' } });
+    await until('both nodes see both', () => where(a, 'work').length === 2 && where(b, 'work').length === 2);
+    expect(where(a, 'work')).toEqual(['a/0', 'b/1']);
+    const publisher = await a.spawn(Publisher, { thread: 1, name: 'publisher' });
+    expect(await publisher.ask({ topic: 'work', n: 50 })).toBe(50);
+    const reportOf = (ref: ActorRef) => ref.ask({ type: 'report' }) as Promise<{ count: number; from: string | null; thread: number }>;
+    const deadline = performance.now() + 10_000;
+    let got = [await reportOf(onA), await reportOf(onB)];
+    while (got.some((r) => r.count < 50) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      got = [await reportOf(onA), await reportOf(onB)];
+    }
+    expect(got).toEqual([
+      { count: 50, from: '/publisher', thread: 0 },
+      { count: 50, from: '/publisher', thread: 1 },
+    ]);
+    expect(await onB.ask({ type: 'bad' })).toBe('ERR_INVALID_ARGUMENT');
+    expect(await onB.ask({ type: 'leave' })).toBe(true);
+    expect(await onB.ask({ type: 'leave' })).toBe(false);
+    await until('a heard the unsubscribe', () => where(a, 'work').length === 1);
   });
 });
 
