@@ -7,7 +7,7 @@
  * claim or delete, writer; with an LMDB version bumped by every claim), `apiary.events`
  * ([pid, seq] → encoded {event, at}; the last one's seq is the highest), `apiary.snapshots`,
  * `apiary.states`, `apiary.claims` (one record, its version bumped by every claim of any
- * journal: the fence of the fast path).
+ * journal: the fence of the fast path), `apiary.leases` (name → the grant and the last token).
  * Other users of the same environment (the task queue) open sub-databases of their own with
  * {@link LmdbStore.subDatabase}; their writes share the same group commits.
  * Does not own: what is stored (persistent actors, workflows, tasks).
@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { Codec } from '../../transport/codec.js';
-import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } from './store.js';
+import { leaseLost, type Claim, type DurableState, type LeaseGrant, type Snapshot, type Store, type StoreSpec, type StoredEvent } from './store.js';
 
 /** An LMDB sub-database of the store's environment (lmdb-js `Database`), for {@link LmdbStore.subDatabase}. */
 export type LmdbDatabase = Database;
@@ -108,6 +108,8 @@ export class LmdbStore implements Store {
   private readonly codec = new Codec();
   private closed = false;
   private readonly claims: Database;
+  /** name → { grant (absent: released), lastToken }. */
+  private readonly leases: Database;
   /**
    * Per journal this store wrote last: its epoch and highest seq as written. Valid while the
    * claims record is at version {@link claimsSeen}: then nobody (another incarnation's claim,
@@ -130,6 +132,7 @@ export class LmdbStore implements Store {
     this.snapshots = root.openDB(`${OWN_PREFIX}snapshots`, { encoding: 'binary' });
     this.states = root.openDB(`${OWN_PREFIX}states`, {});
     this.claims = root.openDB(`${OWN_PREFIX}claims`, { useVersions: true });
+    this.leases = root.openDB(`${OWN_PREFIX}leases`, {});
   }
 
   /**
@@ -412,6 +415,53 @@ export class LmdbStore implements Store {
     });
   }
 
+  async acquireLease(name: string, owner: string, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant | undefined> {
+    this.open();
+    const out = await this.write(() => {
+      const rec = this.lease(name);
+      const held = rec.grant !== undefined && rec.grant.expiresAt > now ? rec.grant : undefined;
+      if (held !== undefined && held.owner !== owner) return { ok: true, value: undefined };
+      const token = held?.token ?? rec.lastToken + 1;
+      const grant: LeaseGrant = { name, owner, token, expiresAt: now + ttlMs, ...(data === undefined ? {} : { data }) };
+      this.leases.put(name, { grant, lastToken: Math.max(rec.lastToken, token) });
+      return { ok: true, value: grant };
+    });
+    return out as LeaseGrant | undefined;
+  }
+
+  async renewLease(name: string, owner: string, token: number, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant> {
+    this.open();
+    const out = await this.write(() => {
+      const rec = this.lease(name);
+      const g = rec.grant;
+      if (g === undefined || g.owner !== owner || g.token !== token || g.expiresAt <= now) return { ok: true, value: undefined };
+      const grant: LeaseGrant = { ...g, expiresAt: now + ttlMs, ...(data === undefined ? {} : { data }) };
+      this.leases.put(name, { ...rec, grant });
+      return { ok: true, value: grant };
+    });
+    if (out === undefined) throw leaseLost(name, owner);
+    return out as LeaseGrant;
+  }
+
+  async releaseLease(name: string, owner: string, token: number): Promise<boolean> {
+    this.open();
+    const out = await this.write(() => {
+      const rec = this.lease(name);
+      if (rec.grant === undefined || rec.grant.owner !== owner || rec.grant.token !== token) return { ok: true, value: false };
+      this.leases.put(name, { lastToken: rec.lastToken });
+      return { ok: true, value: true };
+    });
+    return out as boolean;
+  }
+
+  async leaseHolder(name: string, now: number): Promise<LeaseGrant | undefined> {
+    this.open();
+    return this.reading(name, () => {
+      const g = this.lease(name).grant;
+      return g === undefined || g.expiresAt <= now ? undefined : g;
+    });
+  }
+
   /**
    * A consistent copy of the whole environment (every sub-database, the task queue's too) in
    * the file `path`, taken while this and other processes keep writing (an LMDB read
@@ -524,6 +574,10 @@ export class LmdbStore implements Store {
       return Math.max(seq, rec.highest);
     }
     return rec.highest;
+  }
+
+  private lease(name: string): { grant?: LeaseGrant; lastToken: number } {
+    return (this.leases.get(name) as { grant?: LeaseGrant; lastToken: number } | undefined) ?? { lastToken: 0 };
   }
 
   private state(pid: string): StateRecord {

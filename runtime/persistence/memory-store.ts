@@ -6,7 +6,7 @@
  * Owns: its maps. Threads: the thread that made it. Time: none (callers pass `at`).
  */
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
-import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } from './store.js';
+import { leaseLost, type Claim, type DurableState, type LeaseGrant, type Snapshot, type Store, type StoreSpec, type StoredEvent } from './store.js';
 
 interface Stream {
   epoch: number;
@@ -26,7 +26,42 @@ export class MemoryStore implements Store {
   readonly spec: StoreSpec = { kind: 'memory' };
   private readonly streams = new Map<string, Stream>();
   private readonly states = new Map<string, StateEntry>();
+  private readonly leases = new Map<string, { grant: LeaseGrant | undefined; lastToken: number }>();
   private closed = false;
+
+  async acquireLease(name: string, owner: string, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant | undefined> {
+    this.open();
+    const entry = this.leases.get(name) ?? { grant: undefined, lastToken: 0 };
+    this.leases.set(name, entry);
+    const held = entry.grant !== undefined && entry.grant.expiresAt > now ? entry.grant : undefined;
+    if (held !== undefined && held.owner !== owner) return undefined;
+    const token = held?.token ?? ++entry.lastToken;
+    entry.grant = { name, owner, token, expiresAt: now + ttlMs, ...(data === undefined ? {} : { data: structuredClone(data) }) };
+    return structuredClone(entry.grant);
+  }
+
+  async renewLease(name: string, owner: string, token: number, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant> {
+    this.open();
+    const g = this.leases.get(name)?.grant;
+    if (g === undefined || g.owner !== owner || g.token !== token || g.expiresAt <= now) throw leaseLost(name, owner);
+    g.expiresAt = now + ttlMs;
+    if (data !== undefined) g.data = structuredClone(data);
+    return structuredClone(g);
+  }
+
+  async releaseLease(name: string, owner: string, token: number): Promise<boolean> {
+    this.open();
+    const entry = this.leases.get(name);
+    if (entry?.grant === undefined || entry.grant.owner !== owner || entry.grant.token !== token) return false;
+    entry.grant = undefined;
+    return true;
+  }
+
+  async leaseHolder(name: string, now: number): Promise<LeaseGrant | undefined> {
+    this.open();
+    const g = this.leases.get(name)?.grant;
+    return g === undefined || g.expiresAt <= now ? undefined : structuredClone(g);
+  }
 
   async claim(pid: string, _writer: string): Promise<Claim> {
     this.open();

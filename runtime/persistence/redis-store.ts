@@ -26,7 +26,7 @@
 import { Redis } from 'ioredis';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { Codec } from '../../transport/codec.js';
-import type { Claim, DurableState, Snapshot, Store, StoreSpec, StoredEvent } from './store.js';
+import { leaseLost, type Claim, type DurableState, type LeaseGrant, type Snapshot, type Store, type StoreSpec, type StoredEvent } from './store.js';
 import { STORE_DEFAULTS } from './store-defaults.js';
 
 /** A Redis connection (ioredis `Redis`), for {@link RedisStore.connection}. */
@@ -46,6 +46,10 @@ const CHECK_EPOCH = `
 local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
 if epoch ~= tonumber(ARGV[1]) then return {1, epoch} end
 `;
+
+/** The server's clock in ms, for lease expiry (nodes on several machines agree on it). */
+const LEASE_NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 const SCRIPTS = {
   // KEYS: j, ids:j  ARGV: writer, pid
@@ -131,6 +135,47 @@ return {0}`,
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 return {0}`,
+  },
+  // KEYS: l, lt  ARGV: owner, ttlMs, data (encoded, '' for none)  → {0, token, expiresAt} | {1}
+  // the server's clock judges expiry; a new holder takes the next token of lt (kept across releases)
+  apiaryAcquireLease: {
+    keys: 2,
+    lua: `${LEASE_NOW}
+local m = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+local held = m[1] and tonumber(m[3]) > now
+if held and m[1] ~= ARGV[1] then return {1} end
+local token
+if held then token = tonumber(m[2]) else token = redis.call('INCR', KEYS[2]) end
+local expiresAt = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token, 'expiresAt', expiresAt, 'data', ARGV[3])
+return {0, token, expiresAt}`,
+  },
+  // KEYS: l  ARGV: owner, token, ttlMs, data ('' keeps it)  → {0, expiresAt} | {1}
+  apiaryRenewLease: {
+    keys: 1,
+    lua: `${LEASE_NOW}
+local m = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt')
+if not m[1] or m[1] ~= ARGV[1] or tonumber(m[2]) ~= tonumber(ARGV[2]) or tonumber(m[3]) <= now then return {1} end
+local expiresAt = now + tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'expiresAt', expiresAt)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'data', ARGV[4]) end
+return {0, expiresAt}`,
+  },
+  // KEYS: l  ARGV: owner, token  → {0} released | {1}
+  apiaryReleaseLease: {
+    keys: 1,
+    lua: `local m = redis.call('HMGET', KEYS[1], 'owner', 'token')
+if not m[1] or m[1] ~= ARGV[1] or tonumber(m[2]) ~= tonumber(ARGV[2]) then return {1} end
+redis.call('DEL', KEYS[1])
+return {0}`,
+  },
+  // KEYS: l  → {0, owner, token, expiresAt, data} | {1}
+  apiaryLeaseHolder: {
+    keys: 1,
+    lua: `${LEASE_NOW}
+local m = redis.call('HMGET', KEYS[1], 'owner', 'token', 'expiresAt', 'data')
+if not m[1] or tonumber(m[3]) <= now then return {1} end
+return {0, m[1], tonumber(m[2]), tonumber(m[3]), m[4]}`,
   },
 } as const;
 
@@ -253,6 +298,38 @@ export class RedisStore implements Store {
   async loadSnapshot(pid: string): Promise<Snapshot | undefined> {
     const bytes = await this.call(() => this.redis.getBuffer(this.key(`s:${pid}`)));
     return bytes === null ? undefined : this.decoding(pid, () => this.codec.decode(bytes) as Snapshot);
+  }
+
+  /** Expiry on the server's clock (`now` is not used): nodes on several machines agree. */
+  async acquireLease(name: string, owner: string, ttlMs: number, _now: number, data?: unknown): Promise<LeaseGrant | undefined> {
+    this.open();
+    const encoded = data === undefined ? '' : this.codec.encodeRetained(data);
+    const r = await this.script('apiaryAcquireLease', [this.key(`l:${name}`), this.key(`lt:${name}`), owner, Math.max(1, Math.round(ttlMs)), encoded]);
+    if (r[0] !== 0) return undefined;
+    return { name, owner, token: r[1] as number, expiresAt: r[2] as number, ...(data === undefined ? {} : { data: structuredClone(data) }) };
+  }
+
+  async renewLease(name: string, owner: string, token: number, ttlMs: number, _now: number, data?: unknown): Promise<LeaseGrant> {
+    this.open();
+    const encoded = data === undefined ? '' : this.codec.encodeRetained(data);
+    const r = await this.script('apiaryRenewLease', [this.key(`l:${name}`), owner, token, Math.max(1, Math.round(ttlMs)), encoded]);
+    if (r[0] !== 0) throw leaseLost(name, owner);
+    const grant: LeaseGrant = { name, owner, token, expiresAt: r[1] as number };
+    if (data !== undefined) grant.data = structuredClone(data);
+    return grant;
+  }
+
+  async releaseLease(name: string, owner: string, token: number): Promise<boolean> {
+    return (await this.script('apiaryReleaseLease', [this.key(`l:${name}`), owner, token]))[0] === 0;
+  }
+
+  async leaseHolder(name: string, _now: number): Promise<LeaseGrant | undefined> {
+    const r = await this.script('apiaryLeaseHolder', [this.key(`l:${name}`)]);
+    if (r[0] !== 0) return undefined;
+    const [, owner, token, expiresAt, data] = r as [number, Buffer | string, number, number, Buffer | string];
+    const grant: LeaseGrant = { name, owner: owner.toString(), token, expiresAt };
+    if (data !== undefined && data.length > 0) grant.data = this.decoding(name, () => this.codec.decode(Buffer.isBuffer(data) ? data : Buffer.from(data, 'latin1')));
+    return grant;
   }
 
   async deleteTo(pid: string, epoch: number, to: number): Promise<void> {

@@ -23,11 +23,14 @@
  * - A store that cannot be reached rejects `ERR_STORE_UNAVAILABLE` (nothing written); data
  *   that cannot be read rejects `ERR_STORE_CORRUPT`. Never a silent empty result.
  * - Values are plain data (what msgpack carries: see assertPlainData); the store copies them.
+ * - Leases ({@link LeaseStore}): one unexpired holder per name; every new holder's fencing
+ *   token is greater than every token given out before for that name (kept across release).
  * Threads: a store is used on the thread that opened it; each worker thread of a node opens
  *   the node's store from its spec (runtime/threads/worker-host.ts; LMDB shares one
  *   environment between the threads of a process), and a persistent actor finds its thread's
  *   store through store-of.ts.
  */
+import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 
 /** One stored event of a persistence id. `seq` starts at 1 and has no gaps. */
 export interface StoredEvent {
@@ -100,11 +103,54 @@ export interface StateStore {
   clearState(pid: string, epoch: number): Promise<void>;
 }
 
+/** A lease on a name: who holds it, until when, and its fencing token. */
+export interface LeaseGrant {
+  name: string;
+  owner: string;
+  /**
+   * Fencing token: strictly greater for every new holder of the name than for any before
+   * (kept while the same holder renews) — pass it to what the holder writes, so a holder that
+   * lost the lease without knowing can be refused.
+   */
+  token: number;
+  /** When it runs out, ms on the store's clock (Redis: the server's; LMDB, memory: the `now` callers pass). */
+  expiresAt: number;
+  /** What the holder published with it (plain data; e.g. where it runs a singleton), or undefined. */
+  data?: unknown;
+}
+
+/**
+ * Leases (Akka's Lease, a lock with a time limit): one owner of a name at a time, for a
+ * time-to-live it must renew. Expiry is judged on the store's clock — Redis: the server's (so
+ * nodes on several machines agree), LMDB and memory: the `now` the caller passes (one
+ * machine's wall clock). A holder must treat its lease as lost before `expiresAt` by its own
+ * reckoning (runtime/persistence/lease.ts does).
+ */
+export interface LeaseStore {
+  /**
+   * Takes `name` for `owner` for `ttlMs` when nobody holds it or the holder's lease ran out
+   * (a new token), or renews it when `owner` holds it (same token). Resolves undefined when
+   * another owner holds it. `data` is published with it (plain data).
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant | undefined>;
+  /** Extends `owner`'s lease `token` by `ttlMs` from now; rejects `ERR_LEASE_LOST` when it ran out or is another's. */
+  renewLease(name: string, owner: string, token: number, ttlMs: number, now: number, data?: unknown): Promise<LeaseGrant>;
+  /** Gives the lease up if `owner` still holds it with `token`; false otherwise. */
+  releaseLease(name: string, owner: string, token: number): Promise<boolean>;
+  /** The holder whose lease has not run out, or undefined. */
+  leaseHolder(name: string, now: number): Promise<LeaseGrant | undefined>;
+}
+
+/** The refusal of a renew (`ERR_LEASE_LOST`), the same from every backend. */
+export function leaseLost(name: string, owner: string): ApiaryError {
+  return new ApiaryError(ErrorCodes.LEASE_LOST, `lease ${name}: ${owner} no longer holds it (it ran out, or another owner took it)`, { field: name });
+}
+
 /** Which backend: `lmdb` (a directory on this node), `redis` (a server URL), `memory` (tests). */
 export type StoreSpec = { kind: 'lmdb'; dir: string } | { kind: 'redis'; url: string; prefix?: string } | { kind: 'memory' };
 
 /** An opened store: the persistence interfaces, its spec, and how to close it. */
-export interface Store extends EventJournal, StateStore {
+export interface Store extends EventJournal, StateStore, LeaseStore {
   readonly spec: StoreSpec;
   /** Flushes and closes; later calls reject `ERR_STORE_UNAVAILABLE`. */
   close(): Promise<void>;

@@ -233,6 +233,53 @@ describe.each(backends)('the $name store', (backend) => {
   });
 });
 
+describe.each(backends)('leases on the $name store', (backend) => {
+  // memory and LMDB judge expiry by the `now` given (advanced here); Redis by its own clock (so waited for)
+  const serverClock = backend.name === 'redis';
+  let now = 1_000_000;
+  const later = async (ms: number): Promise<void> => {
+    now += ms;
+    if (serverClock) await new Promise((r) => setTimeout(r, ms));
+  };
+
+  it('one holder at a time: another owner is refused until the lease runs out, then takes it with a greater token', async () => {
+    const s = await backend.fresh();
+    const a = await s.acquireLease('report', 'node-a', 150, now, { at: 'node-a/0/7' });
+    expect(a).toMatchObject({ name: 'report', owner: 'node-a', data: { at: 'node-a/0/7' } });
+    expect(await s.acquireLease('report', 'node-b', 150, now)).toBeUndefined();
+    expect(await s.leaseHolder('report', now)).toMatchObject({ owner: 'node-a', token: a!.token, data: { at: 'node-a/0/7' } });
+    // the holder taking it again renews it: same token
+    expect((await s.acquireLease('report', 'node-a', 150, now))!.token).toBe(a!.token);
+    await later(200);
+    expect(await s.leaseHolder('report', now)).toBeUndefined();
+    const b = await s.acquireLease('report', 'node-b', 150, now);
+    expect(b!.token).toBeGreaterThan(a!.token);
+    // the old holder's renew and release are refused: it lost the lease
+    expect(await code(s.renewLease('report', 'node-a', a!.token, 150, now))).toBe('ERR_LEASE_LOST');
+    expect(await s.releaseLease('report', 'node-a', a!.token)).toBe(false);
+    expect((await s.leaseHolder('report', now))!.owner).toBe('node-b');
+    await s.close();
+  });
+
+  it('renews extend the lease; a release frees it at once, and the next holder’s token is still greater', async () => {
+    const s = await backend.fresh();
+    const a = (await s.acquireLease('lock', 'w1', 150, now))!;
+    await later(100);
+    const renewed = await s.renewLease('lock', 'w1', a.token, 150, now, { n: 2 });
+    expect(renewed).toMatchObject({ owner: 'w1', token: a.token, data: { n: 2 } });
+    expect(renewed.expiresAt).toBeGreaterThan(a.expiresAt);
+    await later(100); // past the first expiry, within the renewed one
+    expect((await s.leaseHolder('lock', now))!.owner).toBe('w1');
+    expect(await code(s.renewLease('lock', 'w1', a.token + 1, 150, now))).toBe('ERR_LEASE_LOST');
+    expect(await s.releaseLease('lock', 'w1', a.token)).toBe(true);
+    expect(await s.leaseHolder('lock', now)).toBeUndefined();
+    const b = (await s.acquireLease('lock', 'w2', 150, now))!;
+    expect(b.token).toBeGreaterThan(a.token);
+    expect(await s.acquireLease('other-lock', 'w2', 150, now)).toMatchObject({ owner: 'w2' });
+    await s.close();
+  });
+});
+
 describe.each(backends.filter((b): b is Backend & Required<Pick<Backend, 'reopen'>> => b.reopen !== undefined))('the $name store, closed and opened again', (backend) => {
   it('keeps epochs, events, snapshots and states across close and reopen', async () => {
     let s = await backend.fresh();
