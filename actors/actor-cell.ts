@@ -728,9 +728,15 @@ export class ActorCell implements Runnable, RefTarget, ChildHandle, LocalWatcher
 
   /**
    * Drops the instance and everything in flight for it — the ask being answered is rejected,
-   * context children are killed — and returns the stop it interrupted, if any.
+   * context children are killed, and so are a supervisor's children, last started first (OTP:
+   * a supervisor killed, or restarted with `brutal_kill`, takes its linked children with it —
+   * none is left running outside the tree) — and returns the stop it interrupted, if any.
    */
   private abandonInstance(): LifecycleRequest | undefined {
+    const behaviour = this.current;
+    if (isParentBehaviour(behaviour)) {
+      for (const child of [...behaviour[PARENT_BEHAVIOUR].children()].reverse()) child.kill('killed', true);
+    }
     const extras = this.extras;
     const interrupted = extras?.lifecycle;
     if (extras !== undefined) extras.lifecycle = undefined;

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { supervisor, type TreeEntry } from '../../index.js';
-import { child, harness, ofType, type Harness } from './helpers.js';
+import { child, harness, ofType, refOf, type Harness } from './helpers.js';
 
 let h: Harness;
 afterEach(async () => h?.dispose());
@@ -84,4 +84,40 @@ describe('shutdown', () => {
     expect(stopped).toEqual([...startOrder].reverse());
     expect(h.journal.filter((l) => l.startsWith('stop:'))).toEqual(['stop:e', 'stop:d', 'stop:c', 'stop:b', 'stop:a']);
   });
+
+  it('a supervisor killed outright (exit(Pid, kill)) takes its whole subtree with it, last started first: nothing left running, names released', async () => {
+    h = harness();
+    const top = await h.system.spawn(
+      supervisor({
+        children: [child('a', { name: 'name-a' }), { id: 'mid', actor: supervisor({ children: [child('b', { name: 'name-b' })] }) }, child('c')],
+      }),
+      { name: 'top' },
+    );
+    const refs = [h.system.lookup('name-a')!, h.system.lookup('name-b')!];
+    const exits = refs.map((r) => h.system.watch(r));
+    expect(h.system.kill(top)).toBe(true);
+    await h.settle();
+    expect(await Promise.all(exits)).toEqual(['killed', 'killed']);
+    expect([h.system.lookup('name-a'), h.system.lookup('name-b')]).toEqual([undefined, undefined]);
+    const stopped = ofType(h.events, 'stopped').map((e) => e.path);
+    expect(stopped.slice(0, 4)).toEqual(['/top/c', '/top/mid/b', '/top/mid', '/top/a']);
+    expect(h.system.tree().children).toEqual([]);
+  });
+
+  it('a supervisor restarted by its parent with brutal-kill (one-for-all) takes its children with it; the new one starts fresh children', async () => {
+    h = harness();
+    const outer = await h.system.spawn(
+      supervisor({ strategy: 'one-for-all', children: [{ id: 'inner', actor: supervisor({ children: [child('x', { name: 'name-x' })] }), shutdown: 'brutal-kill' }, child('trigger')] }),
+    );
+    const oldX = h.system.lookup('name-x')!;
+    const exit = h.system.watch(oldX);
+    (await refOf(outer, 'trigger')).tell({ type: 'throw', message: 'boom' });
+    await h.settle();
+    // killed with its supervisor, not stopped gracefully by it: no stop hook ran for the old x
+    expect(await exit).toBe('killed');
+    expect(h.journal.filter((l) => l === 'stop:x')).toEqual([]);
+    expect(h.journal.filter((l) => l === 'start:x')).toHaveLength(2);
+    expect(await h.system.lookup('name-x')!.ask({ type: 'incarnation' })).toBe(1);
+  });
 });
+
