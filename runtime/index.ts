@@ -33,6 +33,8 @@ export type { Logger, LoggerOptions, LogFields, LogLevel, LogFormat } from './lo
 export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
 export { TOPIC_DEFAULTS, topicsOf } from './cluster/topics.js';
+export { SINGLETON_DEFAULTS } from './cluster/singletons.js';
+export type { Singletons, SingletonOptions, SingletonStatus } from './cluster/singletons.js';
 export type { Topics, TopicInfo, TopicLimits, PublishResult, ActorTopics } from './cluster/topics.js';
 export type { LinkFaults } from './cluster/link-faults.js';
 export * from './persistence/index.js';

@@ -55,6 +55,7 @@ import { isStore, openStore } from '../persistence/open-store.js';
 import type { Store, StoreSpec } from '../persistence/store.js';
 import type { WorkflowHost, WorkflowSource } from './workflow-source.js';
 import { TOPIC_SCOPE_NAME, TopicScope, Topics } from '../cluster/topics.js';
+import { Singletons } from '../cluster/singletons.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -159,6 +160,20 @@ export class ActorSystem implements WorkflowHost {
     const scope = this.host.createCell(TopicScope, { args: this.topics, name: TOPIC_SCOPE_NAME }, { segment: '$topics', internal: true, service: true });
     void scope.startNow();
     this.topics.attach(scope.ref, []);
+    this.singletons = new Singletons({
+      name: this.name,
+      get incarnation() {
+        return host.incarnation;
+      },
+      clock: this.clock,
+      store: () => this.openedStore,
+      spawnSupervisor: (spec, name) => this.spawn(spec, { name }),
+      watch: (ref) => this.watch(ref),
+      kill: (ref, reason) => this.kill(ref, reason),
+      stopActor: (ref) => this.stopActor(ref),
+      lookup: (name) => this.lookup(name),
+      lookupOn: (node, name) => this.lookupOn(node, name),
+    });
   }
 
   /**
@@ -166,6 +181,13 @@ export class ActorSystem implements WorkflowHost {
    * node to named topics, publish to every subscriber on every node (runtime/cluster/topics.ts).
    */
   readonly topics: Topics;
+
+  /**
+   * Actors that run on one node at a time, guarded by a lease on the node's store
+   * (runtime/cluster/singletons.ts): `start(name, Actor)` on every node that may run it,
+   * `ref(name)` to reach it wherever it runs.
+   */
+  readonly singletons: Singletons;
 
   /**
    * How thread 0 reaches beyond itself, made with the host: its routes (peers of the worker
@@ -541,6 +563,7 @@ export class ActorSystem implements WorkflowHost {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.singletons.stopAll(); // their instances stop and their leases are given up first
       for (const handle of [...this.remoteTop].reverse()) {
         await stopWithin(handle, 'shutdown', this.shutdowns.get(handle) ?? 5000, this.clock);
       }

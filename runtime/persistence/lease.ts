@@ -159,8 +159,16 @@ export async function waitForLease(store: LeaseStore, name: string, options: Lea
       if (!(err instanceof ApiaryError) || err.code !== ErrorCodes.STORE_UNAVAILABLE) throw err;
     }
     await new Promise<void>((resolve) => {
-      const timer = options.clock.setTimeout(resolve, retryMs);
-      options.signal?.addEventListener('abort', () => (options.clock.clearTimeout(timer), resolve()), { once: true });
+      const signal = options.signal;
+      const onAbort = (): void => {
+        options.clock.clearTimeout(timer);
+        resolve();
+      };
+      const timer = options.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, retryMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -79,4 +79,20 @@ describe('a held lease', () => {
     await expect(acquireLease(store, 'job', { owner: 'a', clock, ttlMs: 5 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'ttlMs' });
     await expect(acquireLease(store, '', { owner: 'a', clock })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'name' });
   });
+
+  it('waitForLease keeps at most one listener on its abort signal however often it retries, and rejects ERR_ABORTED when aborted', async () => {
+    const { clock, store, tick } = setup();
+    const { getEventListeners } = await import('node:events');
+    const holder = (await acquireLease(store, 'busy', { owner: 'a', clock, ttlMs: 300 }))!;
+    const abort = new AbortController();
+    const waiting = waitForLease(store, 'busy', { owner: 'b', clock, ttlMs: 300, retryMs: 10, signal: abort.signal });
+    const outcome = waiting.catch((e: { code?: string }) => e.code);
+    await tick(500); // 50 tries
+    expect(getEventListeners(abort.signal, 'abort').length).toBeLessThanOrEqual(1);
+    abort.abort();
+    await flush();
+    expect(await outcome).toBe('ERR_ABORTED');
+    await holder.release();
+  });
 });
+

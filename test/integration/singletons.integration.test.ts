@@ -1,0 +1,133 @@
+/**
+ * Cluster singletons (runtime/cluster/singletons.ts): one instance at a time among the nodes
+ * that offer it, found by `ref(name)` from any of them; restarted in place when it crashes;
+ * taken over by another node when its node stops, or — on a shared Redis store — is killed -9.
+ * Two clustered systems in one process sharing a store object, and real node processes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorSystem, MemoryStore, type ActorRef } from '../../dist/index.js';
+import { Sink } from '../fixtures/cluster-agents.mjs';
+import { allUp, membersUntil, nodesOfTest, until as untilValue } from './cluster-driver.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+
+const secret = new TextEncoder().encode('singleton test secret, 32 bytes..');
+const systems: ActorSystem[] = [];
+afterEach(async () => {
+  await Promise.all(systems.splice(0).reverse().map((s) => s.stop()));
+});
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function node(name: string, store: MemoryStore, seeds: ActorSystem[] = []): Promise<ActorSystem> {
+  const s = new ActorSystem({ name, store, cluster: { listen: { host: '127.0.0.1', port: 0 }, seeds: seeds.map((x) => x.cluster!.url), secret } });
+  systems.push(s);
+  await s.ready();
+  return s;
+}
+
+const ping = async (ref: ActorRef | undefined): Promise<string | undefined> => (ref === undefined ? undefined : ((await ref.ask({ type: 'ping', n: 1 }, { timeout: 2000 })) as { node: string }).node);
+const running = async (s: ActorSystem): Promise<boolean> => (await s.singletons.status()).some((x) => x.running);
+
+describe('a cluster singleton', () => {
+  it('runs on one node of those that offer it, is reached from each, restarts in place when it crashes, and moves when its node stops', async () => {
+    const store = new MemoryStore();
+    const a = await node('a', store);
+    const b = await node('b', store, [a]);
+    await until('a and b up', () => a.members().filter((m) => m.state === 'up').length === 2 && b.members().filter((m) => m.state === 'up').length === 2);
+    const options = { ttlMs: 400, retryMs: 50 };
+    a.singletons.start('leader', Sink, options);
+    b.singletons.start('leader', Sink, options);
+    await until('one runs it', async () => (await running(a)) || (await running(b)));
+    await new Promise((r) => setTimeout(r, 300)); // the other keeps trying meanwhile
+    expect([await running(a), await running(b)].filter(Boolean)).toHaveLength(1);
+    const holder = (await running(a)) ? a : b;
+    const other = holder === a ? b : a;
+    expect(await ping(await a.singletons.ref('leader'))).toBe(holder.name);
+    expect(await ping(await b.singletons.ref('leader'))).toBe(holder.name);
+    expect((await other.singletons.status())[0]).toMatchObject({ name: 'leader', offered: true, running: false, holder: { node: holder.name } });
+    expect(() => a.singletons.start('leader', Sink)).toThrow(expect.objectContaining({ code: 'ERR_NAME_TAKEN' }));
+
+    // a crash: its supervisor restarts it where it is (the name is registered again)
+    const restarts: string[] = [];
+    const sub = holder.events$.subscribe((e) => {
+      if (e.type === 'restarted') restarts.push(e.path);
+    });
+    expect(holder.kill((await holder.singletons.ref('leader'))!)).toBe(true);
+    await until('restarted in place', async () => restarts.length === 1 && (await ping(await other.singletons.ref('leader')).catch(() => undefined)) === holder.name);
+    sub.unsubscribe();
+    expect(restarts).toEqual(['/singleton.leader/leader']);
+
+    // its node stops: the lease is given up, the other node takes it
+    await holder.stop();
+    await until('moved', async () => (await ping(await other.singletons.ref('leader').catch(() => undefined)).catch(() => undefined)) === other.name);
+    expect(await running(other)).toBe(true);
+  });
+
+  it('refuses a bad name, and a node without a store', async () => {
+    const lonely = new ActorSystem({ name: 'no-store' });
+    systems.push(lonely);
+    expect(() => lonely.singletons.start('leader', Sink)).toThrow(expect.objectContaining({ code: 'ERR_STORE_UNAVAILABLE' }));
+    const store = new MemoryStore();
+    const s = new ActorSystem({ name: 'with-store', store });
+    systems.push(s);
+    expect(() => s.singletons.start('has space', Sink)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'name' }));
+  });
+});
+
+describe('a cluster singleton on a shared Redis store', () => {
+  const { node: driven } = nodesOfTest();
+  let redis: RedisServer | undefined;
+  afterEach(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+
+  it('stops at once on its holder when the lease cannot be renewed (Redis gone), before the lease could pass on, and runs again once Redis is back', async () => {
+    redis = await startRedisServer();
+    const store = { kind: 'redis' as const, url: redis.url, prefix: `singleton-lost-${process.pid}:` };
+    const a = new ActorSystem({ name: 'a', store });
+    systems.push(a);
+    await a.ready();
+    a.singletons.start('cron', Sink, { ttlMs: 600, retryMs: 50 });
+    await until('running', () => running(a));
+    const stopped: number[] = [];
+    const sub = a.events$.subscribe((e) => {
+      if (e.type === 'stopped' && e.path === '/singleton.cron') stopped.push(performance.now());
+    });
+    const cut = performance.now();
+    await redis.stop();
+    await until('stopped on lease loss', () => stopped.length > 0, 5000);
+    // the holder's reckoning: 80 % of the TTL after the last confirmed renew (sent ≤ 200 ms before the cut)
+    expect(stopped[0]! - cut).toBeLessThan(600);
+    expect(await running(a)).toBe(false);
+    await redis.start();
+    await until('running again', () => running(a), 10_000);
+    sub.unsubscribe();
+  });
+
+  it('is taken over by the surviving node once the lease of a node killed -9 ran out (slow: two processes and redis-server, ~3 s)', async () => {
+    redis = await startRedisServer();
+    const store = { kind: 'redis', url: redis.url, prefix: `singleton-${process.pid}:` };
+    const a = await driven({ name: 'a', store });
+    const b = await driven({ name: 'b', seeds: [a.url], store });
+    await membersUntil(a.http, allUp(['a', 'b']), 5000);
+    await a.cmd({ cmd: 'singleton', name: 'scheduler', ttlMs: 1000 });
+    await b.cmd({ cmd: 'singleton', name: 'scheduler', ttlMs: 1000 });
+    const first = await untilValue(() => a.cmd({ cmd: 'singletonPing', name: 'scheduler' }), (r: { node?: string }) => r.node !== undefined, 5000, 'a holder');
+    const fromB = await b.cmd({ cmd: 'singletonPing', name: 'scheduler' });
+    expect(fromB).toEqual(first);
+    const [victim, survivor] = first.node === 'a' ? [a, b] : [b, a];
+    const killedAt = performance.now();
+    victim.proc.child.kill('SIGKILL');
+    const after = await untilValue(() => survivor.cmd({ cmd: 'singletonPing', name: 'scheduler' }), (r: { node?: string }) => r.node === survivor.name, 8000, 'taken over');
+    expect(after.node).toBe(survivor.name);
+    // not before the victim's lease (1 s) could have run out
+    expect(performance.now() - killedAt).toBeGreaterThan(700);
+  });
+});
