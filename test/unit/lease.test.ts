@@ -3,6 +3,7 @@
  * every third of the TTL, lost — by the holder's own reckoning, before the store would hand
  * the name to another — when a renew is refused or does not get through in time.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../actors/foundation/clock.js';
 import { acquireLease, MemoryStore, waitForLease } from '../../index.js';
@@ -82,7 +83,7 @@ describe('a held lease', () => {
 
   it('waitForLease keeps at most one listener on its abort signal however often it retries, and rejects ERR_ABORTED when aborted', async () => {
     const { clock, store, tick } = setup();
-    const { getEventListeners } = await import('node:events');
+
     const holder = (await acquireLease(store, 'busy', { owner: 'a', clock, ttlMs: 300 }))!;
     const abort = new AbortController();
     const waiting = waitForLease(store, 'busy', { owner: 'b', clock, ttlMs: 300, retryMs: 10, signal: abort.signal });
