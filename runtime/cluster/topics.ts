@@ -85,11 +85,14 @@ type ScopeMessage =
 /** The scope's answer to a subscribe or unsubscribe asked by an actor of this node. */
 type ScopeAnswer = { ok: true; value?: unknown } | { ok: false; code: string; message: string; field?: string };
 
+/** Subscribers of one topic on one node, by {@link keyOf}: adding, finding and removing one is O(1). */
+type Members = Map<string, ActorRef>;
+
 interface Peer {
   incarnation: number;
   /** Its scope, once it told (discover) or was looked up. */
   scope: ActorRef | undefined;
-  topics: Map<string, ActorRef[]>;
+  topics: Map<string, Members>;
 }
 
 /** What {@link Topics} needs of its node. */
@@ -107,7 +110,9 @@ export interface TopicsHost {
 const keyOf = (ref: ActorRef): string => `${ref.node}#${ref.incarnation}/${ref.thread}/${ref.id}`;
 
 export class Topics {
-  private readonly local = new Map<string, ActorRef[]>();
+  private readonly local = new Map<string, Members>();
+  /** The topics each subscriber of this node is in, by {@link keyOf}: what its death removes. */
+  private readonly topicsOfRef = new Map<string, Set<string>>();
   /** Refs of this node watched (once each, for as long as they live). */
   private readonly watching = new Set<string>();
   private readonly peers = new Map<string, Peer>();
@@ -144,17 +149,21 @@ export class Topics {
     if (ref.node !== this.host.node || ref.incarnation !== this.host.incarnation) {
       throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, `${ref.path} is on node ${ref.node}: subscribe an actor of this node (its own node subscribes the others)`, { field: 'ref' });
     }
-    let list = this.local.get(topic);
-    if (list?.some((r) => r.equals(ref))) return;
-    if (list === undefined && this.local.size >= this.limits.maxTopics) {
+    const key = keyOf(ref);
+    let members = this.local.get(topic);
+    if (members?.has(key)) return;
+    if (members === undefined && this.local.size >= this.limits.maxTopics) {
       throw new ApiaryError(ErrorCodes.LIMIT_REACHED, `this node has subscribers on ${this.local.size} topics, the most it keeps (maxTopics)`, { field: 'topic' });
     }
-    if (list !== undefined && list.length >= this.limits.maxSubscribers) {
-      throw new ApiaryError(ErrorCodes.LIMIT_REACHED, `topic ${topic} has ${list.length} subscribers on this node, the most it keeps (maxSubscribers)`, { field: 'ref' });
+    if (members !== undefined && members.size >= this.limits.maxSubscribers) {
+      throw new ApiaryError(ErrorCodes.LIMIT_REACHED, `topic ${topic} has ${members.size} subscribers on this node, the most it keeps (maxSubscribers)`, { field: 'ref' });
     }
-    if (list === undefined) this.local.set(topic, (list = []));
-    list.push(ref);
-    this.watchOnce(ref);
+    if (members === undefined) this.local.set(topic, (members = new Map()));
+    members.set(key, ref);
+    let topics = this.topicsOfRef.get(key);
+    if (topics === undefined) this.topicsOfRef.set(key, (topics = new Set()));
+    topics.add(topic);
+    this.watchOnce(key, ref);
     this.broadcast({ $t: 'join', node: this.host.node, incarnation: this.host.incarnation, topic, refs: [ref] });
   }
 
@@ -185,8 +194,8 @@ export class Topics {
 
   /** Every subscriber of `topic` this node knows of: its own first, then each peer's as last told. */
   subscribers(topic: string): ActorRef[] {
-    const out = [...(this.local.get(topic) ?? [])];
-    for (const peer of this.peers.values()) out.push(...(peer.topics.get(topic) ?? []));
+    const out = [...(this.local.get(topic)?.values() ?? [])];
+    for (const peer of this.peers.values()) out.push(...(peer.topics.get(topic)?.values() ?? []));
     return out;
   }
 
@@ -198,8 +207,8 @@ export class Topics {
       if (i === undefined) all.set(topic, (i = { topic, local: 0, nodes: {} }));
       return i;
     };
-    for (const [topic, refs] of this.local) info(topic).local = refs.length;
-    for (const [node, peer] of this.peers) for (const [topic, refs] of peer.topics) info(topic).nodes[node] = refs.length;
+    for (const [topic, refs] of this.local) info(topic).local = refs.size;
+    for (const [node, peer] of this.peers) for (const [topic, refs] of peer.topics) info(topic).nodes[node] = refs.size;
     return [...all.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
   }
 
@@ -256,11 +265,11 @@ export class Topics {
   }
 
   private deliverLocally(topic: string, message: unknown, sender: ActorRef | undefined): number {
-    const list = this.local.get(topic);
-    if (list === undefined) return 0;
+    const members = this.local.get(topic);
+    if (members === undefined) return 0;
     const options = sender === undefined ? undefined : { sender };
     let n = 0;
-    for (const ref of list) if (ref.tell(message, options)) n++;
+    for (const ref of members.values()) if (ref.tell(message, options)) n++;
     return n;
   }
 
@@ -270,24 +279,25 @@ export class Topics {
     }
   }
 
-  private watchOnce(ref: ActorRef): void {
-    const key = keyOf(ref);
+  private watchOnce(key: string, ref: ActorRef): void {
     if (this.watching.has(key)) return;
     this.watching.add(key);
     void this.host.watch(ref).then(() => {
       this.watching.delete(key);
-      for (const topic of [...this.local.keys()]) {
+      for (const topic of [...(this.topicsOfRef.get(key) ?? [])]) {
         if (this.removeLocal(topic, ref)) this.broadcast({ $t: 'leave', node: this.host.node, incarnation: this.host.incarnation, topic, refs: [ref] });
       }
     });
   }
 
   private removeLocal(topic: string, ref: ActorRef): boolean {
-    const list = this.local.get(topic);
-    const i = list === undefined ? -1 : list.findIndex((r) => r.equals(ref));
-    if (i < 0) return false;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.local.delete(topic);
+    const key = keyOf(ref);
+    const members = this.local.get(topic);
+    if (members === undefined || !members.delete(key)) return false;
+    if (members.size === 0) this.local.delete(topic);
+    const topics = this.topicsOfRef.get(key);
+    topics?.delete(topic);
+    if (topics?.size === 0) this.topicsOfRef.delete(key);
     return true;
   }
 
@@ -350,7 +360,7 @@ export class Topics {
     const isNew = peer.scope === undefined;
     peer.scope = m.scope;
     if (isNew) m.scope.tell({ $t: 'discover', node: this.host.node, incarnation: this.host.incarnation, scope: this.scope });
-    m.scope.tell({ $t: 'sync', node: this.host.node, incarnation: this.host.incarnation, topics: [...this.local].map(([t, refs]) => [t, [...refs]]) });
+    m.scope.tell({ $t: 'sync', node: this.host.node, incarnation: this.host.incarnation, topics: [...this.local].map(([t, refs]) => [t, [...refs.values()]]) });
   }
 
   private onSync(m: Extract<ScopeMessage, { $t: 'sync' }>): void {
@@ -378,11 +388,10 @@ export class Topics {
       this.rejectedFromPeers++;
       return;
     }
-    const list = peer.topics.get(m.topic);
-    if (list === undefined) return;
-    const kept = list.filter((r) => !m.refs.some((gone) => isRef(gone) && gone.equals(r)));
-    if (kept.length === 0) peer.topics.delete(m.topic);
-    else peer.topics.set(m.topic, kept);
+    const members = peer.topics.get(m.topic);
+    if (members === undefined) return;
+    for (const gone of m.refs) if (isRef(gone)) members.delete(keyOf(gone));
+    if (members.size === 0) peer.topics.delete(m.topic);
   }
 
   /** Adds a peer's subscribers of `topic`, within the bounds; anything else is counted and dropped. */
@@ -391,22 +400,22 @@ export class Topics {
       this.rejectedFromPeers++;
       return;
     }
-    let list = peer.topics.get(topic);
-    if (list === undefined) {
+    let members = peer.topics.get(topic);
+    if (members === undefined) {
       if (peer.topics.size >= this.limits.maxTopics) {
         this.rejectedFromPeers++;
         return;
       }
-      peer.topics.set(topic, (list = []));
+      peer.topics.set(topic, (members = new Map()));
     }
     for (const ref of refs) {
-      if (!isRefOn(ref, node, peer.incarnation) || list.length >= this.limits.maxSubscribers) {
+      if (!isRefOn(ref, node, peer.incarnation) || members.size >= this.limits.maxSubscribers) {
         this.rejectedFromPeers++;
         continue;
       }
-      if (!list.some((r) => r.equals(ref))) list.push(ref);
+      members.set(keyOf(ref), ref);
     }
-    if (list.length === 0) peer.topics.delete(topic);
+    if (members.size === 0) peer.topics.delete(topic);
   }
 }
 
