@@ -18,12 +18,7 @@
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import { TASK_DEFAULTS, TASK_STATES, type SubmitOptions, type TaskState } from '../tasks/task.js';
-
-/** What a route answers: a status and a JSON body. */
-export interface RouteAnswer {
-  status: number;
-  body: unknown;
-}
+import { failure as error, type RouteAnswer } from './route-answer.js';
 
 /** Largest JSON body `POST /tasks` accepts. */
 export const TASK_BODY_LIMIT = 1024 * 1024;
@@ -31,10 +26,6 @@ export const TASK_BODY_LIMIT = 1024 * 1024;
 /** True for the paths these routes serve. */
 export function isTaskPath(path: string): boolean {
   return path === '/tasks' || path.startsWith('/tasks/');
-}
-
-function error(status: number, code: string, message: string, field?: string): RouteAnswer {
-  return { status, body: { error: field === undefined ? { code, message } : { code, message, field } } };
 }
 
 /** Answers a task request; `readBody` gives the request's body text (rejects past the limit). */

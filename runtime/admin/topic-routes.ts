@@ -11,7 +11,7 @@
  */
 import { ApiaryError } from '../../actors/foundation/errors.js';
 import type { Topics } from '../cluster/topics.js';
-import type { RouteAnswer } from './workflow-routes.js';
+import { failure, jsonBody, type RouteAnswer } from './route-answer.js';
 
 /** Matches the topic routes: the topic (still URL-encoded) and whether it is a publish; undefined for other paths. */
 export function matchTopicRoute(path: string): { topic?: string; publish: boolean } | undefined {
@@ -19,8 +19,6 @@ export function matchTopicRoute(path: string): { topic?: string; publish: boolea
   if (m === null) return undefined;
   return { ...(m[1] === undefined ? {} : { topic: m[1] }), publish: m[2] !== undefined };
 }
-
-const failure = (status: number, code: string, message: string): RouteAnswer => ({ status, body: { error: { code, message } } });
 
 /** Answers a matched topic route: 405 for a wrong method, 400 for a bad topic name or JSON body. */
 export async function answerTopicRoute(node: string, topics: Topics, route: { topic?: string; publish: boolean }, method: string, body: () => Promise<string>): Promise<RouteAnswer> {
@@ -37,14 +35,9 @@ export async function answerTopicRoute(node: string, topics: Topics, route: { to
       const subscribers = topics.subscribers(topic).map((r) => ({ node: r.node, thread: r.thread, path: r.path }));
       return { status: 200, body: { topic, subscribers } };
     }
-    let message: unknown;
-    try {
-      const text = await body();
-      message = text.trim() === '' ? null : JSON.parse(text);
-    } catch {
-      return failure(400, 'ERR_BAD_REQUEST', 'the body must be JSON (the message)');
-    }
-    return { status: 200, body: { topic, ...topics.publish(topic, message) } };
+    const message = await jsonBody(body);
+    if (message === undefined) return failure(400, 'ERR_BAD_REQUEST', 'the body must be JSON (the message)');
+    return { status: 200, body: { topic, ...topics.publish(topic, message.value) } };
   } catch (err) {
     if (err instanceof ApiaryError) return failure(400, err.code, err.message);
     throw err;

@@ -8,12 +8,7 @@
  */
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import type { WorkflowSource } from '../node/workflow-source.js';
-
-/** A route's answer: the status and the JSON body. */
-export interface RouteAnswer {
-  status: number;
-  body: unknown;
-}
+import { failure, jsonBody, type RouteAnswer } from './route-answer.js';
 
 /** Matches the workflow routes: the run id and the signal name, if any; undefined for other paths. */
 export function matchWorkflowRoute(path: string): { runId?: string; signal?: string } | undefined {
@@ -21,8 +16,6 @@ export function matchWorkflowRoute(path: string): { runId?: string; signal?: str
   if (m === null) return undefined;
   return { ...(m[1] === undefined ? {} : { runId: m[1] }), ...(m[2] === undefined ? {} : { signal: m[2] }) };
 }
-
-const failure = (status: number, code: string, message: string): RouteAnswer => ({ status, body: { error: { code, message } } });
 
 /** Largest limit `GET /workflows?limit=` takes. */
 const MAX_LIMIT = 100_000;
@@ -58,14 +51,9 @@ export async function answerWorkflowRoute(
       return { status: 200, body: { runs: jsonSafe(await source.list(limit === undefined ? {} : { limit })) } };
     }
     if (name === undefined) return { status: 200, body: jsonSafe(await source.get(runId)) };
-    let payload: unknown;
-    try {
-      const text = await body();
-      payload = text.trim() === '' ? null : JSON.parse(text);
-    } catch {
-      return failure(400, 'ERR_BAD_REQUEST', 'the body must be JSON (the signal payload)');
-    }
-    await source.signal(runId, name, payload);
+    const payload = await jsonBody(body);
+    if (payload === undefined) return failure(400, 'ERR_BAD_REQUEST', 'the body must be JSON (the signal payload)');
+    await source.signal(runId, name, payload.value);
     return { status: 200, body: { signalled: { runId, name } } };
   } catch (err) {
     const code = err instanceof ApiaryError ? err.code : 'ERR_INTERNAL';

@@ -6,25 +6,23 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type NodeProcess } from './processes.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { redisOfTest } from './redis-server.js';
 
 const HOLDER = fileURLToPath(new URL('../fixtures/lease-holder.mjs', import.meta.url));
 const procs: NodeProcess[] = [];
-let redis: RedisServer | undefined;
-afterEach(async () => {
+afterEach(() => {
   for (const p of procs.splice(0)) p.dispose();
-  await redis?.stop();
-  redis = undefined;
 });
 
 const lines = (p: NodeProcess, word: string): number[][] =>
   [...p.stdout().matchAll(new RegExp(`^${word} (\\d+)(?: (\\d+))?$`, 'gm'))].map((m) => m.slice(1).filter((x) => x !== undefined).map(Number));
 
 describe('a lease on Redis', () => {
+  const redisServer = redisOfTest();
   it('passes from a holder killed -9 to a waiting one only after it ran out: a greater token, no overlap (slow: two processes, ~2 s)', async () => {
-    redis = await startRedisServer();
+    const redis = await redisServer.start();
     const start = (owner: string) => {
-      const p = startNode([HOLDER, redis!.url, owner, 'the-lock', '600']);
+      const p = startNode([HOLDER, redis.url, owner, 'the-lock', '600']);
       procs.push(p);
       return p;
     };

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allUp, membersUntil, nodesOfTest, until } from './cluster-driver.js';
 import { startNode, type NodeProcess } from './processes.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { redisOfTest } from './redis-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NODE = fileURLToPath(new URL('../fixtures/persist-node.mjs', import.meta.url));
@@ -157,14 +157,10 @@ describe('apiary bench persist', () => {
 
 describe('a persistent actor on another node, over a shared Redis store', () => {
   const { node } = nodesOfTest();
-  let redis: RedisServer | undefined;
-  afterEach(async () => {
-    await redis?.stop();
-    redis = undefined;
-  });
+  const redisServer = redisOfTest();
 
   it('fails over when its node is killed -9: it recovers every acknowledged event on the node that takes it, and goes on (slow: two processes and redis-server, ~2 s)', async () => {
-    redis = await startRedisServer();
+    const redis = await redisServer.start();
     const store = { kind: 'redis', url: redis.url, prefix: `failover-${process.pid}:` };
     const cluster = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 1000, downRemovalMarginMs: 500 };
     const a = await node({ name: 'a', store, cluster });

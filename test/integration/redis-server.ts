@@ -6,6 +6,7 @@
  * Redis start one in beforeAll and stop it in afterAll; `restart()` stops and starts it on the
  * same port (the "Redis lost mid-run, back later" case).
  */
+import { afterEach } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 
@@ -84,4 +85,14 @@ function ping(port: number): Promise<boolean> {
       if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
     });
   });
+}
+
+/** A redis-server for each test of the calling describe block: `start()` it in the test; it is stopped after the test. */
+export function redisOfTest(): { start(): Promise<RedisServer> } {
+  let server: RedisServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+  return { start: async () => (server = await startRedisServer()) };
 }

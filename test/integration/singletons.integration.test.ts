@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, MemoryStore, type ActorRef } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
 import { allUp, membersUntil, nodesOfTest, until as untilValue } from './cluster-driver.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { redisOfTest } from './redis-server.js';
 
 const secret = new TextEncoder().encode('singleton test secret, 32 bytes..');
 const systems: ActorSystem[] = [];
@@ -82,14 +82,10 @@ describe('a cluster singleton', () => {
 
 describe('a cluster singleton on a shared Redis store', () => {
   const { node: driven } = nodesOfTest();
-  let redis: RedisServer | undefined;
-  afterEach(async () => {
-    await redis?.stop();
-    redis = undefined;
-  });
+  const redisServer = redisOfTest();
 
   it('stops at once on its holder when the lease cannot be renewed (Redis gone), before the lease could pass on, and runs again once Redis is back', async () => {
-    redis = await startRedisServer();
+    const redis = await redisServer.start();
     const store = { kind: 'redis' as const, url: redis.url, prefix: `singleton-lost-${process.pid}:` };
     const a = new ActorSystem({ name: 'a', store });
     systems.push(a);
@@ -112,7 +108,7 @@ describe('a cluster singleton on a shared Redis store', () => {
   });
 
   it('is taken over by the surviving node once the lease of a node killed -9 ran out (slow: two processes and redis-server, ~3 s)', async () => {
-    redis = await startRedisServer();
+    const redis = await redisServer.start();
     const store = { kind: 'redis', url: redis.url, prefix: `singleton-${process.pid}:` };
     const a = await driven({ name: 'a', store });
     const b = await driven({ name: 'b', seeds: [a.url], store });
