@@ -26,6 +26,7 @@ import { RealClock, type Clock } from '../../actors/foundation/clock.js';
 import { isSupervisorSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { PROTOCOL_VERSION, probeNodeLink, type ProbeResult } from '../../transport/node-link.js';
 import { dialRefusal, pemOf, type LinkTls } from '../../transport/link-policy.js';
+import { parseDnsSeed, resolveDnsSeed } from '../cluster/dns-seeds.js';
 import { ADMIN_DEFAULTS, parseHostPort } from '../admin/admin-server.js';
 import { actorModuleOf, type ActorModuleRef } from '../threads/actor-module.js';
 import { resolveConfig, START_FLAGS, type ResolvedConfig } from '../config/resolve.js';
@@ -298,12 +299,30 @@ export async function probeSeeds(input: Pick<DoctorInput, 'seeds' | 'secret' | '
   const self = { name: `${input.name}-doctor`, incarnation: Math.floor(clock.wallTime()), secret: input.secret ?? new Uint8Array(0) };
   const timeout = options.probeTimeoutMs ?? DOCTOR_DEFAULTS.probeTimeoutMs;
   const tls = input.tls === undefined ? {} : { tls: input.tls };
-  return Promise.all(
-    input.seeds.map(async (url): Promise<SeedProbe> => {
-      if (dialRefusal(url, input.insecure === true) !== undefined) return { url, result: { ok: false, failure: 'plaintext', reason: 'a plaintext (ws://) link beyond loopback: not dialled' } };
-      return { url, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout, ...tls }) };
+  // a dns:NAME:PORT seed: each address it resolves to now (none: one failed probe saying so)
+  const urls: { url: string; label: string }[] = [];
+  const unresolved: SeedProbe[] = [];
+  for (const seed of input.seeds) {
+    const dns = parseDnsSeed(seed);
+    if (dns === undefined) {
+      urls.push({ url: seed, label: seed });
+      continue;
+    }
+    try {
+      const found = await resolveDnsSeed(dns, input.tls === undefined ? 'ws' : 'wss', '');
+      if (found.length === 0) throw new Error('no addresses');
+      for (const url of found) urls.push({ url, label: `${seed} → ${url}` });
+    } catch (err) {
+      unresolved.push({ url: seed, result: { ok: false, failure: 'unreachable', reason: `${dns.name} does not resolve: ${(err as Error).message}` } as ProbeResult });
+    }
+  }
+  const probed = await Promise.all(
+    urls.map(async ({ url, label }): Promise<SeedProbe> => {
+      if (dialRefusal(url, input.insecure === true) !== undefined) return { url: label, result: { ok: false, failure: 'plaintext', reason: 'a plaintext (ws://) link beyond loopback: not dialled' } };
+      return { url: label, result: await probeNodeLink(url, self, { clock, handshakeTimeoutMs: timeout, ...tls }) };
     }),
   );
+  return [...unresolved, ...probed];
 }
 
 /** Each seed reachable and its handshake accepted. */

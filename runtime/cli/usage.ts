@@ -71,7 +71,8 @@ options:
   --listen HOST:PORT     accept node links (needs a secret; beyond loopback also TLS or --insecure)
   --advertise HOST:PORT  the address other nodes dial (default: the listen address; for 0.0.0.0,
                          this machine's first non-internal address)
-  --seeds ws://HOST:PORT,...   join a cluster through any live seed (wss:// for TLS nodes)
+  --seeds ws://HOST:PORT,...   join a cluster through any live seed (wss:// for TLS nodes;
+                               dns:NAME:PORT: every address NAME resolves to)
   --secret-file FILE     the cluster secret (or APIARY_SECRET)
   --tls-cert FILE        this node's certificate (PEM): node links are wss://
   --tls-key FILE         its private key (PEM)
@@ -156,7 +157,7 @@ options:
   --json             the values and their sources as JSON
   -h, --help         this text`,
   doctor: `usage: apiary doctor [--config FILE] [--name NAME] [--listen HOST:PORT] [--http HOST:PORT]
-                     [--seeds ws(s)://HOST:PORT,...] [--secret-file FILE] [--threads N]
+                     [--seeds ws(s)://HOST:PORT,...|dns:NAME:PORT] [--secret-file FILE] [--threads N]
                      [--tls-cert F --tls-key F [--tls-ca F]] [--insecure] [--json]
 
 Checks what \`apiary start\` with the same flags needs (Node.js, ports, secret, TLS, seeds and

@@ -55,7 +55,8 @@ import {
   type NodeLinkOptions,
   type NodeLinkServer,
 } from '../../transport/node-link.js';
-import { dialRefusal, type LinkTls } from '../../transport/link-policy.js';
+import { dialRefusal, linkScheme, type LinkTls } from '../../transport/link-policy.js';
+import { DNS_SEED_DEFAULTS, parseDnsSeed, resolveDnsSeed, type DnsSeed } from './dns-seeds.js';
 import { Membership, type Member, type MemberEvent } from '../../transport/membership.js';
 import { linkTraffic, type LinkTraffic } from '../../transport/endpoint.js';
 import { NodeSession, type SessionHandler } from '../../transport/node-session.js';
@@ -94,8 +95,14 @@ export interface ClusterOptions {
    * listen address advertises this machine's first non-internal address).
    */
   advertise?: string;
-  /** `ws://host:port` or `wss://host:port` of nodes to join through (any live one will do; each dialled again while nobody is up there). */
+  /**
+   * `ws://host:port` or `wss://host:port` of nodes to join through (any live one will do; each
+   * dialled again while nobody is up there), or `dns:NAME:PORT`: every address NAME resolves to
+   * (a Kubernetes headless Service), resolved again every `dnsRefreshMs`.
+   */
   seeds?: string[];
+  /** How often `dns:NAME:PORT` seeds are resolved again, ms (default 5000). */
+  dnsRefreshMs?: number;
   /** The cluster secret (every node holds the same bytes). */
   secret: Uint8Array;
   /**
@@ -149,7 +156,7 @@ export interface ClusterOptions {
   maxQueuedBytes?: number;
 }
 
-type Settings = Required<Omit<ClusterOptions, 'listen' | 'advertise' | 'seeds' | 'failureDetector' | 'reconnect' | 'rejoin' | 'tls' | 'insecure' | 'handshakeTimeoutMs' | 'maxUnauthenticated'>> & {
+type Settings = Required<Omit<ClusterOptions, 'listen' | 'advertise' | 'seeds' | 'dnsRefreshMs' | 'failureDetector' | 'reconnect' | 'rejoin' | 'tls' | 'insecure' | 'handshakeTimeoutMs' | 'maxUnauthenticated'>> & {
   failureDetector: PhiOptions;
   reconnect: { minMs: number; maxMs: number; randomFactor: number };
   rejoin: { minMs: number; maxMs: number; forgetAfterMs: number };
@@ -247,9 +254,10 @@ export class Cluster implements SessionHandler, NodePeers {
     };
     const st = this.settings;
     this.tombstones = new Tombstones(st.maxTombstones, st.tombstoneMs);
+    this.dnsSeeds = (options.seeds ?? []).flatMap((s) => parseDnsSeed(s) ?? []);
     this.redials = new Redials(
       { ...st.rejoin, seedMinMs: st.reconnect.minMs, seedMaxMs: st.reconnect.maxMs, randomFactor: st.reconnect.randomFactor, limit: st.maxMembers },
-      (options.seeds ?? []).filter((s) => s.length > 0),
+      (options.seeds ?? []).filter((s) => s.length > 0 && parseDnsSeed(s) === undefined),
       now,
       () => this.clock.random(),
     );
@@ -289,6 +297,27 @@ export class Cluster implements SessionHandler, NodePeers {
     }
     this.lastTick = this.clock.now();
     this.tick();
+    if (this.dnsSeeds.length > 0) await this.resolveDnsSeeds();
+  }
+
+  /** `dns:NAME:PORT` seeds, resolved at start and every `dnsRefreshMs` into seeds of {@link redials}. */
+  private readonly dnsSeeds: DnsSeed[];
+  private dnsTimer: TimerHandle | undefined;
+
+  private async resolveDnsSeeds(): Promise<void> {
+    const scheme = linkScheme(this.options.tls);
+    const urls: string[] = [];
+    for (const seed of this.dnsSeeds) {
+      try {
+        urls.push(...(await resolveDnsSeed(seed, scheme, this.url)));
+      } catch (err) {
+        this.log.warn(`dns seed ${seed.name}:${seed.port} did not resolve: ${(err as Error).message}`, { event: 'dns-seed-failed', seed: `${seed.name}:${seed.port}` });
+      }
+    }
+    if (this.stopped) return;
+    this.redials.setDnsSeeds(urls, this.clock.now());
+    this.heal(this.clock.now());
+    this.dnsTimer = this.clock.setTimeout(() => void this.resolveDnsSeeds(), this.options.dnsRefreshMs ?? DNS_SEED_DEFAULTS.refreshMs);
   }
 
   /** This node's incarnation as a member (its start time; new after it rejoined). */
@@ -820,6 +849,7 @@ export class Cluster implements SessionHandler, NodePeers {
     if (this.stopped) return;
     this.stopped = true;
     this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.dnsTimer);
     for (const s of this.sessions.values()) s.link?.close(1001, 'node stopping');
     this.loop?.close();
     await this.server?.close();

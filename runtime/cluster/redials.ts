@@ -30,6 +30,8 @@ export interface RedialOptions {
 
 interface Target {
   seed: boolean;
+  /** A seed found by resolving a `dns:` seed (replaced at each resolution). */
+  dns?: boolean;
   /** The name that answered there last. */
   node: string | undefined;
   attempt: number;
@@ -50,6 +52,20 @@ export class Redials {
     private readonly random: () => number,
   ) {
     for (const url of seeds) this.targets.set(url, { seed: true, node: undefined, attempt: 0, nextAt: now, forgetAt: Infinity });
+  }
+
+  /**
+   * The seeds a `dns:` seed resolves to now: new ones are dialled at once (as seeds), those no
+   * longer in the answer are dropped (a link already made there stays).
+   */
+  setDnsSeeds(urls: readonly string[], now: number): void {
+    const keep = new Set(urls);
+    for (const [url, t] of this.targets) if (t.dns === true && !keep.has(url)) this.targets.delete(url);
+    for (const url of urls) {
+      const known = this.targets.get(url);
+      if (known === undefined) this.targets.set(url, { seed: true, dns: true, node: undefined, attempt: 0, nextAt: now, forgetAt: Infinity });
+      else if (!known.seed) Object.assign(known, { seed: true, dns: true, forgetAt: Infinity });
+    }
   }
 
   /** Dials `url` again (soon) until a member is up there: `node` was lost there. No-op for '' and seeds. */

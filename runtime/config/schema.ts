@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
 import { checkListenPolicy, checkSeedsPolicy } from '../../transport/link-policy.js';
+import { parseDnsSeed } from '../cluster/dns-seeds.js';
 import type { ActorSystemOptions } from '../node/system-options.js';
 import type { MetricsSnapshot } from '../observability/node-stats.js';
 import type { LogFormat, LogLevel } from '../logging/logger.js';
@@ -84,8 +85,10 @@ function build(z: typeof Zod) {
   const seed = () =>
     z
       .string({ error: 'a ws://HOST:PORT URL (or wss://)' })
-      .regex(SEED, { error: 'a ws://HOST:PORT URL (or wss:// for a node with TLS; dns: seeds are not supported yet)' })
-      .refine((s) => Number(SEED.exec(s)?.[2]) <= 65535, { error: 'a ws(s)://HOST:PORT URL with a port from 1 to 65535' });
+      .refine((s) => SEED.test(s) || s.startsWith('dns:'), { error: 'a ws://HOST:PORT URL (or wss:// for a node with TLS), or dns:NAME:PORT' })
+      .refine((s) => (s.startsWith('dns:') ? parseDnsSeed(s) !== undefined : Number(SEED.exec(s)?.[2]) <= 65535), {
+        error: 'a ws(s)://HOST:PORT URL, or dns:NAME:PORT, with a port from 1 to 65535',
+      });
   const pem = () =>
     z.union([z.string({ error: 'PEM text' }).min(1, { error: 'PEM text' }), z.instanceof(Uint8Array, { error: 'PEM bytes' })], { error: 'PEM text (a string or a Uint8Array)' });
 
@@ -141,6 +144,7 @@ function build(z: typeof Zod) {
     maxQueuedBytes: int(1).optional(),
     handshakeTimeoutMs: positive().optional(),
     maxUnauthenticated: int(1).optional(),
+    dnsRefreshMs: positive().optional(),
   };
 
   const lowLatency = () =>
@@ -251,7 +255,7 @@ function build(z: typeof Zod) {
       listen: hostPort().optional(),
       advertise: hostPort().optional(),
       http: hostPort().optional(),
-      seeds: list(seed(), 'a list of ws:// or wss://HOST:PORT URLs').optional(),
+      seeds: list(seed(), 'a list of ws:// or wss://HOST:PORT URLs (or dns:NAME:PORT)').optional(),
       secret: text().optional(),
       secretFile: text('a file path').optional(),
       adminToken: text().optional(),

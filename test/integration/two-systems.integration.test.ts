@@ -68,4 +68,17 @@ describe('two clustered systems in one process', () => {
     const err = await found.ask({ type: 'ping', n: 3 }, { timeout: 2000 }).catch((e: { code?: string }) => e);
     expect((err as { code?: string }).code).toBe('ERR_NODE_DOWN');
   });
+
+  it('join through a dns:NAME:PORT seed: every address the name resolves to (here localhost) is a seed', async () => {
+    const a = new ActorSystem({ name: 'a', cluster: { listen: { host: '127.0.0.1', port: 0 }, secret } });
+    systems.push(a);
+    await a.ready();
+    const port = Number(/:(\d+)$/.exec(a.cluster!.url)![1]);
+    const b = new ActorSystem({ name: 'b', cluster: { seeds: [`dns:localhost:${port}`], dnsRefreshMs: 200, secret } });
+    systems.push(b);
+    await b.ready();
+    await until(() => upIn(a, 'b') && upIn(b, 'a'));
+    expect(b.cluster!.redialTargets().filter((t) => t.seed).map((t) => t.url)).toContain(`ws://127.0.0.1:${port}`);
+  });
 });
+

@@ -119,6 +119,12 @@ describe('doctor: seeds and clock skew', () => {
     expect(seed).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^refused: .*not dialled/), fix: expect.stringMatching(/--tls-cert .* wss:\/\/ seed, or --insecure/) });
   });
 
+  it('probes each address a dns:NAME:PORT seed resolves to, labelled with both', async () => {
+    const probes = await probeSeeds({ seeds: ['dns:localhost:1'], name: 'n', secret: undefined, tls: undefined, insecure: false }, { probeTimeoutMs: 1000 });
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes.every((p) => /^dns:localhost:1 → ws:\/\/(127\.0\.0\.1|\[::1\]):1$/.test(p.url) && !p.result.ok)).toBe(true);
+  });
+
   it('reports skew against the midpoint of the round trip and fails past the limit with the NTP fix', () => {
     const [near, far, gone] = checkSkew([
       ok('ws://127.0.0.1:1', 1_000_002 + 40),
