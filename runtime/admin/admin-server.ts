@@ -1,5 +1,6 @@
 /**
- * The HTTP admin server of a node (a contract: README, docs/architecture.md): GET /tree, /health (with `members` and the
+ * The HTTP admin server of a node (a contract: README, docs/architecture.md): GET / (the
+ * inspector page, inspector-page.ts), GET /tree, /health (with `members` and the
  * recently refused node links, `refusals`), /health/live and /health/ready (probes), /metrics,
  * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
  * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`), and
@@ -24,6 +25,7 @@ import { NodeMetrics, type MetricsRegistry } from '../observability/metrics.js';
 import { adminAccess, checkRequestSource, checkToken, isLoopbackHost, type AdminAccess, type Refusal } from './admin-access.js';
 import { answerWorkflowRoute, matchWorkflowRoute } from './workflow-routes.js';
 import { answerTopicRoute, matchTopicRoute } from './topic-routes.js';
+import { inspectorPage } from './inspector-page.js';
 import { isTaskPath, TASK_BODY_LIMIT, taskRoute } from './task-routes.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 
@@ -186,6 +188,12 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
   if (refused !== undefined) return refuse(res, refused);
   // a CORS preflight: answered, nothing granted (no Access-Control-Allow-* header)
   if (method === 'OPTIONS') return void (res.writeHead(204, { allow: 'GET, POST, OPTIONS', 'cache-control': 'no-store' }), res.end());
+  // the inspector page holds no data (its script reads the routes below, with the token): no token needed
+  if (path === '/' || path === '/inspector') {
+    if (method !== 'GET') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', `${path} takes GET`);
+    const page = inspectorPage(system.name);
+    return send(res, 200, page.html, 'text/html; charset=utf-8', page.headers);
+  }
   const unauthorized = checkToken(access, req.headers);
   if (unauthorized !== undefined) return refuse(res, unauthorized);
   if (path === '/tree' || path === '/health' || path === '/metrics' || path === '/members' || PROBES.has(path)) {
