@@ -109,17 +109,24 @@ export async function start(argv: string[]): Promise<void> {
     onStopped: () => log.info(`apiary node ${name} stopped`, { event: 'stopped' }),
     onFailed: (err) => log.error(`stopping node ${name} failed: ${(err as Error)?.message ?? String(err)}`, { event: 'stop-failed' }),
   });
-  if (supervisor !== undefined) await system.spawn(supervisor, { name: 'app' });
-  else {
-    const { startDemo, demoLog } = await import('../../examples/demo-swarm.js');
-    // supervision is logged by the node itself (system `logger`); the demo adds its progress lines
-    await startDemo(system, { log: demoLog(log), logSupervision: false, useThreads: (system.threads?.count ?? 0) > 0, ...config.demo });
+  try {
+    if (supervisor !== undefined) await system.spawn(supervisor, { name: 'app' });
+    else {
+      const { startDemo, demoLog } = await import('../../examples/demo-swarm.js');
+      // supervision is logged by the node itself (system `logger`); the demo adds its progress lines
+      await startDemo(system, { log: demoLog(log), logSupervision: false, useThreads: (system.threads?.count ?? 0) > 0, ...config.demo });
+    }
+  } catch (err) {
+    // a stop signal while the tree was starting: the signal handler stops the node and exits 0
+    if (stoppedMeanwhile(err)) return;
+    throw err;
   }
   if (setup !== undefined) {
     try {
       const returned = await setup({ system, tasks, log });
       if (typeof returned === 'function') teardown = returned;
     } catch (err) {
+      if (stoppedMeanwhile(err)) return;
       reloader.close();
       await admin.close();
       await tasks?.close();
@@ -133,4 +140,12 @@ export async function start(argv: string[]): Promise<void> {
   log.info(`apiary node ${name} ready · threads: ${system.threads?.count ?? 0} · ws: ${ws} · http: ${admin.address} · ${what}`, {
     event: 'ready',
   });
+}
+
+/** `err` (or its cause) says the system stopped: a stop signal came while the node was starting. */
+function stoppedMeanwhile(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === ErrorCodes.SYSTEM_STOPPED) return true;
+  }
+  return false;
 }

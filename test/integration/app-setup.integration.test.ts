@@ -4,6 +4,7 @@
  * stops the node with one line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,4 +72,21 @@ describe("an app's setup", () => {
     expect(proc.stderr().trim()).toMatch(/^apiary: the app's setup failed: no credentials for the mail server$/m);
     expect(proc.stdout()).not.toMatch(/ready ·/);
   });
+
+  it('a stop signal while the node is still starting (its setup spawning) stops it cleanly: exit 0, nothing on stderr', async () => {
+    const slow = fileURLToPath(new URL('../fixtures/slow-start-config.mjs', import.meta.url));
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const proc = startNode([cli, 'start', '--name', 'slow', '--config', slow, '--threads', '0', '--http', `127.0.0.1:${port}`]);
+    cleanup.push(() => proc.dispose());
+    // the admin server answers before the setup has run (the ready line comes after it)
+    await until('the admin server answering', async () => ((await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.ok ? true : undefined), 15_000);
+    expect(proc.stdout()).not.toMatch(/ready ·/);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exit(15_000)).toBe(0);
+    expect(proc.stderr()).toBe('');
+  });
 });
+
