@@ -34,6 +34,8 @@ export type { RefusalEntry, RefusalSide } from './cluster/refusals.js';
 export type { DowningStrategy } from './cluster/split-brain.js';
 export { TOPIC_DEFAULTS, topicsOf } from './cluster/topics.js';
 export { SINGLETON_DEFAULTS } from './cluster/singletons.js';
+export { ENTITY_DEFAULTS } from './cluster/entities.js';
+export type { Entities, EntityRef, EntityOptions, EntityRegionStatus } from './cluster/entities.js';
 export type { Singletons, SingletonOptions, SingletonStatus } from './cluster/singletons.js';
 export type { Topics, TopicInfo, TopicLimits, PublishResult, ActorTopics } from './cluster/topics.js';
 export type { LinkFaults } from './cluster/link-faults.js';

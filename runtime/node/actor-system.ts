@@ -56,6 +56,7 @@ import type { Store, StoreSpec } from '../persistence/store.js';
 import type { WorkflowHost, WorkflowSource } from './workflow-source.js';
 import { TOPIC_SCOPE_NAME, TopicScope, Topics } from '../cluster/topics.js';
 import { Singletons } from '../cluster/singletons.js';
+import { Entities } from '../cluster/entities.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -174,6 +175,23 @@ export class ActorSystem implements WorkflowHost {
       lookup: (name) => this.lookup(name),
       lookupOn: (node, name) => this.lookupOn(node, name),
     });
+    this.entities = new Entities({
+      name: this.name,
+      get incarnation() {
+        return host.incarnation;
+      },
+      clock: this.clock,
+      topics: this.topics,
+      store: () => this.openedStore,
+      service: (name, actor, args) => {
+        const cell = this.host.createCell(actor, { args, name }, { segment: name, internal: true, service: true });
+        void cell.startNow();
+        return cell.ref;
+      },
+      spawnSupervisor: (spec, name) => this.spawn(spec, { name }),
+      watch: (ref) => this.watch(ref),
+      stopActor: (ref) => this.stopActor(ref),
+    });
   }
 
   /**
@@ -188,6 +206,13 @@ export class ActorSystem implements WorkflowHost {
    * `ref(name)` to reach it wherever it runs.
    */
   readonly singletons: Singletons;
+
+  /**
+   * Sharded entities (Akka Cluster Sharding, Orleans' virtual actors): `define(type, Actor)` on
+   * every node that may run them, `ref(type, id)` to reach one wherever it runs
+   * (runtime/cluster/entities.ts).
+   */
+  readonly entities: Entities;
 
   /**
    * How thread 0 reaches beyond itself, made with the host: its routes (peers of the worker
@@ -563,6 +588,7 @@ export class ActorSystem implements WorkflowHost {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.entities.stopAll(); // shards handed off: entities stopped, leases given up for other nodes
       await this.singletons.stopAll(); // their instances stop and their leases are given up first
       for (const handle of [...this.remoteTop].reverse()) {
         await stopWithin(handle, 'shutdown', this.shutdowns.get(handle) ?? 5000, this.clock);
