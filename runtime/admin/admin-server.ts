@@ -5,7 +5,8 @@
  * /members, POST /actors/{path}/kill and POST /actors/{path}/ask (JSON body = the message;
  * answers `{ reply }`, or 502 with the ask's error code — used by `apiary bench --http`), and
  * the durable-workflow routes of workflow-routes.ts (GET /workflows, …), the topic routes of
- * topic-routes.ts (GET /topics, POST /topics/{topic}/publish, …), and the durable tasks'
+ * topic-routes.ts (GET /topics, POST /topics/{topic}/publish, …), GET /entities and GET
+ * /singletons (what this node hosts and runs of them), and the durable tasks'
  * routes under /tasks (task-routes.ts) when given a task queue.
  *
  * Owns: routing, JSON errors with stable codes (404 unknown path or actor, 405 wrong method,
@@ -258,6 +259,15 @@ async function handle(system: ActorSystem, metrics: NodeMetrics, access: AdminAc
     const answer = await answerWorkflowRoute(system.workflows, workflowRoute, method, url, body(ASK_BODY_LIMIT));
     if (overflow !== undefined) throw overflow;
     return send(res, answer.status, answer.body);
+  }
+  if (path === '/entities' || path === '/singletons') {
+    if (method !== 'GET') return fail(res, 405, 'ERR_METHOD_NOT_ALLOWED', `${path} takes GET`);
+    if (path === '/entities') return send(res, 200, { node: system.name, types: system.entities.status() });
+    try {
+      return send(res, 200, { node: system.name, singletons: await system.singletons.status() });
+    } catch (err) {
+      return fail(res, 503, ErrorCodes.STORE_UNAVAILABLE, (err as Error).message);
+    }
   }
   const topicRoute = matchTopicRoute(path);
   if (topicRoute !== undefined) {

@@ -5,7 +5,7 @@
  * entities are passivated and come back; a node that joins takes its share of the shards.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, MemoryStore } from '../../dist/index.js';
+import { ActorSystem, MemoryStore, startAdminServer } from '../../dist/index.js';
 import { Counter, DurableCounter } from '../fixtures/entity-agents.mjs';
 import { allUp, membersUntil, nodesOfTest } from './cluster-driver.js';
 import { redisOfTest } from './redis-server.js';
@@ -52,6 +52,14 @@ describe('sharded entities', () => {
     expect(second.map((r) => r.node)).toEqual(first.map((r) => r.node)); // the same instance, asked from either node
     expect(new Set(first.map((r) => r.node))).toEqual(new Set(['a', 'b']));
     expect(running(a, b)).toBe(30);
+    const admin = await startAdminServer(a, { host: '127.0.0.1', port: 0 });
+    try {
+      const listed = (await (await fetch(`http://${admin.address}/entities`)).json()) as { node: string; types: { type: string; shards: number[]; entities: number }[] };
+      expect(listed).toEqual({ node: 'a', types: [{ type: 'counter', shards: a.entities.status()[0]!.shards, entities: running(a) }] });
+      expect((await fetch(`http://${admin.address}/entities`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await admin.close();
+    }
 
     await b.stop(); // hands its shards off: entities stopped, leases released
     await until('a owns every shard', () => owned(a) === 32);

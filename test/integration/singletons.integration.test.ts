@@ -5,7 +5,7 @@
  * Two clustered systems in one process sharing a store object, and real node processes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, MemoryStore, type ActorRef } from '../../dist/index.js';
+import { ActorSystem, MemoryStore, startAdminServer, type ActorRef } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
 import { allUp, membersUntil, nodesOfTest, until as untilValue } from './cluster-driver.js';
 import { redisOfTest } from './redis-server.js';
@@ -52,6 +52,15 @@ describe('a cluster singleton', () => {
     expect(await ping(await b.singletons.ref('leader'))).toBe(holder.name);
     expect((await other.singletons.status())[0]).toMatchObject({ name: 'leader', offered: true, running: false, holder: { node: holder.name } });
     expect(() => a.singletons.start('leader', Sink)).toThrow(expect.objectContaining({ code: 'ERR_NAME_TAKEN' }));
+    const admin = await startAdminServer(other, { host: '127.0.0.1', port: 0 });
+    try {
+      expect(await (await fetch(`http://${admin.address}/singletons`)).json()).toEqual({
+        node: other.name,
+        singletons: [{ name: 'leader', offered: true, running: false, holder: { owner: expect.stringMatching(new RegExp(`^${holder.name}#`)), node: holder.name, token: expect.any(Number) } }],
+      });
+    } finally {
+      await admin.close();
+    }
 
     // a crash: its supervisor restarts it where it is (the name is registered again)
     const restarts: string[] = [];
