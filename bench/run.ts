@@ -21,6 +21,7 @@ import { httpBench } from './http.js';
 import { inThreadPingPong, inThreadThroughput } from './in-thread.js';
 import { persist } from './persist.js';
 import { topicFanout } from './topic-fanout.js';
+import { entityAsk } from './entity-ask.js';
 import { crossNode } from './cross-node.js';
 import { restart } from './restart.js';
 import { spawn } from './spawn.js';
@@ -64,6 +65,7 @@ const GROUPS: Record<string, Group> = {
   recovery: { scenarios: ['recovery'], run: () => recoveryBench({ tasks: 10_000 }) },
   persist: { scenarios: ['persist'], run: (q) => persist({ oneActorEvents: q ? 100 : 500, actors: 1000, rounds: q ? 5 : 40 }) },
   'topic-fanout': { scenarios: ['topic-fanout'], run: (q) => topicFanout({ subscribers: 100, messages: q ? 500 : 5000 }) },
+  'entity-ask': { scenarios: ['entity-ask'], run: (q) => entityAsk({ pings: q ? 200 : 2000, messages: q ? 2000 : 20_000 }) },
 };
 
 /** The groups `names` select: a group name, a §4 scenario name, or a prefix of either (`in-thread`). */

@@ -93,8 +93,8 @@ export interface EntitiesHost {
   stopActor(ref: ActorRef): Promise<ExitReason>;
 }
 
-/** `timeout`: what is left of the sender's deadline, ms (the entity is asked within it). */
-type RegionMessage = { $e: 'deliver'; shard: number; id: string; message: unknown; ask: boolean; timeout: number };
+/** `timeout`: what is left of the sender's deadline, ms (the entity is asked within it). `shards`: how many the type has. */
+type RegionMessage = { $e: 'deliver'; shard: number; id: string; message: unknown; ask: boolean; timeout: number } | { $e: 'shards' };
 type RegionAnswer = { ok: true; value?: unknown } | { ok: false; notHere: true } | { ok: false; code: string; message: string };
 
 const TYPE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -155,14 +155,14 @@ export class Entities {
 
   /**
    * The entity `id` of `type`, wherever it runs (or will run). The type need not be hosted on
-   * this node; its shard count is this node's definition's, else the default (keep them equal).
-   * Throws `ERR_INVALID_ARGUMENT` for a bad type or id (1 to 256 characters).
+   * this node: its shard count is then asked of a node that hosts it (once). Throws
+   * `ERR_INVALID_ARGUMENT` for a bad type or id (1 to 256 characters).
    */
   ref<M = unknown, R = unknown>(type: string, id: string): EntityRef<M, R> {
     if (typeof type !== 'string' || !TYPE.test(type)) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'an entity type is 1 to 64 letters, digits, . _ -', { field: 'type' });
     if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new ApiaryError(ErrorCodes.INVALID_ARGUMENT, 'an entity id is 1 to 256 characters', { field: 'id' });
-    const shard = fnv1a(id) % (this.shardsOf.get(type) ?? ENTITY_DEFAULTS.shards);
-    const send = (message: M, ask: boolean, timeout: number) => this.send(type, shard, id, message, ask, timeout);
+    const hash = fnv1a(id);
+    const send = (message: M, ask: boolean, timeout: number) => this.send(type, hash, id, message, ask, timeout);
     return {
       type,
       id,
@@ -182,19 +182,25 @@ export class Entities {
     this.regions.clear();
   }
 
-  private async send(type: string, shard: number, id: string, message: unknown, ask: boolean, timeout: number): Promise<unknown> {
+  private async send(type: string, hash: number, id: string, message: unknown, ask: boolean, timeout: number): Promise<unknown> {
     const { clock } = this.host;
     const deadline = clock.now() + timeout;
-    const key = `${type}/${shard}`;
     for (;;) {
       const left = deadline - clock.now();
-      if (left <= 0) throw new ApiaryError(ErrorCodes.ASK_TIMEOUT, `entity ${type}/${id}: no owner of shard ${shard} answered within ${timeout} ms`);
+      const shards = this.shardsOf.get(type) ?? (await this.askShards(type, left));
+      if (left <= 0 || shards === undefined) {
+        if (left <= 0) throw new ApiaryError(ErrorCodes.ASK_TIMEOUT, `entity ${type}/${id}: no node hosting ${type} answered within ${timeout} ms`);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now()))));
+        continue;
+      }
+      const shard = hash % shards;
+      const key = `${type}/${shard}`;
       const region = await this.ownerOf(type, shard, key).catch(() => undefined);
       if (region !== undefined) {
-        const msg: RegionMessage = { $e: 'deliver', shard, id, message, ask, timeout: left };
+        const msg: RegionMessage = { $e: 'deliver', shard, id, message, ask, timeout: deadline - clock.now() };
         let answer: RegionAnswer | undefined;
         try {
-          answer = (await region.ask(msg, { timeout: left })) as RegionAnswer;
+          answer = (await region.ask(msg, { timeout: Math.max(1, deadline - clock.now()) })) as RegionAnswer;
         } catch (err) {
           if (err instanceof ApiaryError && err.code === ErrorCodes.ASK_TIMEOUT) throw err;
           answer = undefined; // its node went away: look again
@@ -205,6 +211,22 @@ export class Entities {
       this.owners.delete(key);
       await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now()))));
     }
+  }
+
+  /** The shard count of a type this node does not host, asked of a region that does (then kept); undefined while none answers. */
+  private async askShards(type: string, timeout: number): Promise<number | undefined> {
+    const region = this.host.topics.subscribers(topicOf(type))[0];
+    if (region === undefined || timeout <= 0) return undefined;
+    try {
+      const answer = (await region.ask({ $e: 'shards' } satisfies RegionMessage, { timeout })) as RegionAnswer;
+      if (answer.ok && Number.isInteger(answer.value) && (answer.value as number) >= 1) {
+        this.shardsOf.set(type, answer.value as number);
+        return answer.value as number;
+      }
+    } catch {
+      // that node went away: the next try asks another
+    }
+    return undefined;
   }
 
   /** The region that owns `shard` of `type` now (cached for a rebalance period), or undefined. */
@@ -279,8 +301,13 @@ class Region {
     if (this.scope !== undefined) await this.host.stopActor(this.scope);
   }
 
+  /** The type's shard count (the same on every node that hosts it). */
+  get shardCount(): number {
+    return this.shards;
+  }
+
   /** A message for an entity of this region: delivered if this node holds its shard, else "not here". */
-  async deliver(m: RegionMessage, sender: ActorRef | undefined): Promise<RegionAnswer> {
+  async deliver(m: Extract<RegionMessage, { $e: 'deliver' }>, sender: ActorRef | undefined): Promise<RegionAnswer> {
     if (typeof m.id !== 'string' || !Number.isInteger(m.shard) || m.shard < 0 || m.shard >= this.shards || !this.leases.get(m.shard)?.held) return { ok: false, notHere: true };
     let entity: ActorRef;
     try {
@@ -447,6 +474,7 @@ class RegionActor extends Actor<unknown, unknown> {
 
   receive(msg: unknown): unknown {
     const m = msg as RegionMessage;
+    if (m !== null && typeof m === 'object' && m.$e === 'shards') return { ok: true, value: this.region.shardCount };
     if (m === null || typeof m !== 'object' || m.$e !== 'deliver') return { ok: false, code: ErrorCodes.INVALID_ARGUMENT, message: 'not an entity delivery' };
     const reply = this.context.replyLater<RegionAnswer>();
     const done = this.region.deliver(m, this.context.sender);

@@ -162,6 +162,23 @@ describe('bench output', () => {
     }
   });
 
+  it('apiary bench entity-ask --quick --json: p50, p99 and throughput of entity asks and of plain asks to the same node', async () => {
+    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
+    const outDir = mkdtempSync(join(tmpdir(), 'apiary-bench-entity-'));
+    const run = startNode([cli, 'bench', 'entity-ask', '--quick', '--json', '--out', join(outDir, 'entity.json')]);
+    try {
+      expect(await run.exit(40_000), run.stderr()).toBe(0);
+      const rows = JSON.parse(run.stdout()) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
+      expect(rows.map((r) => `${r.scenario}/${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort()).toEqual(
+        ['-', 'plain'].flatMap((v) => [`entity-ask/apiary/${v}/p50/us`, `entity-ask/apiary/${v}/p99/us`, `entity-ask/apiary/${v}/throughput/msg/s`]).sort(),
+      );
+      expect(rows.every((r) => Number.isFinite(r.value) && r.value > 0)).toBe(true);
+    } finally {
+      run.dispose();
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown scenario name as bad usage, before running anything or writing a file', async () => {
     const { runBench } = await import('../../dist/bench/run.js');
     const file = join(outDir, 'never.json');

@@ -91,6 +91,16 @@ describe('sharded entities', () => {
     expect(answers.map((r) => r.n)).toEqual(Array.from({ length: 20 }, () => 2));
   });
 
+  it('are reached from a node that does not host the type (it asks a host for the shard count: here 7, not the default)', async () => {
+    const store = new MemoryStore();
+    const a = await node('host', store);
+    a.entities.define('counter', Counter, { ...FAST, shards: 7 });
+    const b = await node('client', store, [a]);
+    await until('a owns its 7 shards', () => owned(a) === 7);
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => b.entities.ref<{ add: number }, { n: number; node: string }>('counter', `y${i}`).ask({ add: 1 })));
+    expect(answers.map((r) => [r.n, r.node])).toEqual(Array.from({ length: 10 }, () => [1, 'host']));
+  });
+
   it('refuses bad input: type, id, shards, a second definition, a node without a store', async () => {
     const store = new MemoryStore();
     const a = new ActorSystem({ name: 'checks', store });
