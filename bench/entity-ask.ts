@@ -6,7 +6,6 @@
  * of one ask at a time (over 100 ids, after each was activated once), and `throughput` of
  * asks 100 at a time (msg/s). The two alternate `REPEATS` times; the median is reported.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorSystem } from '../runtime/node/actor-system.js';
 import type { EntityRef } from '../runtime/cluster/entities.js';
 import { BenchTarget } from './actors.js';
+import { startPeerProcess } from './peer-process.js';
 import { Latency, throughputRow, type BenchRow, type ScenarioResult } from './stats.js';
 
 export interface EntityAskOptions {
@@ -49,16 +49,8 @@ async function measure(target: (i: number) => Asker, pings: number, messages: nu
 export async function entityAsk(options: EntityAskOptions): Promise<ScenarioResult> {
   const secret = randomBytes(16).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'apiary-bench-entities-'));
-  const child = spawn(process.execPath, [PEER, secret, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (ws:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`entity-ask peer exited with ${code}`)));
-  });
+  const peer = await startPeerProcess(PEER, [secret, dir], /READY (ws:\/\/\S+)/, 'entity-ask');
+  const url = peer.ready[0]!;
   const system = new ActorSystem({ name: 'bench', threads: 0, store: { kind: 'lmdb', dir }, cluster: { seeds: [url], secret: new TextEncoder().encode(secret) } });
   const runs = { entity: [] as { lat: Latency; rate: number }[], plain: [] as { lat: Latency; rate: number }[] };
   try {
@@ -73,8 +65,7 @@ export async function entityAsk(options: EntityAskOptions): Promise<ScenarioResu
     }
   } finally {
     await system.stop();
-    child.stdin!.end();
-    await new Promise((r) => child.once('exit', r));
+    await peer.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   const median = (xs: { lat: Latency; rate: number }[]) => [...xs].sort((a, b) => a.rate - b.rate)[Math.floor(xs.length / 2)]!;

@@ -8,11 +8,11 @@
  * ms until this node saw all N subscribers (discover + sync). The two alternate `REPEATS`
  * times; the median is reported.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ActorRef } from '../actors/actor-ref.js';
 import { ActorSystem } from '../runtime/node/actor-system.js';
+import { startPeerProcess } from './peer-process.js';
 import { round, throughputRow, type BenchRow, type ScenarioResult } from './stats.js';
 
 export interface TopicFanoutOptions {
@@ -26,20 +26,6 @@ const SCENARIO = 'topic-fanout';
 const REPEATS = 3;
 const TOPIC = 'bench';
 const PEER = fileURLToPath(new URL('./topic-fanout-peer.js', import.meta.url));
-
-async function startPeer(secret: string, subscribers: number): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [PEER, secret, String(subscribers)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (ws:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`topic-fanout peer exited with ${code}`)));
-  });
-  return { url, stop: () => child.stdin!.end() };
-}
 
 /** Resolves once every subscriber has counted `each` messages in all (bounded: 60 s). */
 async function delivered(refs: readonly ActorRef[], each: number): Promise<void> {
@@ -59,8 +45,8 @@ function median(xs: number[]): number {
 export async function topicFanout(options: TopicFanoutOptions): Promise<ScenarioResult> {
   const { subscribers, messages } = options;
   const secret = randomBytes(16).toString('hex');
-  const peer = await startPeer(secret, subscribers);
-  const system = new ActorSystem({ name: 'bench', threads: 0, cluster: { seeds: [peer.url], secret: new TextEncoder().encode(secret) } });
+  const peer = await startPeerProcess(PEER, [secret, String(subscribers)], /READY (ws:\/\/\S+)/, 'topic-fanout');
+  const system = new ActorSystem({ name: 'bench', threads: 0, cluster: { seeds: [peer.ready[0]!], secret: new TextEncoder().encode(secret) } });
   const rates = { publish: [] as number[], direct: [] as number[] };
   let syncMs = 0;
   try {
@@ -85,7 +71,7 @@ export async function topicFanout(options: TopicFanoutOptions): Promise<Scenario
     }
   } finally {
     await system.stop();
-    peer.stop();
+    await peer.stop();
   }
   const publish = median(rates.publish);
   const direct = median(rates.direct);

@@ -143,35 +143,17 @@ describe('bench output', () => {
     }
   });
 
-  it('apiary bench topic-fanout --quick --json: publish and direct-tells throughput against a second process, and the sync time', async () => {
+  it.each([
+    ['topic-fanout', ['topic-fanout/apiary/-/throughput/msg/s', 'topic-fanout/apiary/direct-tells/throughput/msg/s', 'topic-fanout/apiary/sync/time/ms']],
+    ['entity-ask', ['-', 'plain'].flatMap((v) => [`entity-ask/apiary/${v}/p50/us`, `entity-ask/apiary/${v}/p99/us`, `entity-ask/apiary/${v}/throughput/msg/s`])],
+  ])('apiary bench %s --quick --json runs against a second process and gives its rows (and the baseline variant\'s)', async (scenario, want) => {
     const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
-    const outDir = mkdtempSync(join(tmpdir(), 'apiary-bench-fanout-'));
-    const run = startNode([cli, 'bench', 'topic-fanout', '--quick', '--json', '--out', join(outDir, 'fanout.json')]);
-    try {
-      expect(await run.exit(30_000), run.stderr()).toBe(0);
-      const rows = JSON.parse(run.stdout()) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
-      expect(rows.map((r) => `${r.scenario}/${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort()).toEqual([
-        'topic-fanout/apiary/-/throughput/msg/s',
-        'topic-fanout/apiary/direct-tells/throughput/msg/s',
-        'topic-fanout/apiary/sync/time/ms',
-      ]);
-      expect(rows.every((r) => Number.isFinite(r.value) && r.value > 0)).toBe(true);
-    } finally {
-      run.dispose();
-      rmSync(outDir, { recursive: true, force: true });
-    }
-  });
-
-  it('apiary bench entity-ask --quick --json: p50, p99 and throughput of entity asks and of plain asks to the same node', async () => {
-    const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
-    const outDir = mkdtempSync(join(tmpdir(), 'apiary-bench-entity-'));
-    const run = startNode([cli, 'bench', 'entity-ask', '--quick', '--json', '--out', join(outDir, 'entity.json')]);
+    const outDir = mkdtempSync(join(tmpdir(), `apiary-bench-${scenario}-`));
+    const run = startNode([cli, 'bench', scenario, '--quick', '--json', '--out', join(outDir, 'rows.json')]);
     try {
       expect(await run.exit(40_000), run.stderr()).toBe(0);
       const rows = JSON.parse(run.stdout()) as { scenario: string; system: string; metric: string; value: number; unit: string; variant?: string }[];
-      expect(rows.map((r) => `${r.scenario}/${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort()).toEqual(
-        ['-', 'plain'].flatMap((v) => [`entity-ask/apiary/${v}/p50/us`, `entity-ask/apiary/${v}/p99/us`, `entity-ask/apiary/${v}/throughput/msg/s`]).sort(),
-      );
+      expect(rows.map((r) => `${r.scenario}/${r.system}/${r.variant ?? '-'}/${r.metric}/${r.unit}`).sort()).toEqual([...want].sort());
       expect(rows.every((r) => Number.isFinite(r.value) && r.value > 0)).toBe(true);
     } finally {
       run.dispose();

@@ -4,32 +4,15 @@
  * persistent entity keeps its count when its node stops and another takes its shard; idle
  * entities are passivated and come back; a node that joins takes its share of the shards.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorSystem, MemoryStore, startAdminServer } from '../../dist/index.js';
 import { Counter, DurableCounter } from '../fixtures/entity-agents.mjs';
 import { allUp, membersUntil, nodesOfTest } from './cluster-driver.js';
+import { inProcessCluster, until } from './in-process-cluster.js';
 import { redisOfTest } from './redis-server.js';
 
-const secret = new TextEncoder().encode('entities test secret, 32 bytes...');
-const systems: ActorSystem[] = [];
-afterEach(async () => {
-  await Promise.all(systems.splice(0).reverse().map((s) => s.stop()));
-});
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function node(name: string, store: MemoryStore, seeds: ActorSystem[] = []): Promise<ActorSystem> {
-  const s = new ActorSystem({ name, store, cluster: { listen: { host: '127.0.0.1', port: 0 }, seeds: seeds.map((x) => x.cluster!.url), secret } });
-  systems.push(s);
-  await s.ready();
-  return s;
-}
+const { node: clustered, track } = inProcessCluster();
+const node = (name: string, store: MemoryStore, seeds: ActorSystem[] = []) => clustered(name, { store, seeds });
 
 const FAST = { shards: 32, rebalanceMs: 50, ttlMs: 600 };
 const owned = (...nodes: ActorSystem[]) => nodes.reduce((n, s) => n + (s.entities.status()[0]?.shards.length ?? 0), 0);
@@ -103,15 +86,13 @@ describe('sharded entities', () => {
 
   it('refuses bad input: type, id, shards, a second definition, a node without a store', async () => {
     const store = new MemoryStore();
-    const a = new ActorSystem({ name: 'checks', store });
-    systems.push(a);
+    const a = track(new ActorSystem({ name: 'checks', store }));
     expect(() => a.entities.ref('has space', 'x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'type' }));
     expect(() => a.entities.ref('counter', '')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'id' }));
     expect(() => a.entities.define('counter', Counter, { shards: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'shards' }));
     a.entities.define('counter', Counter, FAST);
     expect(() => a.entities.define('counter', Counter, FAST)).toThrow(expect.objectContaining({ code: 'ERR_NAME_TAKEN' }));
-    const none = new ActorSystem({ name: 'no-store' });
-    systems.push(none);
+    const none = track(new ActorSystem({ name: 'no-store' }));
     expect(() => none.entities.define('counter', Counter)).toThrow(expect.objectContaining({ code: 'ERR_STORE_UNAVAILABLE' }));
     await expect(none.entities.ref('counter', 'x').ask({ add: 1 }, { timeout: 200 })).rejects.toMatchObject({ code: 'ERR_ASK_TIMEOUT' });
   });

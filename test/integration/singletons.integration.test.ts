@@ -4,32 +4,15 @@
  * taken over by another node when its node stops, or — on a shared Redis store — is killed -9.
  * Two clustered systems in one process sharing a store object, and real node processes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorSystem, MemoryStore, startAdminServer, type ActorRef } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
 import { allUp, membersUntil, nodesOfTest, until as untilValue } from './cluster-driver.js';
 import { redisOfTest } from './redis-server.js';
+import { inProcessCluster, until } from './in-process-cluster.js';
 
-const secret = new TextEncoder().encode('singleton test secret, 32 bytes..');
-const systems: ActorSystem[] = [];
-afterEach(async () => {
-  await Promise.all(systems.splice(0).reverse().map((s) => s.stop()));
-});
-
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function node(name: string, store: MemoryStore, seeds: ActorSystem[] = []): Promise<ActorSystem> {
-  const s = new ActorSystem({ name, store, cluster: { listen: { host: '127.0.0.1', port: 0 }, seeds: seeds.map((x) => x.cluster!.url), secret } });
-  systems.push(s);
-  await s.ready();
-  return s;
-}
+const { node: clustered, track } = inProcessCluster();
+const node = (name: string, store: MemoryStore, seeds: ActorSystem[] = []) => clustered(name, { store, seeds });
 
 const ping = async (ref: ActorRef | undefined): Promise<string | undefined> => (ref === undefined ? undefined : ((await ref.ask({ type: 'ping', n: 1 }, { timeout: 2000 })) as { node: string }).node);
 const running = async (s: ActorSystem): Promise<boolean> => (await s.singletons.status()).some((x) => x.running);
@@ -79,12 +62,10 @@ describe('a cluster singleton', () => {
   });
 
   it('refuses a bad name, and a node without a store', async () => {
-    const lonely = new ActorSystem({ name: 'no-store' });
-    systems.push(lonely);
+    const lonely = track(new ActorSystem({ name: 'no-store' }));
     expect(() => lonely.singletons.start('leader', Sink)).toThrow(expect.objectContaining({ code: 'ERR_STORE_UNAVAILABLE' }));
     const store = new MemoryStore();
-    const s = new ActorSystem({ name: 'with-store', store });
-    systems.push(s);
+    const s = track(new ActorSystem({ name: 'with-store', store }));
     expect(() => s.singletons.start('has space', Sink)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', field: 'name' }));
   });
 });
@@ -96,8 +77,7 @@ describe('a cluster singleton on a shared Redis store', () => {
   it('stops at once on its holder when the lease cannot be renewed (Redis gone), before the lease could pass on, and runs again once Redis is back', async () => {
     const redis = await redisServer.start();
     const store = { kind: 'redis' as const, url: redis.url, prefix: `singleton-lost-${process.pid}:` };
-    const a = new ActorSystem({ name: 'a', store });
-    systems.push(a);
+    const a = track(new ActorSystem({ name: 'a', store }));
     await a.ready();
     a.singletons.start('cron', Sink, { ttlMs: 600, retryMs: 50 });
     await until('running', () => running(a));
