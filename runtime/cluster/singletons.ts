@@ -204,6 +204,7 @@ class Manager {
         await sleep(clock, retryMs);
         continue;
       }
+      if (this.abort.signal.aborted) return void (await lease.release());
       this.lease = lease;
       let sup: ActorRef;
       try {
@@ -213,6 +214,13 @@ class Manager {
         this.lease = undefined;
         await sleep(clock, retryMs);
         continue;
+      }
+      if (this.abort.signal.aborted) {
+        // stopped while it was starting: nobody else will stop it
+        await this.host.stopActor(sup);
+        await lease.release();
+        this.lease = undefined;
+        return;
       }
       this.supervisorRef = sup;
       // whichever comes first: the lease is lost (stop it now), or the supervisor exits (gave up, or stopped)
