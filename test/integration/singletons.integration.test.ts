@@ -5,7 +5,7 @@
  * Two clustered systems in one process sharing a store object, and real node processes.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorSystem, MemoryStore, startAdminServer, type ActorRef } from '../../dist/index.js';
+import { Actor, ActorSystem, MemoryStore, startAdminServer, type ActorRef } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
 import { allUp, membersUntil, nodesOfTest, until as untilValue } from './cluster-driver.js';
 import { redisOfTest } from './redis-server.js';
@@ -59,6 +59,22 @@ describe('a cluster singleton', () => {
     await holder.stop();
     await until('moved', async () => (await ping(await other.singletons.ref('leader').catch(() => undefined)).catch(() => undefined)) === other.name);
     expect(await running(other)).toBe(true);
+  });
+
+  it('lets its node stop while the instance is still starting (the start finishes, then it is stopped)', async () => {
+    class SlowStarter extends Actor<unknown, unknown> {
+      override async started(): Promise<void> {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      receive(m: unknown): unknown {
+        return m;
+      }
+    }
+    const s = track(new ActorSystem({ name: 'starting', store: new MemoryStore() }));
+    s.singletons.start('slow', SlowStarter, { ttlMs: 600, retryMs: 50 });
+    await new Promise((r) => setTimeout(r, 150)); // the lease is taken, the instance is starting
+    const outcome = await Promise.race([s.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
+    expect(outcome).toBe('stopped');
   });
 
   it('refuses a bad name, and a node without a store', async () => {
