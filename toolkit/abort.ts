@@ -1,35 +1,14 @@
 /**
- * Waiting that a caller can cancel: `sleep` on an injected clock, and the one
- * `ERR_ABORTED` error every toolkit part rejects with when its AbortSignal fires.
+ * Waiting that a caller can cancel, for the toolkit: `sleep` on an injected clock and the one
+ * `ERR_ABORTED` error every toolkit part rejects with when its AbortSignal fires (both live in
+ * actors/foundation/wait.ts, where the runtime uses them too), a timeout, argument checks.
  *
  * Owns: nothing but these helpers. Time: the given Clock only; threads: any (one clock per thread).
  */
 import type { Clock } from '../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../actors/foundation/errors.js';
 
-/** The error a cancelled wait or call rejects with (`ERR_ABORTED`). */
-export function abortedError(what = 'the call'): ApiaryError {
-  return new ApiaryError(ErrorCodes.ABORTED, `${what} was aborted`);
-}
-
-/**
- * Resolves after `ms` on `clock`; rejects `ERR_ABORTED` at once if `signal` fires first
- * (the timer is cleared, nothing else happens).
- */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortedError('the wait'));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clock.clearTimeout(timer);
-      reject(abortedError('the wait'));
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortedError, sleep } from '../actors/foundation/wait.js';
 
 /**
  * Settles like `promise`, but rejects `code` after `ms` on `clock` (the promise's later

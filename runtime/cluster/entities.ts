@@ -26,6 +26,7 @@ import { Actor } from '../../actors/actor.js';
 import type { ActorRef } from '../../actors/actor-ref.js';
 import type { Clock, TimerHandle } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes, type ErrorCode } from '../../actors/foundation/errors.js';
+import { sleep } from '../../actors/foundation/wait.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
 import { supervisor, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import type { SupervisorRef } from '../../supervisor/supervisor-ref.js';
@@ -190,7 +191,7 @@ export class Entities {
       const shards = this.shardsOf.get(type) ?? (await this.askShards(type, left));
       if (left <= 0 || shards === undefined) {
         if (left <= 0) throw new ApiaryError(ErrorCodes.ASK_TIMEOUT, `entity ${type}/${id}: no node hosting ${type} answered within ${timeout} ms`);
-        await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now()))));
+        await sleep(clock, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now())));
         continue;
       }
       const shard = hash % shards;
@@ -209,7 +210,7 @@ export class Entities {
         if (answer !== undefined && 'code' in answer) throw new ApiaryError(answer.code as ErrorCode, answer.message);
       }
       this.owners.delete(key);
-      await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now()))));
+      await sleep(clock, Math.min(ENTITY_DEFAULTS.retryMs, Math.max(0, deadline - clock.now())));
     }
   }
 

@@ -21,6 +21,7 @@
 import type { ActorClass } from '../../actors/actor.js';
 import type { ActorRef } from '../../actors/actor-ref.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { sleep } from '../../actors/foundation/wait.js';
 import type { Clock } from '../../actors/foundation/clock.js';
 import type { ExitReason } from '../../actors/exit-reason.js';
 import type { Shutdown } from '../../actors/shutdown.js';
@@ -245,8 +246,4 @@ class Manager {
     await this.done;
     await this.lease?.release();
   }
-}
-
-function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }

@@ -55,8 +55,8 @@ import { isStore, openStore } from '../persistence/open-store.js';
 import type { Store, StoreSpec } from '../persistence/store.js';
 import type { WorkflowHost, WorkflowSource } from './workflow-source.js';
 import { TOPIC_SCOPE_NAME, TopicScope, Topics } from '../cluster/topics.js';
-import { Singletons } from '../cluster/singletons.js';
-import { Entities } from '../cluster/entities.js';
+import { Singletons, type SingletonHost } from '../cluster/singletons.js';
+import { Entities, type EntitiesHost } from '../cluster/entities.js';
 
 export type { ActorSystemOptions, NodeHealth, SystemSpawnOptions };
 
@@ -158,24 +158,9 @@ export class ActorSystem implements WorkflowHost {
       members$: options.cluster === undefined ? undefined : this.members$,
     });
     // the node's topics scope: what actors on any thread reach by name (topicsOf), and the one runtime service peers address
-    const scope = this.host.createCell(TopicScope, { args: this.topics, name: TOPIC_SCOPE_NAME }, { segment: '$topics', internal: true, service: true });
-    void scope.startNow();
-    this.topics.attach(scope.ref, []);
-    this.singletons = new Singletons({
-      name: this.name,
-      get incarnation() {
-        return host.incarnation;
-      },
-      clock: this.clock,
-      store: () => this.openedStore,
-      spawnSupervisor: (spec, name) => this.spawn(spec, { name }),
-      watch: (ref) => this.watch(ref),
-      kill: (ref, reason) => this.kill(ref, reason),
-      stopActor: (ref) => this.stopActor(ref),
-      lookup: (name) => this.lookup(name),
-      lookupOn: (node, name) => this.lookupOn(node, name),
-    });
-    this.entities = new Entities({
+    this.topics.attach(this.startService(TOPIC_SCOPE_NAME, TopicScope, this.topics, '$topics'), []);
+    // what singletons and sharded entities need of this node
+    const services: SingletonHost & EntitiesHost = {
       name: this.name,
       get incarnation() {
         return host.incarnation;
@@ -183,15 +168,23 @@ export class ActorSystem implements WorkflowHost {
       clock: this.clock,
       topics: this.topics,
       store: () => this.openedStore,
-      service: (name, actor, args) => {
-        const cell = this.host.createCell(actor, { args, name }, { segment: name, internal: true, service: true });
-        void cell.startNow();
-        return cell.ref;
-      },
+      service: (name, actor, args) => this.startService(name, actor, args),
       spawnSupervisor: (spec, name) => this.spawn(spec, { name }),
       watch: (ref) => this.watch(ref),
+      kill: (ref, reason) => this.kill(ref, reason),
       stopActor: (ref) => this.stopActor(ref),
-    });
+      lookup: (name) => this.lookup(name),
+      lookupOn: (node, name) => this.lookupOn(node, name),
+    };
+    this.singletons = new Singletons(services);
+    this.entities = new Entities(services);
+  }
+
+  /** Makes and starts a runtime service actor on this thread: internal (not in the tree), registered under `name`, addressable by peers. */
+  private startService(name: string, actor: ActorClass, args: unknown, segment = name): ActorRef {
+    const cell = this.host.createCell(actor, { args, name }, { segment, internal: true, service: true });
+    void cell.startNow();
+    return cell.ref;
   }
 
   /**

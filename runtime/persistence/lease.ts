@@ -17,6 +17,7 @@
  */
 import type { Clock, TimerHandle } from '../../actors/foundation/clock.js';
 import { ApiaryError, ErrorCodes } from '../../actors/foundation/errors.js';
+import { sleep } from '../../actors/foundation/wait.js';
 import type { LeaseGrant, LeaseStore } from './store.js';
 
 /** Defaults of held leases (Akka's lease `heartbeat-timeout` 120 s is for Kubernetes; ours are for a store a few ms away). */
@@ -158,17 +159,10 @@ export async function waitForLease(store: LeaseStore, name: string, options: Lea
     } catch (err) {
       if (!(err instanceof ApiaryError) || err.code !== ErrorCodes.STORE_UNAVAILABLE) throw err;
     }
-    await new Promise<void>((resolve) => {
-      const signal = options.signal;
-      const onAbort = (): void => {
-        options.clock.clearTimeout(timer);
-        resolve();
-      };
-      const timer = options.clock.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, retryMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    try {
+      await sleep(options.clock, retryMs, options.signal);
+    } catch {
+      throw new ApiaryError(ErrorCodes.ABORTED, `waiting for lease ${name} was aborted`);
+    }
   }
 }

@@ -4,12 +4,12 @@
  * stops the node with one line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type NodeProcess } from './processes.js';
+import { until } from './cluster-driver.js';
+import { freePort, startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 const config = fileURLToPath(new URL('../fixtures/setup-config.mjs', import.meta.url));
@@ -28,15 +28,6 @@ function node(env: NodeJS.ProcessEnv = {}): { proc: NodeProcess; dir: string } {
   return { proc, dir };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (performance.now() > deadline) throw new Error(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("an app's setup", () => {
   it('consumes the node task queue and drives a durable workflow the admin API lists; its teardown runs at SIGTERM', async () => {
@@ -47,19 +38,25 @@ describe("an app's setup", () => {
     const res = await fetch(`${http}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue: 'greetings', payload: { name: 'ada' } }) });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    const done = await until('the task done', async () => {
-      const t = (await (await fetch(`${http}/tasks/${id}`)).json()) as { state: string; result?: unknown };
-      return t.state === 'done' ? t : undefined;
-    });
+    const done = await until(
+      async () => (await (await fetch(`${http}/tasks/${id}`)).json()) as { state: string; result?: unknown },
+      (t) => t.state === 'done',
+      10_000,
+      'the task done',
+      50,
+    );
     expect(done.result).toEqual({ hello: 'ada' });
     const runs = (await (await fetch(`${http}/workflows`)).json()) as { runs: { runId: string; status: string }[] };
     expect(runs.runs).toEqual([expect.objectContaining({ runId: 'w1', status: 'running' })]);
     const signal = await fetch(`${http}/workflows/w1/signals/approved`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'grace' }) });
     expect(signal.status).toBeLessThan(300);
-    const finished = await until('the run completed', async () => {
-      const run = (await (await fetch(`${http}/workflows/w1`)).json()) as { status: string; steps: Record<string, { value?: unknown }> };
-      return run.status === 'completed' ? run : undefined;
-    });
+    const finished = await until(
+      async () => (await (await fetch(`${http}/workflows/w1`)).json()) as { status: string; steps: Record<string, { value?: unknown }> },
+      (run) => run.status === 'completed',
+      10_000,
+      'the run completed',
+      50,
+    );
     expect(finished.steps.wait!.value).toEqual({ by: 'grace' });
     proc.child.kill('SIGTERM');
     expect(await proc.exit(15_000)).toBe(0);
@@ -75,14 +72,11 @@ describe("an app's setup", () => {
 
   it('a stop signal while the node is still starting (its setup spawning) stops it cleanly: exit 0, nothing on stderr', async () => {
     const slow = fileURLToPath(new URL('../fixtures/slow-start-config.mjs', import.meta.url));
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
-    await new Promise((r) => server.close(r));
+    const port = await freePort();
     const proc = startNode([cli, 'start', '--name', 'slow', '--config', slow, '--threads', '0', '--http', `127.0.0.1:${port}`]);
     cleanup.push(() => proc.dispose());
     // the admin server answers before the setup has run (the ready line comes after it)
-    await until('the admin server answering', async () => ((await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.ok ? true : undefined), 15_000);
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.ok === true, (ok) => ok, 15_000, 'the admin server answering', 50);
     expect(proc.stdout()).not.toMatch(/ready ·/);
     proc.child.kill('SIGTERM');
     expect(await proc.exit(15_000)).toBe(0);

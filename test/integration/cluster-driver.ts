@@ -96,15 +96,15 @@ export const allUp = (names: string[]) => (ms: MemberRow[]) => names.every((n) =
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `f` until `check` holds, bounded by `ms` (the error names `what` and the last value); returns that value. */
-export async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string): Promise<T> {
+/** Polls `f` every `everyMs` until `check` holds, bounded by `ms` (the error names `what` and the last value); returns that value. */
+export async function until<T>(f: () => Promise<T>, check: (v: T) => boolean, ms: number, what: string, everyMs = 100): Promise<T> {
   const deadline = performance.now() + ms;
   let last: T;
   for (;;) {
     last = await f();
     if (check(last)) return last;
     if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms, last ${JSON.stringify(last)}`);
-    await sleep(100);
+    await sleep(everyMs);
   }
 }
 

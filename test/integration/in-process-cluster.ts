@@ -5,6 +5,7 @@
  */
 import { afterEach } from 'vitest';
 import { ActorSystem, type Store } from '../../dist/index.js';
+import { until as pollUntil } from './cluster-driver.js';
 
 const secret = new TextEncoder().encode('in-process cluster secret, 32 b..');
 
@@ -34,11 +35,7 @@ export function inProcessCluster() {
   };
 }
 
-/** Resolves once `check` holds; throws naming `what` after `ms`. */
+/** Resolves once `check` holds (polled every 20 ms); throws naming `what` after `ms`. */
 export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await pollUntil(async () => await check(), (ok) => ok, ms, what, 20);
 }

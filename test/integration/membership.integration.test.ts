@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allUp, membersUntil, metric, nodesOfTest, sleep, until } from './cluster-driver.js';
-import { startNode, type NodeProcess } from './processes.js';
+import { freePort, startNode, type NodeProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/runtime/cli/main.js', import.meta.url));
 const { node, track } = nodesOfTest();
@@ -15,15 +15,6 @@ const { node, track } = nodesOfTest();
 
 /** A short heartbeat and detector: a silent node is unreachable in about a second, downed ~2.5 s later. */
 const FAST = { heartbeatMs: 100, failureDetector: { acceptablePauseMs: 500 }, downAfterMs: 2000, downRemovalMarginMs: 500 };
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('healing', () => {
   it('a seed killed with -9 and started again with the same command line reconverges with the node that joined through it (slow: two processes, ~10 s)', async () => {

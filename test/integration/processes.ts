@@ -1,8 +1,9 @@
 /**
  * Child processes for integration tests: a node process with its output captured, waited
- * for with bounds, and killed for sure when a test is done with it.
+ * for with bounds, and killed for sure when a test is done with it; a free port for one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 
 export interface NodeProcess {
   child: ChildProcess;
@@ -45,4 +46,16 @@ export function startNode(args: string[], env: NodeJS.ProcessEnv = process.env):
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** A loopback port nothing listens on right now (bound once to find it, then closed): for a child to listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

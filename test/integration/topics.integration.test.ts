@@ -9,29 +9,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, startAdminServer, type ActorRef, type AdminServer } from '../../dist/index.js';
 import { Sink } from '../fixtures/cluster-agents.mjs';
 import { Publisher, SelfSubscriber } from '../fixtures/topic-agents.mjs';
+import { inProcessCluster, until } from './in-process-cluster.js';
 
-const secret = new TextEncoder().encode('topics test secret, 32 bytes long');
-const systems: ActorSystem[] = [];
+const { node: clustered } = inProcessCluster();
+const node = (name: string, seeds: ActorSystem[] = [], threads = 0) => clustered(name, { seeds, threads });
 const servers: AdminServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  await Promise.all(systems.splice(0).reverse().map((s) => s.stop()));
 });
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function node(name: string, seeds: ActorSystem[] = [], threads = 0): Promise<ActorSystem> {
-  const s = new ActorSystem({ name, threads, cluster: { listen: { host: '127.0.0.1', port: 0 }, seeds: seeds.map((x) => x.cluster!.url), secret } });
-  systems.push(s);
-  await s.ready();
-  return s;
-}
 
 const report = (ref: ActorRef) => ref.ask({ type: 'report' }, { timeout: 10_000 }) as Promise<{ count: number; outOfOrder: number; node: string }>;
 
